@@ -1,0 +1,39 @@
+"""Request logs written by the proxy's recorder."""
+
+import uuid
+
+from django.db import models
+
+
+class RequestLog(models.Model):
+    id = models.BigAutoField(primary_key=True)
+    request_id = models.CharField(max_length=128, db_index=True)
+    timestamp = models.DateTimeField(db_index=True)
+    route_id = models.UUIDField(null=True, blank=True)
+    route_slug = models.CharField(max_length=100, blank=True)
+    environment = models.CharField(max_length=63, blank=True)
+    method = models.CharField(max_length=16)
+    path = models.CharField(max_length=2048)
+    query = models.TextField(blank=True)
+    status = models.PositiveSmallIntegerField()
+    latency_ms = models.FloatField()
+    bytes_in = models.BigIntegerField(default=0)
+    bytes_out = models.BigIntegerField(default=0)
+    client_ip = models.GenericIPAddressField(null=True, blank=True)
+    upstream_host = models.CharField(max_length=255, blank=True)
+    error_code = models.CharField(max_length=32, blank=True, db_index=True)
+
+    class Meta:
+        ordering = ["-timestamp"]
+        indexes = [
+            models.Index(fields=["environment", "timestamp"], name="log_env_time"),
+            models.Index(fields=["route_id", "environment", "timestamp"], name="log_route_env_time"),
+            models.Index(fields=["status", "timestamp"], name="log_status_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.request_id} {self.method} {self.path} {self.status}"
+
+
+def new_request_id() -> str:
+    return uuid.uuid4().hex

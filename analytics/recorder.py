@@ -1,0 +1,106 @@
+"""The proxy's recorder: `record()` queues a call's facts, a background thread writes them in batches.
+
+`record()` is a deque append, so the proxy never waits for the database; the writer thread flushes every
+PROXY_RECORDER_FLUSH_SECONDS or PROXY_RECORDER_BATCH_SIZE rows with one bulk insert. A clean shutdown
+flushes what is queued (atexit and the ASGI lifespan both call `flush`). When the database is down the rows
+wait in memory up to PROXY_RECORDER_MAX_QUEUE and are retried; past that the oldest are dropped and counted.
+"""
+
+import atexit
+import logging
+import threading
+from collections import deque
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.db import close_old_connections
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class RequestRecord:
+    request_id: str
+    timestamp: datetime
+    route_id: str | None
+    route_slug: str
+    environment: str
+    method: str
+    path: str
+    query: str
+    status: int
+    latency_ms: float
+    bytes_in: int
+    bytes_out: int
+    client_ip: str | None
+    upstream_host: str
+    error_code: str
+
+
+_queue: deque[RequestRecord] = deque()
+_flush_lock = threading.Lock()
+_wake = threading.Event()
+_writer: threading.Thread | None = None
+dropped = 0
+
+
+def record(entry: RequestRecord) -> None:
+    """Queue one call's record; never blocks, never touches the database."""
+    global dropped
+    if len(_queue) >= settings.PROXY_RECORDER_MAX_QUEUE:
+        _queue.popleft()
+        dropped += 1
+    _queue.append(entry)
+    if len(_queue) >= settings.PROXY_RECORDER_BATCH_SIZE:
+        _wake.set()
+
+
+def _take_batch() -> list[RequestRecord]:
+    batch = []
+    while _queue and len(batch) < settings.PROXY_RECORDER_BATCH_SIZE:
+        batch.append(_queue.popleft())
+    return batch
+
+
+def flush() -> int:
+    """Write everything queued now; returns the number of rows written."""
+    from .models import RequestLog
+
+    written = 0
+    with _flush_lock:
+        while batch := _take_batch():
+            try:
+                RequestLog.objects.bulk_create([RequestLog(**asdict(entry)) for entry in batch])
+            except Exception:
+                _queue.extendleft(reversed(batch))  # keep them for the next attempt, in order
+                raise
+            written += len(batch)
+    return written
+
+
+def _writer_loop() -> None:
+    while True:
+        _wake.wait(settings.PROXY_RECORDER_FLUSH_SECONDS)
+        _wake.clear()
+        try:
+            close_old_connections()
+            flush()
+        except Exception:
+            log.exception("request log flush failed; %d rows kept in memory for retry", len(_queue))
+
+
+def _flush_at_exit() -> None:
+    try:
+        flush()
+    except Exception:
+        log.exception("request log flush at exit failed; %d rows lost", len(_queue))
+
+
+def start() -> None:
+    global _writer
+    with _flush_lock:
+        if _writer is None:
+            _writer = threading.Thread(target=_writer_loop, name="knoxcall-recorder", daemon=True)
+            _writer.start()
+            atexit.register(_flush_at_exit)

@@ -1,0 +1,44 @@
+"""The ASGI application: proxy traffic, websockets and Django behind one entry point.
+
+Any HTTP request carrying `x-knoxcall-route` goes to the streaming proxy, whatever its path; websockets go
+to Channels' router; everything else is the Django console, API and admin. Django is set up (by
+get_asgi_application) before any consumer is imported, as Channels requires.
+"""
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "knoxcall.settings")
+django_app = get_asgi_application()
+
+from channels.routing import URLRouter  # noqa: E402
+
+from routing.proxy import lifecycle  # noqa: E402
+from routing.proxy.consumer import ProxyConsumer  # noqa: E402
+
+ROUTE_HEADER = b"x-knoxcall-route"
+websocket_urlpatterns: list = []
+
+
+def build_application(websocket_routes: list | None = None):
+    proxy_app = ProxyConsumer.as_asgi()
+    websocket_app = URLRouter(websocket_routes if websocket_routes is not None else websocket_urlpatterns)
+
+    async def application(scope, receive, send):
+        kind = scope["type"]
+        if kind == "http":
+            for name, _ in scope["headers"]:
+                if name == ROUTE_HEADER:
+                    return await proxy_app(scope, receive, send)
+            return await django_app(scope, receive, send)
+        if kind == "websocket":
+            return await websocket_app(scope, receive, send)
+        if kind == "lifespan":
+            return await lifecycle.lifespan(scope, receive, send)
+        raise ValueError(f"Unsupported ASGI scope type {kind!r}")
+
+    return application
+
+
+application = build_application()

@@ -1,0 +1,46 @@
+"""Demo data: three environments and a route whose environments answer from different base paths."""
+
+from django.conf import settings
+from django.db import transaction
+
+from environments.audit import SYSTEM
+from environments.models import Environment
+from environments.services import environment_create
+from routing.models import Route
+from routing.services import route_create, route_override_update
+
+DEMO_ENVIRONMENTS = [
+    {"name": "staging", "display_name": "Staging", "color": "#d97706",
+     "description": "Pre-production testing and QA."},
+    {"name": "development", "display_name": "Development", "color": "#059669",
+     "description": "Feature development and experimentation."},
+]
+
+
+def configure(parser) -> None:
+    pass
+
+
+@transaction.atomic
+def load_demo() -> bool:
+    """Create what is missing; returns False when the demo route already existed."""
+    for spec in DEMO_ENVIRONMENTS:
+        if not Environment.objects.filter(name=spec["name"]).exists():
+            environment_create(actor=SYSTEM, **spec)
+    if Route.objects.filter(slug="demo").exists():
+        return False
+    upstream = f"http://127.0.0.1:{settings.DEMO_UPSTREAM_PORT}"
+    route = route_create(
+        actor=SYSTEM, name="Demo", slug="demo", target_base_url=f"{upstream}/production",
+        description="Echoes what it receives; each environment answers from its own base path.",
+    )
+    for name in ("staging", "development"):
+        route_override_update(
+            actor=SYSTEM, route=route, environment=Environment.objects.get(name=name),
+            target_base_url=f"{upstream}/{name}",
+        )
+    return True
+
+
+def handle(options: dict, out) -> None:
+    out.write("Demo loaded." if load_demo() else "Demo already present; left as it is.")

@@ -1,0 +1,49 @@
+"""The caller's IP address, honouring only the proxies we trust.
+
+The socket peer is the caller unless the peer is a trusted proxy; then X-Forwarded-For is walked from the
+right and the first address that is not itself trusted is the caller (nginx's real_ip_recursive). A spoofed
+header from an untrusted peer changes nothing. The proxy, rate limits, login throttling, audit and analytics
+all use this one function.
+"""
+
+import ipaddress
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def normalise_ip(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """Parse an address; IPv4-mapped IPv6 (::ffff:1.2.3.4) becomes plain IPv4."""
+    try:
+        address = ipaddress.ip_address(value.strip().strip("[]"))
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        return address.ipv4_mapped
+    return address
+
+
+@lru_cache(maxsize=32)
+def parse_networks(specs: tuple[str, ...]) -> tuple[Network, ...]:
+    return tuple(ipaddress.ip_network(spec.strip(), strict=False) for spec in specs if spec.strip())
+
+
+def is_trusted(address, networks: Sequence[Network]) -> bool:
+    return address is not None and any(address in network for network in networks)
+
+
+def resolve_client_ip(peer: str, forwarded_for: Iterable[str], trusted: Sequence[Network]) -> str:
+    """Return the caller's address as text; `forwarded_for` are the raw X-Forwarded-For header values."""
+    current = normalise_ip(peer)
+    if current is None or not is_trusted(current, trusted):
+        return str(current) if current is not None else peer
+    hops = [hop for value in forwarded_for for hop in value.split(",") if hop.strip()]
+    for hop in reversed(hops):
+        address = normalise_ip(hop)
+        if address is None:
+            break  # garbage in the chain: stop at the last address we could trust
+        current = address
+        if not is_trusted(address, trusted):
+            break
+    return str(current)

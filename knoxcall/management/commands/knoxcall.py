@@ -1,0 +1,31 @@
+"""`manage.py knoxcall <subcommand>`: the project's own command line.
+
+Each subcommand is a module with `configure(parser)` and `handle(options, out)`; they live next to the
+code they drive and are listed here, the one place that wires them together.
+"""
+
+from importlib import import_module
+
+from django.core.management.base import BaseCommand, CommandError
+
+SUBCOMMANDS = {
+    "run": ("knoxcall.cli.run", "Migrate, load the demo and serve console, proxy, worker and beat."),
+    "demo": ("knoxcall.cli.demo", "Load the demo environments, route and upstream configuration."),
+}
+
+
+class Command(BaseCommand):
+    help = "KnoxCall operations: " + ", ".join(SUBCOMMANDS)
+
+    def add_arguments(self, parser) -> None:
+        subparsers = parser.add_subparsers(dest="subcommand", required=True, parser_class=type(parser))
+        for name, (module, help_text) in SUBCOMMANDS.items():
+            sub = subparsers.add_parser(name, help=help_text, called_from_command_line=True)
+            import_module(module).configure(sub)
+
+    def handle(self, *args, subcommand: str, **options) -> None:
+        module = import_module(SUBCOMMANDS[subcommand][0])
+        try:
+            module.handle(options, self.stdout)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from exc

@@ -1,0 +1,167 @@
+"""KnoxCall settings: one file, every value read from the environment with a default.
+
+The defaults are the embedded profile (`make run`): SQLite in the data dir, in-process cache, in-memory
+channel layer and a Celery broker on the filesystem, so a fresh checkout runs with no services. Production
+sets DATABASE_URL, REDIS_URL, CELERY_BROKER_URL, SECRET_KEY, ALLOWED_HOSTS, TRUSTED_PROXIES and DEBUG=false;
+the system checks in knoxcall/checks.py refuse the development defaults when DEBUG is off.
+"""
+
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+env = environ.FileAwareEnv()
+
+DEV_SECRET_KEY = "django-insecure-knoxcall-development-only"
+
+DEBUG = env.bool("DEBUG", default=True)
+SECRET_KEY = env.str("SECRET_KEY", default=DEV_SECRET_KEY)
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+DATA_DIR = Path(env.str("KNOXCALL_DATA_DIR", default=str(BASE_DIR / "var"))).resolve()
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "channels",
+    "rest_framework",
+    "knoxcall",
+    "environments",
+    "routing",
+    "secrets_vault",
+    "analytics",
+    "alerts",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "knoxcall.urls"
+ASGI_APPLICATION = "knoxcall.asgi.application"
+WSGI_APPLICATION = None
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Storage --------------------------------------------------------------------------------------------
+# SQLite runs in WAL mode with IMMEDIATE transactions so the recorder's batched inserts and the console's
+# writes never hit "database is locked" upgrades; PostgreSQL comes in through DATABASE_URL.
+SQLITE_OPTIONS = {
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;",
+    "transaction_mode": "IMMEDIATE",
+}
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'knoxcall.sqlite3'}")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"].setdefault("OPTIONS", {}).update(SQLITE_OPTIONS)
+    # Tests use a file, not :memory:, so gateway threads and subprocesses see the same data.
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env.str("REDIS_URL", default="")
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CHANNEL_LAYERS = {
+        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# --- Celery ---------------------------------------------------------------------------------------------
+# The embedded broker is kombu's filesystem transport: no server, survives restarts, shared by the
+# `make run` web, worker and beat processes.
+CELERY_DATA_DIR = DATA_DIR / "celery"
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    for _folder in ("queue", "processed"):
+        (CELERY_DATA_DIR / _folder).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(CELERY_DATA_DIR / "queue"),
+        "data_folder_out": str(CELERY_DATA_DIR / "queue"),
+        "processed_folder": str(CELERY_DATA_DIR / "processed"),
+        "store_processed": False,
+    }
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+CELERY_BEAT_SCHEDULE_FILE = str(DATA_DIR / "celerybeat-schedule")
+CELERY_BEAT_SCHEDULE: dict = {}
+
+# --- Proxy ----------------------------------------------------------------------------------------------
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+PROXY_MAX_BODY_BYTES = env.int("KNOXCALL_MAX_BODY_BYTES", default=10 * 1024 * 1024)
+PROXY_CONNECT_TIMEOUT = env.float("KNOXCALL_CONNECT_TIMEOUT", default=5.0)
+PROXY_READ_TIMEOUT = env.float("KNOXCALL_READ_TIMEOUT", default=30.0)
+PROXY_POOL_SIZE = env.int("KNOXCALL_POOL_SIZE", default=200)
+PROXY_UPSTREAM_CLIENT = env.str("KNOXCALL_UPSTREAM_CLIENT", default="aiohttp")
+PROXY_CONFIG_POLL_SECONDS = env.float("KNOXCALL_CONFIG_POLL_SECONDS", default=0.25)
+PROXY_RECORDER_FLUSH_SECONDS = env.float("KNOXCALL_RECORDER_FLUSH_SECONDS", default=0.5)
+PROXY_RECORDER_BATCH_SIZE = env.int("KNOXCALL_RECORDER_BATCH_SIZE", default=500)
+PROXY_RECORDER_MAX_QUEUE = env.int("KNOXCALL_RECORDER_MAX_QUEUE", default=100_000)
+# The gateway's own addresses, so a route aimed back at it is refused as a loop (508).
+GATEWAY_PORT = env.int("PORT", default=8000)
+# Upstream hosts allowed despite being private or loopback (SSRF rules); the embedded default allows the
+# loopback demo upstream only while DEBUG is on.
+UPSTREAM_ALLOWED_HOSTS = env.list(
+    "KNOXCALL_UPSTREAM_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "::1"] if DEBUG else []
+)
+DEMO_UPSTREAM_PORT = env.int("KNOXCALL_DEMO_UPSTREAM_PORT", default=8001)
+
+# --- Auth, i18n, static ---------------------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "/admin/login/"
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env.str("TIME_ZONE", default="UTC")
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = DATA_DIR / "static"
+
+SESSION_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_SECURE = not DEBUG
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUSTED_PROXIES else None
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
+SECURE_HSTS_PRELOAD = not DEBUG
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {"django.db.backends": {"level": "INFO"}},
+}

@@ -1,0 +1,79 @@
+"""Routes and their Environment Overrides.
+
+OVERRIDABLE_FIELDS is the one place that lists what an environment may override: the base Route gets each
+field as declared, RouteOverride gets a nullable copy (NULL = inherit from the base route). Adding an
+overridable field is one line here plus its migration.
+"""
+
+import uuid
+
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+
+from environments.models import Environment
+
+SLUG_RE = r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"
+
+OVERRIDABLE_FIELDS: dict[str, models.Field] = {
+    "target_base_url": models.URLField(max_length=2048),
+    "enabled": models.BooleanField(default=True),
+    "allowed_methods": models.JSONField(default=list, blank=True, help_text="Empty: every method."),
+    "timeout_ms": models.PositiveIntegerField(
+        default=30000, validators=[MinValueValidator(100), MaxValueValidator(600_000)]
+    ),
+}
+
+
+def _nullable(field: models.Field) -> models.Field:
+    name, path, args, kwargs = field.deconstruct()
+    kwargs.update(null=True, blank=True, default=None)
+    return type(field)(*args, **kwargs)
+
+
+def _abstract_model(name: str, fields: dict[str, models.Field]) -> type[models.Model]:
+    meta = type("Meta", (), {"abstract": True})
+    return type(name, (models.Model,), {"__module__": __name__, "Meta": meta, **fields})
+
+
+BaseRouteFields = _abstract_model("BaseRouteFields", {n: f.clone() for n, f in OVERRIDABLE_FIELDS.items()})
+OverrideRouteFields = _abstract_model(
+    "OverrideRouteFields", {n: _nullable(f) for n, f in OVERRIDABLE_FIELDS.items()}
+)
+
+
+class Route(BaseRouteFields):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=100, unique=True)
+    slug = models.CharField(
+        max_length=63, unique=True, validators=[RegexValidator(SLUG_RE, "Use 1-63 of a-z, 0-9 and '-'.")]
+    )
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RouteOverride(OverrideRouteFields):
+    """One row per (route, environment); every NULL field inherits the base route's value."""
+
+    route = models.ForeignKey(Route, on_delete=models.CASCADE, related_name="overrides")
+    environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="route_overrides")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["route", "environment"], name="one_override_per_environment")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.route} @ {self.environment}"
+
+    def overridden_values(self) -> dict:
+        """The fields this row sets, leaving out the ones it inherits."""
+        values = {name: getattr(self, name) for name in OVERRIDABLE_FIELDS}
+        return {name: value for name, value in values.items() if value is not None}

@@ -1,0 +1,296 @@
+"""The streaming proxy: a Channels consumer that forwards any HTTP request carrying `x-knoxcall-route`.
+
+It works on raw ASGI events so bodies stream both ways (Channels' AsyncHttpConsumer buffers the request
+body), and it overrides `__call__` instead of using the consumer's dispatch loop, which would run
+`aclose_old_connections()` in a thread for every message: this consumer never touches the database.
+Every decision reads the in-memory route table (routing/proxy/snapshot.py).
+"""
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+from channels.consumer import AsyncConsumer
+from django.conf import settings
+
+from analytics.recorder import RequestRecord, record
+from knoxcall.lib.client_ip import parse_networks, resolve_client_ip
+
+from . import snapshot
+from .lifecycle import start_background
+from .errors import GatewayError
+from .headers import VIA_TOKEN, downstream_response_headers, request_id_from, upstream_request_headers
+from .paths import UnsafePathError, upstream_url
+from .upstream import Timeouts, UpstreamBodyError, UpstreamError, get_client
+
+log = logging.getLogger(__name__)
+
+SMALL_BODY = 64 * 1024  # bodies up to this size with a Content-Length are read whole: one write upstream
+IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+_warm_up_lock: asyncio.Lock | None = None
+
+
+class RequestBodyTooLarge(Exception):
+    pass
+
+
+class CallerDisconnected(Exception):
+    pass
+
+
+class Call:
+    """What the proxy learns about one call as it goes; becomes the request log record at the end."""
+
+    __slots__ = (
+        "bytes_in", "bytes_out", "client_ip", "environment", "error_code", "method", "path", "query",
+        "request_id", "route", "started", "status", "upstream_host",
+    )
+
+    def __init__(self, scope: dict, request_id: str) -> None:
+        self.started = time.perf_counter()
+        self.request_id = request_id
+        self.method = scope["method"]
+        raw_path = scope.get("raw_path")
+        self.path = raw_path.decode("latin-1") if raw_path else scope["path"]
+        self.query = scope.get("query_string", b"").decode("latin-1")
+        self.route = None
+        self.environment = ""
+        self.client_ip = None
+        self.status = 0
+        self.bytes_in = 0
+        self.bytes_out = 0
+        self.upstream_host = ""
+        self.error_code = ""
+
+    def finish(self) -> None:
+        route = self.route
+        record(
+            RequestRecord(
+                request_id=self.request_id,
+                timestamp=datetime.now(UTC),
+                route_id=route.route_id if route else None,
+                route_slug=route.slug if route else "",
+                environment=self.environment,
+                method=self.method,
+                path=self.path[:2048],
+                query=self.query,
+                status=self.status,
+                latency_ms=(time.perf_counter() - self.started) * 1000,
+                bytes_in=self.bytes_in,
+                bytes_out=self.bytes_out,
+                client_ip=self.client_ip,
+                upstream_host=self.upstream_host,
+                error_code=self.error_code,
+            )
+        )
+
+
+class ProxyConsumer(AsyncConsumer):
+    async def __call__(self, scope: dict, receive, send) -> None:
+        await proxy(scope, receive, send)
+
+
+async def ensure_table():
+    """The route table, loaded off the event loop on this process's first call."""
+    global _warm_up_lock
+    table = snapshot.current()
+    if table is not None:
+        return table
+    _warm_up_lock = _warm_up_lock or asyncio.Lock()
+    async with _warm_up_lock:
+        if snapshot.current() is None:
+            await asyncio.to_thread(start_background)
+        return snapshot.current()
+
+
+def _read_headers(scope: dict) -> dict[bytes, list[bytes]]:
+    found: dict[bytes, list[bytes]] = {}
+    for name, value in scope["headers"]:
+        if name.startswith(b"x-") or name in (b"content-length", b"transfer-encoding", b"via"):
+            found.setdefault(name, []).append(value)
+    return found
+
+
+def _content_length(found: dict[bytes, list[bytes]]) -> int | None:
+    """The declared body length; ambiguous framing is refused (RFC 9112 §6.1, §6.3)."""
+    lengths = found.get(b"content-length")
+    if lengths is None:
+        return None
+    if b"transfer-encoding" in found:
+        raise GatewayError("bad_request", "Content-Length and Transfer-Encoding together.", close=True)
+    values = {v.strip() for value in lengths for v in value.split(b",")}
+    if len(values) != 1 or not next(iter(values)).isdigit():
+        raise GatewayError("bad_request", "Invalid Content-Length.", close=True)
+    return int(next(iter(values)))
+
+
+def _choose_route(table, found: dict[bytes, list[bytes]], call: Call, method: str):
+    route_key = found[b"x-knoxcall-route"][0].decode("latin-1").strip()
+    route_id = table.find_route_id(route_key)
+    if route_id is None:
+        raise GatewayError("route_not_found", f"No route named '{route_key}'.")
+    env_header = found.get(b"x-knoxcall-environment")
+    environment = env_header[0].decode("latin-1").strip() if env_header else table.default_environment
+    if not environment or environment not in table.environments:
+        raise GatewayError("environment_not_found", f"No environment named '{environment}'.")
+    call.environment = environment
+    route = table.resolve(route_id, environment)
+    call.route = route
+    if not route.enabled:
+        raise GatewayError("route_disabled", f"Route '{route.slug}' is disabled in {environment}.")
+    if route.is_loop or any(VIA_TOKEN in via for via in found.get(b"via", ())):
+        raise GatewayError("loop_detected", "The route's target is this gateway.")
+    if route.allowed_methods and method not in route.allowed_methods:
+        allow = ", ".join(sorted(route.allowed_methods)).encode()
+        raise GatewayError("method_not_allowed", f"{method} is not allowed on this route.", headers=[(b"allow", allow)])
+    return route
+
+
+async def _read_whole_body(receive, length: int, call: Call) -> bytes:
+    chunks = []
+    more = True
+    while more:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise CallerDisconnected
+        chunks.append(message.get("body", b""))
+        more = message.get("more_body", False)
+    body = b"".join(chunks)
+    call.bytes_in = len(body)
+    return body
+
+
+async def _stream_body(receive, call: Call, cap: int) -> AsyncIterator[bytes]:
+    """Yield the caller's body as it arrives; past the cap, stop so upstream never sees a complete request."""
+    more = True
+    while more:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            call.error_code = "client_disconnected"
+            raise CallerDisconnected
+        chunk = message.get("body", b"")
+        call.bytes_in += len(chunk)
+        if call.bytes_in > cap:
+            raise RequestBodyTooLarge
+        more = message.get("more_body", False)
+        if chunk:
+            yield chunk
+
+
+def _forwarded_headers(scope: dict, found: dict, call: Call, route) -> list[tuple[bytes, bytes]]:
+    headers = upstream_request_headers(scope["headers"])
+    host = next((v for n, v in scope["headers"] if n == b"host"), b"")
+    headers += [
+        (b"host", route.host_header),
+        (b"x-forwarded-for", call.client_ip.encode()),
+        (b"x-forwarded-proto", scope.get("scheme", "http").encode()),
+        (b"x-forwarded-host", host),
+        (b"via", VIA_TOKEN),
+        (b"x-request-id", call.request_id.encode()),
+    ]
+    return headers
+
+
+async def _send_upstream(scope, receive, found, call: Call, route):
+    length = _content_length(found)
+    cap = settings.PROXY_MAX_BODY_BYTES
+    if length is not None and length > cap:
+        raise GatewayError("payload_too_large", f"The request body exceeds {cap} bytes.", close=True)
+    headers = _forwarded_headers(scope, found, call, route)
+    if length is not None and length <= SMALL_BODY:
+        body = await _read_whole_body(receive, length, call)
+        headers.append((b"content-length", str(len(body)).encode()))
+    elif length is None and b"transfer-encoding" not in found:
+        body = None
+    else:
+        body = _stream_body(receive, call, cap)
+        if length is not None:
+            headers.append((b"content-length", str(length).encode()))
+    try:
+        url = upstream_url(route.target_base_url, call.path, call.query)
+    except UnsafePathError as exc:
+        raise GatewayError("bad_request", str(exc)) from exc
+    call.upstream_host = route.host_header.decode()
+    timeouts = Timeouts(
+        connect=min(settings.PROXY_CONNECT_TIMEOUT, route.timeout_seconds),
+        read=route.timeout_seconds,
+        total=route.timeout_seconds,
+    )
+    attempts = 2 if call.method in IDEMPOTENT and not isinstance(body, AsyncIterator) else 1
+    for attempt in range(attempts):
+        try:
+            return await get_client().send(call.method, url, headers, body, timeouts)
+        except UpstreamError as exc:
+            if call.error_code == "client_disconnected":
+                raise CallerDisconnected from exc
+            if call.bytes_in > cap:
+                raise GatewayError("payload_too_large", f"The request body exceeds {cap} bytes.", close=True) from exc
+            # Only a refused or dropped connection of an idempotent call is worth a second try.
+            if attempt + 1 < attempts and exc.code == "upstream_unavailable":
+                continue
+            raise GatewayError(exc.code, exc.message) from exc
+
+
+async def _send_error(send, error: GatewayError, call: Call) -> None:
+    body = error.body(call.request_id)
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"x-request-id", call.request_id.encode()),
+        *error.headers,
+    ]
+    if call.environment:
+        headers.append((b"x-knoxcall-environment", call.environment.encode()))
+    if error.close:
+        headers.append((b"connection", b"close"))
+    call.status, call.error_code, call.bytes_out = error.status, error.code, len(body)
+    await send({"type": "http.response.start", "status": error.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _relay_response(send, response, call: Call) -> None:
+    """Stream the upstream's answer; a failure mid-body propagates so the server aborts the connection."""
+    headers = downstream_response_headers(response.headers)
+    headers += [
+        (b"x-request-id", call.request_id.encode()),
+        (b"x-knoxcall-environment", call.environment.encode()),
+        (b"via", VIA_TOKEN),
+    ]
+    call.status = response.status
+    await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    previous = None
+    async for chunk in response.chunks():
+        if previous is not None:
+            await send({"type": "http.response.body", "body": previous, "more_body": True})
+        call.bytes_out += len(chunk)
+        previous = chunk
+    await send({"type": "http.response.body", "body": previous or b""})
+
+
+async def proxy(scope: dict, receive, send) -> None:
+    found = _read_headers(scope)
+    call = Call(scope, request_id_from(found.get(b"x-request-id", [None])[0], lambda: uuid.uuid4().hex))
+    response = None
+    try:
+        table = await ensure_table()
+        peer = (scope.get("client") or ("", 0))[0]
+        forwarded_for = [value.decode("latin-1") for value in found.get(b"x-forwarded-for", ())]
+        call.client_ip = resolve_client_ip(peer, forwarded_for, parse_networks(tuple(settings.TRUSTED_PROXIES)))
+        route = _choose_route(table, found, call, call.method)
+        response = await _send_upstream(scope, receive, found, call, route)
+        await _relay_response(send, response, call)
+    except GatewayError as error:
+        await _send_error(send, error, call)
+    except UpstreamBodyError as exc:
+        call.error_code = "upstream_reset"
+        log.warning("upstream failed mid-response for %s: %s", call.request_id, exc)
+        raise  # the server aborts the connection: the caller must not mistake a truncated body for success
+    except CallerDisconnected:
+        call.error_code, call.status = "client_disconnected", call.status or 499
+    finally:
+        if response is not None:
+            await response.release()
+        call.finish()

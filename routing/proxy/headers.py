@@ -1,0 +1,68 @@
+"""Header rules of the proxy (RFC 9110 §7.6.1): hop-by-hop fields never cross, the gateway sets its own.
+
+Headers are ASGI-style lists of (lowercase name bytes, value bytes) so nothing is decoded on the hot path.
+"""
+
+import hashlib
+import re
+from collections.abc import Iterable
+
+from django.conf import settings
+
+Headers = list[tuple[bytes, bytes]]
+
+HOP_BY_HOP = frozenset(
+    {
+        b"connection", b"keep-alive", b"proxy-connection", b"proxy-authorization", b"proxy-authenticate",
+        b"proxy", b"te", b"trailer", b"transfer-encoding", b"upgrade",
+    }
+)
+# Set by the gateway itself on the way upstream; a caller's copy is never forwarded.
+GATEWAY_SET_REQUEST = frozenset(
+    {b"host", b"content-length", b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host",
+     b"x-real-ip", b"forwarded", b"via", b"x-request-id"}
+)
+KNOXCALL_PREFIX = b"x-knoxcall-"
+REQUEST_ID_RE = re.compile(rb"^[A-Za-z0-9._:\-]{1,128}$")
+# A pseudonym shared by every process of this deployment (same SECRET_KEY), so a request that comes back
+# around to us is recognised as a loop while a chain of distinct gateways still works.
+VIA_TOKEN = b"1.1 knoxcall-" + hashlib.sha256(settings.SECRET_KEY.encode()).hexdigest()[:8].encode()
+
+
+def connection_listed(headers: Iterable[tuple[bytes, bytes]]) -> set[bytes]:
+    """Names listed in Connection headers: they are hop-by-hop for this message only."""
+    listed = set()
+    for name, value in headers:
+        if name == b"connection":
+            listed.update(token.strip().lower() for token in value.split(b",") if token.strip())
+    return listed
+
+
+def _drop(headers: Headers, extra: frozenset[bytes] | set[bytes]) -> Headers:
+    listed = connection_listed(headers)
+    return [
+        (name, value)
+        for name, value in headers
+        if name not in HOP_BY_HOP and name not in extra and name not in listed
+    ]
+
+
+def upstream_request_headers(headers: Headers) -> Headers:
+    """The caller's headers minus hop-by-hop, Connection-listed, gateway-set and x-knoxcall-* fields."""
+    return [
+        (name, value)
+        for name, value in _drop(headers, GATEWAY_SET_REQUEST)
+        if not name.startswith(KNOXCALL_PREFIX)
+    ]
+
+
+def downstream_response_headers(headers: Iterable[tuple[bytes, bytes]]) -> Headers:
+    """The upstream's response headers minus hop-by-hop and Connection-listed fields."""
+    return _drop([(name.lower(), value) for name, value in headers], frozenset())
+
+
+def request_id_from(value: bytes | None, generate) -> str:
+    """The caller's X-Request-Id when it is a sane token, else a fresh one."""
+    if value and REQUEST_ID_RE.match(value):
+        return value.decode()
+    return generate()

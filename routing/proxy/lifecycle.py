@@ -1,0 +1,38 @@
+"""Start-up and shutdown of the proxy's process-wide parts (route table watcher, recorder, client pool).
+
+uvicorn drives this through the ASGI lifespan protocol; daphne has no lifespan, so the first proxied call
+warms up lazily and the recorder flushes at exit.
+"""
+
+import asyncio
+import logging
+
+from analytics import recorder
+
+from . import snapshot
+from .upstream import close_client
+
+log = logging.getLogger(__name__)
+
+
+def start_background() -> None:
+    snapshot.start()
+    recorder.start()
+
+
+async def lifespan(scope, receive, send) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            try:
+                await asyncio.to_thread(start_background)
+            except Exception as exc:
+                log.exception("proxy start-up failed")
+                await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                return
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await close_client()
+            await asyncio.to_thread(recorder.flush)
+            await send({"type": "lifespan.shutdown.complete"})
+            return

@@ -1,0 +1,82 @@
+"""The process's current route table, kept fresh by one background thread.
+
+The thread polls the single ConfigVersion row (and, when Redis is configured, wakes at once on a pub/sub
+message), rebuilds the table when the number changes and swaps one reference. Proxied calls only read that
+reference: no database, no thread hop, no lock on the hot path.
+"""
+
+import logging
+import threading
+
+from django.conf import settings
+from django.db import close_old_connections, connection
+
+from environments.models import ConfigVersion
+from knoxcall.lib.config_signal import CHANNEL
+from routing.table import RouteTable, build_route_table
+
+log = logging.getLogger(__name__)
+
+_table: RouteTable | None = None
+_lock = threading.Lock()
+_wake = threading.Event()
+_stop = threading.Event()
+_threads: list[threading.Thread] = []
+
+
+def current() -> RouteTable | None:
+    return _table
+
+
+def _current_version() -> int:
+    return ConfigVersion.objects.values_list("version", flat=True).filter(pk=1).first() or 0
+
+
+def refresh(force: bool = False) -> RouteTable:
+    """Rebuild the table if the configuration version moved (always when forced). Runs off the event loop."""
+    global _table
+    with _lock:
+        if force or _table is None or _current_version() != _table.version:
+            _table = build_route_table()
+            log.info("route table version %s loaded", _table.version)
+        return _table
+
+
+def _poll_loop() -> None:
+    while not _stop.is_set():
+        _wake.wait(settings.PROXY_CONFIG_POLL_SECONDS)
+        _wake.clear()
+        try:
+            close_old_connections()
+            refresh()
+        except Exception:  # a database hiccup must not kill the watcher; keep serving the last table
+            log.exception("could not refresh the route table; serving version %s", getattr(_table, "version", None))
+            connection.close()
+
+
+def _redis_listen_loop() -> None:
+    import redis
+
+    while not _stop.is_set():
+        try:
+            pubsub = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2).pubsub()
+            pubsub.subscribe(CHANNEL)
+            while not _stop.is_set():
+                if pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0):
+                    _wake.set()
+        except redis.RedisError as exc:
+            log.warning("configuration pub/sub unavailable (%s); polling continues", exc)
+            _stop.wait(2.0)
+
+
+def start() -> RouteTable:
+    """Load the table now and start the watcher threads once per process."""
+    table = refresh()
+    with _lock:
+        if not _threads:
+            targets = [_poll_loop] + ([_redis_listen_loop] if settings.REDIS_URL else [])
+            for target in targets:
+                thread = threading.Thread(target=target, name=f"knoxcall-{target.__name__}", daemon=True)
+                thread.start()
+                _threads.append(thread)
+    return table

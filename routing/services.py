@@ -1,0 +1,131 @@
+"""Writes to routes and Environment Overrides: validate, save, audit and bump the version atomically."""
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.text import slugify
+
+from environments.audit import Actor, record_change, snapshot
+from environments.models import Environment
+
+from .models import OVERRIDABLE_FIELDS, Route, RouteOverride
+from .validation import clean_route_values
+
+ROUTE_FIELDS = ["name", "slug", "description", *OVERRIDABLE_FIELDS]
+ROUTE_EDITABLE = set(ROUTE_FIELDS) - {"slug"}
+
+
+def _derive_slug(name: str) -> str:
+    base = slugify(name)[:63].strip("-") or "route"
+    slug, n = base, 2
+    while Route.objects.filter(slug=slug).exists():
+        suffix = f"-{n}"
+        slug, n = f"{base[: 63 - len(suffix)]}{suffix}", n + 1
+    return slug
+
+
+def _check_fields(given: dict[str, Any], allowed: set[str], what: str) -> None:
+    unknown = set(given) - allowed
+    if unknown:
+        raise ValidationError(f"Unknown or read-only {what} fields: {', '.join(sorted(unknown))}.")
+
+
+@transaction.atomic
+def route_create(*, actor: Actor, name: str, target_base_url: str, slug: str = "", **fields: Any) -> Route:
+    _check_fields(fields, ROUTE_EDITABLE, "route")
+    values = clean_route_values({"target_base_url": target_base_url, **fields})
+    route = Route(name=name.strip(), slug=slug or _derive_slug(name), **values)
+    route.full_clean()
+    route.save()
+    record_change(
+        actor=actor, action="create", resource_type="route", resource_id=route.pk, resource_name=route.name,
+        after=snapshot(route, ROUTE_FIELDS),
+    )
+    return route
+
+
+@transaction.atomic
+def route_update(*, actor: Actor, route: Route, **fields: Any) -> Route:
+    """Change base fields; the slug is write-once because callers put it in their headers."""
+    if "slug" in fields and fields["slug"] != route.slug:
+        raise ValidationError({"slug": "A route's slug cannot change once created."})
+    fields.pop("slug", None)
+    _check_fields(fields, ROUTE_EDITABLE, "route")
+    route = Route.objects.select_for_update().get(pk=route.pk)
+    before = snapshot(route, ROUTE_FIELDS)
+    for name, value in clean_route_values(fields).items():
+        setattr(route, name, value)
+    route.full_clean()
+    route.save()
+    after = snapshot(route, ROUTE_FIELDS)
+    action = "update"
+    if set(fields) == {"enabled"}:
+        action = "enable" if route.enabled else "disable"
+    record_change(
+        actor=actor, action=action, resource_type="route", resource_id=route.pk, resource_name=route.name,
+        before=before, after=after,
+    )
+    return route
+
+
+@transaction.atomic
+def route_delete(*, actor: Actor, route: Route) -> None:
+    before = snapshot(route, ROUTE_FIELDS)
+    route_id = route.pk
+    route.delete()
+    record_change(
+        actor=actor, action="delete", resource_type="route", resource_id=route_id,
+        resource_name=before["name"], before=before,
+    )
+
+
+def _override_values(override: RouteOverride | None) -> dict[str, Any]:
+    return snapshot(override, list(OVERRIDABLE_FIELDS)) if override else dict.fromkeys(OVERRIDABLE_FIELDS)
+
+
+@transaction.atomic
+def route_override_update(
+    *, actor: Actor, route: Route, environment: Environment, **fields: Any
+) -> RouteOverride | None:
+    """Set the given override fields for one environment; a None value resets that field to inherit.
+
+    Fields not named keep their current override. A row left with every field NULL is removed, so
+    "number of overrides" counts only environments that really differ from the base.
+    """
+    _check_fields(fields, set(OVERRIDABLE_FIELDS), "override")
+    override = (
+        RouteOverride.objects.select_for_update().filter(route=route, environment=environment).first()
+    )
+    before = _override_values(override)
+    override = override or RouteOverride(route=route, environment=environment)
+    for name, value in clean_route_values(fields).items():
+        setattr(override, name, value)
+    override.full_clean(validate_unique=False)
+    if override.overridden_values():
+        override.save()
+        after = _override_values(override)
+    else:
+        if override.pk:
+            override.delete()
+        override, after = None, dict.fromkeys(OVERRIDABLE_FIELDS)
+    if before != after:
+        record_change(
+            actor=actor, action="override", resource_type="route", resource_id=route.pk,
+            resource_name=route.name, environment=environment.name, before=before, after=after,
+        )
+    return override
+
+
+@transaction.atomic
+def route_override_replace(
+    *, actor: Actor, route: Route, environment: Environment, **fields: Any
+) -> RouteOverride | None:
+    """Replace an environment's whole override: fields not given inherit (the API's PUT)."""
+    _check_fields(fields, set(OVERRIDABLE_FIELDS), "override")
+    values = dict.fromkeys(OVERRIDABLE_FIELDS) | fields
+    return route_override_update(actor=actor, route=route, environment=environment, **values)
+
+
+def route_override_delete(*, actor: Actor, route: Route, environment: Environment) -> None:
+    route_override_replace(actor=actor, route=route, environment=environment)
