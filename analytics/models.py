@@ -37,3 +37,40 @@ class RequestLog(models.Model):
 
 def new_request_id() -> str:
     return uuid.uuid4().hex
+
+
+class MetricBucket(models.Model):
+    """Per (route, environment, minute) totals folded from request logs by the rollup task.
+
+    Calls that matched no route are counted under NO_ROUTE so the unique key never holds a NULL.
+    """
+
+    NO_ROUTE = uuid.UUID(int=0)
+
+    route_id = models.UUIDField()
+    environment = models.CharField(max_length=63)
+    minute = models.DateTimeField()
+    total = models.BigIntegerField(default=0)
+    status_2xx = models.BigIntegerField(default=0)
+    status_3xx = models.BigIntegerField(default=0)
+    status_4xx = models.BigIntegerField(default=0)
+    status_5xx = models.BigIntegerField(default=0)
+    gateway_errors = models.BigIntegerField(default=0)
+    rate_limited = models.BigIntegerField(default=0)
+    unauthorized = models.BigIntegerField(default=0)
+    bytes_in = models.BigIntegerField(default=0)
+    bytes_out = models.BigIntegerField(default=0)
+    latency_sum_ms = models.FloatField(default=0)
+    latency_histogram = models.JSONField(default=list, help_text="Counts per analytics.histogram bucket.")
+
+    class Meta:
+        ordering = ["minute"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["route_id", "environment", "minute"], name="one_bucket_per_route_env_minute"
+            )
+        ]
+        indexes = [models.Index(fields=["environment", "minute"], name="bucket_env_minute")]
+
+    def __str__(self) -> str:
+        return f"{self.environment} {self.route_id} {self.minute:%Y-%m-%d %H:%M} n={self.total}"

@@ -14,21 +14,23 @@ from knoxcall.lib.config_signal import publish_config_change
 from knoxcall.lib.jsonsafe import json_safe
 
 from .models import AuditEntry, ConfigVersion
+from .permissions import SYSTEM_ROLE, role_of_user
 
 
 @dataclass(frozen=True)
 class Actor:
     label: str
+    role: str  # environments.permissions: administrator, developer, viewer or system
     user: Any = None  # a django.contrib.auth user, or None for API keys and the system
     api_key_id: str | None = None
     ip: str | None = None
 
     @classmethod
     def for_user(cls, user: Any, ip: str | None = None) -> "Actor":
-        return cls(label=user.get_username(), user=user, ip=ip)
+        return cls(label=user.get_username(), role=role_of_user(user), user=user, ip=ip)
 
 
-SYSTEM = Actor(label="system")
+SYSTEM = Actor(label="system", role=SYSTEM_ROLE)
 
 
 def snapshot(instance: Model, fields: list[str]) -> dict[str, Any]:

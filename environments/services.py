@@ -7,6 +7,7 @@ from django.db import transaction
 
 from .audit import Actor, record_change, snapshot
 from .models import Environment
+from .permissions import require_change
 
 ENVIRONMENT_FIELDS = [
     "name", "display_name", "description", "color", "is_default", "is_protected", "region", "expires_at",
@@ -23,6 +24,7 @@ def environment_create(*, actor: Actor, name: str, **fields: Any) -> Environment
     unknown = set(fields) - (set(ENVIRONMENT_FIELDS) - {"name"})
     if unknown:
         raise ValidationError(f"Unknown environment fields: {', '.join(sorted(unknown))}.")
+    require_change(actor, admin_only=bool(fields.get("is_default") or fields.get("is_protected")))
     environment = Environment(name=name, **fields)
     environment.full_clean(validate_constraints=False)
     if environment.is_default:
@@ -42,6 +44,8 @@ def environment_update(*, actor: Actor, environment: Environment, **fields: Any)
     if unknown:
         raise ValidationError(f"These environment fields cannot be changed here: {', '.join(sorted(unknown))}.")
     environment = Environment.objects.select_for_update().get(pk=environment.pk)
+    require_change(actor, protected=[environment.name] if environment.is_protected else [],
+                   admin_only="is_protected" in fields)
     before = snapshot(environment, ENVIRONMENT_FIELDS)
     for name, value in fields.items():
         setattr(environment, name, value)
@@ -57,6 +61,7 @@ def environment_update(*, actor: Actor, environment: Environment, **fields: Any)
 
 @transaction.atomic
 def environment_make_default(*, actor: Actor, environment: Environment) -> Environment:
+    require_change(actor, admin_only=True)
     previous = Environment.objects.filter(is_default=True).first()
     _unset_current_default()
     Environment.objects.filter(pk=environment.pk).update(is_default=True)
@@ -73,6 +78,7 @@ def environment_make_default(*, actor: Actor, environment: Environment) -> Envir
 def environment_delete(*, actor: Actor, environment: Environment) -> None:
     """Delete an environment and, with it, its route overrides and client assignments."""
     environment = Environment.objects.select_for_update().get(pk=environment.pk)
+    require_change(actor, protected=[environment.name] if environment.is_protected else [])
     if environment.is_default:
         raise ValidationError("The default environment cannot be deleted; make another one the default first.")
     before = snapshot(environment, ENVIRONMENT_FIELDS)

@@ -21,6 +21,18 @@ OVERRIDABLE_FIELDS: dict[str, models.Field] = {
     "timeout_ms": models.PositiveIntegerField(
         default=30000, validators=[MinValueValidator(100), MaxValueValidator(600_000)]
     ),
+    # Who may call (environments.Client assignments per environment); see the access issue.
+    "requires_clients": models.BooleanField(default=True),
+    # Secret injection: header name -> template, and JSON merged into a JSON request body.
+    "inject_headers_json": models.JSONField(default=dict, blank=True),
+    "inject_body_json": models.JSONField(default=dict, blank=True),
+    # Rate limit of all calls of (route, environment); burst is extra allowance on top of the limit.
+    "rate_limit_enabled": models.BooleanField(default=False),
+    "rate_limit_requests": models.PositiveIntegerField(default=100, validators=[MinValueValidator(1)]),
+    "rate_limit_window_sec": models.PositiveIntegerField(
+        default=60, validators=[MinValueValidator(1), MaxValueValidator(86_400)]
+    ),
+    "rate_limit_burst": models.PositiveIntegerField(default=0),
 }
 
 

@@ -8,6 +8,7 @@ from django.utils.text import slugify
 
 from environments.audit import Actor, record_change, snapshot
 from environments.models import Environment
+from environments.permissions import require_change
 
 from .models import OVERRIDABLE_FIELDS, Route, RouteOverride
 from .validation import clean_route_values
@@ -25,6 +26,17 @@ def _derive_slug(name: str) -> str:
     return slug
 
 
+def protected_inheriting(route: Route, fields: set[str]) -> list[str]:
+    """Protected environments that inherit at least one of these base fields (a base change reaches them)."""
+    names = []
+    for environment in Environment.objects.filter(is_protected=True):
+        override = RouteOverride.objects.filter(route=route, environment=environment).first()
+        overridden = set(override.overridden_values()) if override else set()
+        if fields - overridden:
+            names.append(environment.name)
+    return names
+
+
 def _check_fields(given: dict[str, Any], allowed: set[str], what: str) -> None:
     unknown = set(given) - allowed
     if unknown:
@@ -34,6 +46,7 @@ def _check_fields(given: dict[str, Any], allowed: set[str], what: str) -> None:
 @transaction.atomic
 def route_create(*, actor: Actor, name: str, target_base_url: str, slug: str = "", **fields: Any) -> Route:
     _check_fields(fields, ROUTE_EDITABLE, "route")
+    require_change(actor)
     values = clean_route_values({"target_base_url": target_base_url, **fields})
     route = Route(name=name.strip(), slug=slug or _derive_slug(name), **values)
     route.full_clean()
@@ -53,6 +66,7 @@ def route_update(*, actor: Actor, route: Route, **fields: Any) -> Route:
     fields.pop("slug", None)
     _check_fields(fields, ROUTE_EDITABLE, "route")
     route = Route.objects.select_for_update().get(pk=route.pk)
+    require_change(actor, protected=protected_inheriting(route, set(fields) & set(OVERRIDABLE_FIELDS)))
     before = snapshot(route, ROUTE_FIELDS)
     for name, value in clean_route_values(fields).items():
         setattr(route, name, value)
@@ -71,6 +85,7 @@ def route_update(*, actor: Actor, route: Route, **fields: Any) -> Route:
 
 @transaction.atomic
 def route_delete(*, actor: Actor, route: Route) -> None:
+    require_change(actor, protected=protected_inheriting(route, set(OVERRIDABLE_FIELDS)))
     before = snapshot(route, ROUTE_FIELDS)
     route_id = route.pk
     route.delete()
@@ -94,6 +109,7 @@ def route_override_update(
     "number of overrides" counts only environments that really differ from the base.
     """
     _check_fields(fields, set(OVERRIDABLE_FIELDS), "override")
+    require_change(actor, protected=[environment.name] if environment.is_protected else [])
     override = (
         RouteOverride.objects.select_for_update().filter(route=route, environment=environment).first()
     )

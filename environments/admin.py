@@ -1,0 +1,24 @@
+from django.contrib import admin
+
+from .models import AuditEntry, Environment
+
+
+@admin.register(Environment)
+class EnvironmentAdmin(admin.ModelAdmin):
+    list_display = ["name", "display_name", "is_default", "is_protected", "region", "expires_at"]
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False  # writes go through the services (audit + configuration version): use the console
+
+    has_add_permission = has_delete_permission = has_change_permission
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    list_display = ["timestamp", "actor_label", "action", "resource_type", "resource_name", "environment"]
+    list_filter = ["action", "resource_type", "environment"]
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False  # the audit trail is append-only
+
+    has_add_permission = has_delete_permission = has_change_permission

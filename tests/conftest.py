@@ -1,0 +1,87 @@
+"""Shared fixtures: a real recording upstream, the real gateway under uvicorn, and seeded environments."""
+
+import os
+
+import httpx
+import pytest
+
+from environments.audit import SYSTEM
+from environments.models import Environment
+from environments.services import environment_create
+from tests.support.gateway import GatewayServer
+from tests.support.upstream import RecordingUpstream
+
+
+def require_service(name: str, reason: str) -> None:
+    """Skip when a local service is missing on a user's machine; fail under CI, where it must exist."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{name} is required under CI: {reason}")
+    pytest.skip(f"{name} unreachable: {reason}")
+
+
+@pytest.fixture(scope="session")
+def upstream_server() -> RecordingUpstream:
+    return RecordingUpstream().start()
+
+
+@pytest.fixture
+def upstream(upstream_server: RecordingUpstream) -> RecordingUpstream:
+    upstream_server.clear()
+    return upstream_server
+
+
+@pytest.fixture(scope="session")
+def gateway_server(django_db_setup, django_db_blocker):
+    from knoxcall.asgi import application
+
+    # The gateway's own threads (route-table watcher, recorder) read and write the test database between
+    # tests too, as they would in production; pytest-django's blocker is global, so lift it for them.
+    with django_db_blocker.unblock():
+        server = GatewayServer(application).start()
+        yield server
+        server.stop()
+
+
+@pytest.fixture
+def environments(transactional_db) -> dict[str, Environment]:
+    """production (default, protected), staging and development, created through the services."""
+    Environment.objects.all().delete()
+    return {
+        "production": environment_create(actor=SYSTEM, name="production", is_default=True, is_protected=True),
+        "staging": environment_create(actor=SYSTEM, name="staging", color="#d97706"),
+        "development": environment_create(actor=SYSTEM, name="development", color="#059669"),
+    }
+
+
+class Gateway:
+    """The running gateway plus the means to make it see the database's latest configuration now."""
+
+    def __init__(self, server: GatewayServer) -> None:
+        self.server = server
+        self.url = server.url
+        self.client = httpx.Client(base_url=server.url, timeout=10)
+
+    def reload(self) -> None:
+        from routing.proxy import snapshot
+
+        snapshot.refresh(force=True)
+
+    def request(self, method: str, path: str, *, route: str | None = "demo", environment: str | None = None,
+                headers: dict | None = None, **kwargs) -> httpx.Response:
+        all_headers = dict(headers or {})
+        if route is not None:
+            all_headers["x-knoxcall-route"] = route
+        if environment is not None:
+            all_headers["x-knoxcall-environment"] = environment
+        return self.client.request(method, path, headers=all_headers, **kwargs)
+
+    def get(self, path: str, **kwargs) -> httpx.Response:
+        return self.request("GET", path, **kwargs)
+
+
+@pytest.fixture
+def gateway(gateway_server, environments) -> Gateway:
+    gw = Gateway(gateway_server)
+    gw.reload()
+    yield gw
+    gw.client.close()

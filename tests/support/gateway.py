@@ -1,0 +1,44 @@
+"""The real gateway for tests: the project's ASGI application under uvicorn on 127.0.0.1, in a thread."""
+
+import asyncio
+import socket
+import threading
+import time
+
+import uvicorn
+
+
+class GatewayServer:
+    def __init__(self, app) -> None:
+        self.app = app
+        self.port = 0
+        self.thread: threading.Thread | None = None
+        self.server: uvicorn.Server | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> "GatewayServer":
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        self.port = sock.getsockname()[1]
+        config = uvicorn.Config(self.app, log_level="warning", lifespan="on", access_log=False,
+                                timeout_graceful_shutdown=1)
+        self.server = uvicorn.Server(config)
+
+        def serve() -> None:
+            asyncio.run(self.server.serve(sockets=[sock]))
+
+        self.thread = threading.Thread(target=serve, name="gateway", daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return self
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.should_exit = True
+        if self.thread is not None:
+            self.thread.join(5)
