@@ -22,6 +22,8 @@ class RequestLog(models.Model):
     client_ip = models.GenericIPAddressField(null=True, blank=True)
     upstream_host = models.CharField(max_length=255, blank=True)
     error_code = models.CharField(max_length=32, blank=True, db_index=True)
+    api_key_id = models.UUIDField(null=True, blank=True, help_text="The API key that authenticated the call.")
+    secrets_used = models.JSONField(default=list, blank=True, help_text="Names of secrets injected; never values.")
 
     class Meta:
         ordering = ["-timestamp"]

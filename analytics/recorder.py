@@ -10,7 +10,7 @@ import atexit
 import logging
 import threading
 from collections import deque
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
 from django.conf import settings
@@ -36,6 +36,8 @@ class RequestRecord:
     client_ip: str | None
     upstream_host: str
     error_code: str
+    api_key_id: str | None = None
+    secrets_used: list[str] = field(default_factory=list)
 
 
 _queue: deque[RequestRecord] = deque()
