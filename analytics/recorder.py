@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,8 @@ _queue: deque[RequestRecord] = deque()
 _flush_lock = threading.Lock()
 _wake = threading.Event()
 _writer: threading.Thread | None = None
+_stopping = threading.Event()
+_atexit_registered = threading.Event()
 dropped = 0
 
 
@@ -82,14 +84,15 @@ def flush() -> int:
 
 
 def _writer_loop() -> None:
-    while True:
+    while not _stopping.is_set():
         _wake.wait(settings.PROXY_RECORDER_FLUSH_SECONDS)
         _wake.clear()
         try:
             close_old_connections()
             flush()
-        except Exception:
-            log.exception("request log flush failed; %d rows kept in memory for retry", len(_queue))
+        except Exception as exc:
+            log.warning("request log flush failed (%s); %d rows kept in memory for retry", exc, len(_queue))
+    connection.close()
 
 
 def _flush_at_exit() -> None:
@@ -99,10 +102,24 @@ def _flush_at_exit() -> None:
         log.exception("request log flush at exit failed; %d rows lost", len(_queue))
 
 
+def stop() -> None:
+    """Stop the writer and flush what is queued (ASGI lifespan shutdown)."""
+    global _writer
+    if _writer is not None:
+        _stopping.set()
+        _wake.set()
+        _writer.join(5)
+        _writer = None
+        _stopping.clear()
+    flush()
+
+
 def start() -> None:
     global _writer
     with _flush_lock:
         if _writer is None:
             _writer = threading.Thread(target=_writer_loop, name="knoxcall-recorder", daemon=True)
             _writer.start()
-            atexit.register(_flush_at_exit)
+            if not _atexit_registered.is_set():
+                atexit.register(_flush_at_exit)
+                _atexit_registered.set()

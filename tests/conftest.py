@@ -81,7 +81,12 @@ class Gateway:
 
 @pytest.fixture
 def gateway(gateway_server, environments) -> Gateway:
+    from analytics import recorder
+    from analytics.models import RequestLog
+
     gw = Gateway(gateway_server)
     gw.reload()
+    recorder.flush()  # calls still queued from an earlier test belong to that test, not this one
+    RequestLog.objects.all().delete()
     yield gw
     gw.client.close()

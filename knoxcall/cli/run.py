@@ -50,7 +50,8 @@ def _commands(port: int, server: str, with_worker: bool) -> dict[str, list[str]]
     python = sys.executable
     asgi = "knoxcall.asgi:application"
     if server == "uvicorn":
-        serve = [python, "-m", "uvicorn", asgi, "--host", "127.0.0.1", "--port", str(port), "--no-access-log"]
+        serve = [python, "-m", "uvicorn", asgi, "--host", "127.0.0.1", "--port", str(port), "--no-access-log",
+                 "--no-proxy-headers"]  # TRUSTED_PROXIES decides whom to believe, not uvicorn
     else:
         serve = [python, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), asgi]
     commands = {

@@ -20,6 +20,11 @@ def start_background() -> None:
     recorder.start()
 
 
+def stop_background() -> None:
+    snapshot.stop()
+    recorder.stop()
+
+
 async def lifespan(scope, receive, send) -> None:
     while True:
         message = await receive()
@@ -33,6 +38,6 @@ async def lifespan(scope, receive, send) -> None:
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
             await close_client()
-            await asyncio.to_thread(recorder.flush)
+            await asyncio.to_thread(stop_background)
             await send({"type": "lifespan.shutdown.complete"})
             return

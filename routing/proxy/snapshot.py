@@ -49,9 +49,11 @@ def _poll_loop() -> None:
         try:
             close_old_connections()
             refresh()
-        except Exception:  # a database hiccup must not kill the watcher; keep serving the last table
-            log.exception("could not refresh the route table; serving version %s", getattr(_table, "version", None))
+        except Exception as exc:  # a database hiccup must not kill the watcher; keep serving the last table
+            log.warning("could not refresh the route table (%s); serving version %s",
+                        exc, getattr(_table, "version", None))
             connection.close()
+    connection.close()
 
 
 def _redis_listen_loop() -> None:
@@ -67,6 +69,16 @@ def _redis_listen_loop() -> None:
         except redis.RedisError as exc:
             log.warning("configuration pub/sub unavailable (%s); polling continues", exc)
             _stop.wait(2.0)
+
+
+def stop() -> None:
+    """Stop the watcher threads (ASGI lifespan shutdown); the last table stays readable."""
+    _stop.set()
+    _wake.set()
+    for thread in _threads:
+        thread.join(5)
+    _threads.clear()
+    _stop.clear()
 
 
 def start() -> RouteTable:

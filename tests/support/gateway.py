@@ -23,7 +23,7 @@ class GatewayServer:
         sock = socket.socket()
         sock.bind(("127.0.0.1", 0))
         self.port = sock.getsockname()[1]
-        config = uvicorn.Config(self.app, log_level="warning", lifespan="on", access_log=False,
+        config = uvicorn.Config(self.app, log_level="warning", lifespan="on", access_log=False, proxy_headers=False,
                                 timeout_graceful_shutdown=1)
         self.server = uvicorn.Server(config)
 

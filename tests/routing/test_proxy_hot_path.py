@@ -1,0 +1,54 @@
+"""The hot path touches no database, and a change made through a service is served within a second."""
+
+import threading
+import time
+
+import pytest
+from django.db.backends import utils as db_utils
+
+from environments.audit import SYSTEM
+from routing.services import route_create, route_override_update
+from tests.support.upstream import echo_json
+
+
+@pytest.fixture
+def queries_by_thread(monkeypatch):
+    """Every SQL statement run in this process during the test, with the name of the thread that ran it."""
+    seen: list[tuple[str, str]] = []
+    original = db_utils.CursorWrapper._execute_with_wrappers
+
+    def recording(self, sql, params, many, executor):
+        seen.append((threading.current_thread().name, sql))
+        return original(self, sql, params, many, executor)
+
+    monkeypatch.setattr(db_utils.CursorWrapper, "_execute_with_wrappers", recording)
+    return seen
+
+
+def test_it_makes_no_database_query_per_proxied_call(gateway, upstream, queries_by_thread):
+    route_create(actor=SYSTEM, name="Demo", slug="demo", target_base_url=upstream.url)
+    gateway.reload()
+    gateway.get("/warm-up")
+    queries_by_thread.clear()
+    for i in range(50):
+        assert gateway.get(f"/call/{i}", environment="staging").status_code == 200
+    by_others = [(thread, sql) for thread, sql in queries_by_thread
+                 if thread not in ("knoxcall-_poll_loop", "knoxcall-recorder")]
+    assert by_others == []  # in particular nothing from the "gateway" event-loop thread
+    watcher = [sql for thread, sql in queries_by_thread if thread == "knoxcall-_poll_loop"]
+    assert all("environments_configversion" in sql for sql in watcher)  # only the one-row version poll
+    writer = [sql for thread, sql in queries_by_thread if thread == "knoxcall-recorder"]
+    assert all("analytics_requestlog" in sql for sql in writer)  # batched inserts, off the path
+
+
+def test_it_serves_a_change_made_through_a_service_within_a_second(gateway, upstream, environments):
+    route = route_create(actor=SYSTEM, name="Demo", slug="demo", target_base_url=upstream.url + "/old")
+    gateway.reload()
+    assert echo_json(gateway.get("/x", environment="staging"))["path"] == "/old/x"
+    route_override_update(
+        actor=SYSTEM, route=route, environment=environments["staging"], target_base_url=upstream.url + "/new"
+    )
+    changed_at = time.monotonic()
+    while echo_json(gateway.get("/x", environment="staging"))["path"] != "/new/x":
+        assert time.monotonic() - changed_at < 1.0, "the change was not served within a second"
+        time.sleep(0.02)
