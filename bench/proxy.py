@@ -1,0 +1,193 @@
+#!/usr/bin/env python
+"""Proxy benchmark: the gateway against nginx proxy_pass, measured side by side in one run.
+
+Starts, all on 127.0.0.1: an nginx upstream answering a small JSON body, an nginx proxy_pass to it (the
+reference), and the gateway (one process, every check of the proxy on: route table, environment,
+client-IP resolution, path checks, request logging) under daphne and under uvicorn, then drives each with
+wrk at 1 and 32 connections and prints req/s, p50/p99 latency and ratios. Figures only, never a test.
+
+Needs Debian's nginx and wrk: `apt-get install nginx-light wrk`. Run with `make bench` or
+`.venv/bin/python bench/proxy.py [--duration 5] [--rounds 1] [--clients aiohttp,httpx]`.
+"""
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from statistics import median
+
+ROOT = Path(__file__).resolve().parent.parent
+NGINX_CONF = """
+worker_processes 1;
+daemon off;
+master_process off;
+error_log {dir}/nginx-error.log warn;
+pid {dir}/nginx.pid;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    client_body_temp_path {dir}/body;
+    proxy_temp_path {dir}/proxy;
+    fastcgi_temp_path {dir}/fastcgi;
+    uwsgi_temp_path {dir}/uwsgi;
+    scgi_temp_path {dir}/scgi;
+    upstream origin {{ server 127.0.0.1:{upstream}; keepalive 64; }}
+    server {{
+        listen 127.0.0.1:{upstream};
+        location / {{ default_type application/json; return 200 '{{"ok":true,"service":"bench-upstream"}}'; }}
+    }}
+    server {{
+        listen 127.0.0.1:{nginx_proxy};
+        location / {{
+            proxy_pass http://origin;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }}
+    }}
+}}
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing listening on port {port}")
+
+
+def wrk(url: str, connections: int, duration: int, headers: dict[str, str]) -> dict:
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", url]
+    for name, value in headers.items():
+        command += ["-H", f"{name}: {value}"]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+
+    def percentile(label: str) -> float:
+        value, unit = re.search(rf"\s{label}%\s+([\d.]+)(us|ms|s)", out).groups()
+        return float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
+
+    return {"rps": rps, "p50": percentile("50"), "p99": percentile("99"), "non2xx": int(errors.group(1)) if errors else 0}
+
+
+def prepare_gateway_data(data_dir: Path, upstream_port: int, env: dict) -> None:
+    script = (
+        "import django; django.setup()\n"
+        "from django.core.management import call_command\n"
+        "call_command('migrate', verbosity=0)\n"
+        "from environments.audit import SYSTEM\n"
+        "from environments.models import Environment\n"
+        "from environments.services import environment_create\n"
+        "from routing.models import Route\n"
+        "from routing.services import route_create\n"
+        "if not Environment.objects.filter(name='staging').exists():\n"
+        "    environment_create(actor=SYSTEM, name='staging')\n"
+        "if not Route.objects.filter(slug='bench').exists():\n"
+        f"    route_create(actor=SYSTEM, name='bench', slug='bench', target_base_url='http://127.0.0.1:{upstream_port}')\n"
+    )
+    subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, check=True)
+    setup_hook = os.environ.get("KNOXCALL_BENCH_SETUP")  # extra set-up (e.g. clients, keys) from other benches
+    if setup_hook:
+        subprocess.run([sys.executable, setup_hook], cwd=ROOT, env=env, check=True)
+
+
+def gateway_command(server: str, port: int) -> list[str]:
+    app = "knoxcall.asgi:application"
+    if server == "uvicorn":
+        return [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port),
+                "--no-access-log", "--no-proxy-headers", "--log-level", "warning"]
+    return [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), app]
+
+
+def measure(name: str, url: str, args, headers: dict | None = None) -> dict:
+    headers = headers or {}
+    wrk(url, 8, 1, headers)  # warm-up: pools, route table, JIT-free but cache-warm
+    result = {}
+    for connections in (1, 32):
+        rounds = [wrk(url, connections, args.duration, headers) for _ in range(args.rounds)]
+        result[connections] = {key: median(r[key] for r in rounds) for key in rounds[0]}
+    print(f"  measured {name}", file=sys.stderr, flush=True)
+    return result
+
+
+def run(args) -> None:
+    for tool in ("nginx", "wrk"):
+        if not shutil.which(tool) and not Path(f"/usr/sbin/{tool}").exists():
+            sys.exit(f"{tool} is missing: apt-get install nginx-light wrk")
+    work = Path(tempfile.mkdtemp(prefix="knoxcall-bench-"))
+    upstream_port, nginx_port, gateway_port = free_port(), free_port(), free_port()
+    (work / "nginx.conf").write_text(NGINX_CONF.format(dir=work, upstream=upstream_port, nginx_proxy=nginx_port))
+    nginx_bin = shutil.which("nginx") or "/usr/sbin/nginx"
+    processes = [subprocess.Popen([nginx_bin, "-c", str(work / "nginx.conf"), "-p", str(work)])]
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "knoxcall.settings", "KNOXCALL_DATA_DIR": str(work / "var"),
+           "PORT": str(gateway_port), "LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)}
+    results: dict[str, dict] = {}
+    try:
+        wait_for_port(upstream_port)
+        prepare_gateway_data(work / "var", upstream_port, env)
+        results["upstream direct"] = measure("upstream", f"http://127.0.0.1:{upstream_port}/", args)
+        results["nginx proxy_pass"] = measure("nginx", f"http://127.0.0.1:{nginx_port}/", args)
+        proxy_headers = {"x-knoxcall-route": "bench", "x-knoxcall-environment": "staging"}
+        for server in args.servers.split(","):
+            for client in args.clients.split(","):
+                gw_env = {**env, "KNOXCALL_UPSTREAM_CLIENT": client}
+                gateway = subprocess.Popen(gateway_command(server, gateway_port), cwd=ROOT, env=gw_env,
+                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                try:
+                    wait_for_port(gateway_port)
+                    label = f"gateway {server} + {client}"
+                    results[label] = measure(label, f"http://127.0.0.1:{gateway_port}/api/users?x=1", args,
+                                             proxy_headers)
+                finally:
+                    gateway.send_signal(signal.SIGTERM)
+                    gateway.wait(10)
+    finally:
+        for process in processes:
+            process.terminate()
+            process.wait(5)
+        shutil.rmtree(work, ignore_errors=True)
+    report(results)
+
+
+def report(results: dict[str, dict]) -> None:
+    reference = results["nginx proxy_pass"][32]["rps"]
+    base_p50 = results["upstream direct"][1]["p50"]
+    print(f"\n{'configuration':32} {'req/s @32':>10} {'x nginx':>8} {'p50/p99 @32 ms':>16} "
+          f"{'req/s @1':>9} {'p50/p99 @1 ms':>15} {'added p50 @1':>13} {'non-2xx':>8}")
+    for name, result in results.items():
+        at32, at1 = result[32], result[1]
+        print(f"{name:32} {at32['rps']:>10,.0f} {at32['rps'] / reference:>8.3f} "
+              f"{at32['p50']:>7.2f}/{at32['p99']:<8.2f} {at1['rps']:>9,.0f} {at1['p50']:>6.2f}/{at1['p99']:<8.2f} "
+              f"{at1['p50'] - base_p50:>13.2f} {at32['non2xx'] + at1['non2xx']:>8}")
+    print("\nratios are against nginx proxy_pass at 32 connections, measured in this same run;"
+          " 'added p50 @1' is the median latency over hitting the upstream directly.")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run")
+    parser.add_argument("--rounds", type=int, default=1, help="wrk runs per figure (median)")
+    parser.add_argument("--servers", default="daphne,uvicorn")
+    parser.add_argument("--clients", default="aiohttp,httpx", help="upstream clients to compare")
+    run(parser.parse_args())
+
+
+if __name__ == "__main__":
+    main()
