@@ -7,6 +7,8 @@ warms up lazily and the recorder flushes at exit.
 import asyncio
 import logging
 
+from django.db import connection
+
 from analytics import recorder
 
 from . import snapshot
@@ -16,13 +18,20 @@ log = logging.getLogger(__name__)
 
 
 def start_background() -> None:
-    snapshot.start()
-    recorder.start()
+    """Runs in a worker thread; its database connection is closed so it does not linger in the pool."""
+    try:
+        snapshot.start()
+        recorder.start()
+    finally:
+        connection.close()
 
 
 def stop_background() -> None:
-    snapshot.stop()
-    recorder.stop()
+    try:
+        snapshot.stop()
+        recorder.stop()
+    finally:
+        connection.close()
 
 
 async def lifespan(scope, receive, send) -> None:
