@@ -1,0 +1,79 @@
+"""`make run`'s command: first run prepares everything and serves; a second run reuses it; Ctrl-C stops all."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start(data_dir: Path, port: int, upstream_port: int, **extra_env) -> subprocess.Popen:
+    env = {**os.environ, "KNOXCALL_DATA_DIR": str(data_dir), "KNOXCALL_DEMO_UPSTREAM_PORT": str(upstream_port),
+           "PORT": str(port), "KNOXCALL_ADMIN_PASSWORD": "", **extra_env}
+    env.pop("DATABASE_URL", None)  # the embedded profile: SQLite in the data dir
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    return subprocess.Popen([sys.executable, "manage.py", "knoxcall", "run", "--port", str(port)], cwd=ROOT,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
+
+
+def wait_for_proxy(port: int, environment: str | None = None) -> httpx.Response:
+    headers = {"x-knoxcall-route": "demo"} | ({"x-knoxcall-environment": environment} if environment else {})
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            response = httpx.get(f"http://127.0.0.1:{port}/hello?x=1", headers=headers, timeout=5)
+            if response.status_code == 200:
+                return response
+        except httpx.HTTPError:
+            pass
+        assert time.monotonic() < deadline, "make run did not serve the demo route within 60 s"
+        time.sleep(0.5)
+
+
+def interrupt(process: subprocess.Popen) -> str:
+    children = psutil.Process(process.pid).children(recursive=True)
+    os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C does: the whole foreground group
+    output, _ = process.communicate(timeout=30)
+    gone, alive = psutil.wait_procs(children, timeout=15)
+    assert alive == [], f"still running after Ctrl-C: {[p.cmdline() for p in alive]}"
+    return output
+
+
+@pytest.mark.parametrize("server", ["daphne", "uvicorn"])
+def test_it_serves_the_demo_and_stops_everything_on_ctrl_c(tmp_path, server):
+    port, upstream_port = free_port(), free_port()
+    process = start(tmp_path, port, upstream_port, KNOXCALL_SERVER=server)
+    try:
+        staging = wait_for_proxy(port, "staging").json()
+        production = wait_for_proxy(port).json()
+        assert (staging["served_by"], staging["path"], staging["query"]) == ("staging", "/staging/hello", "x=1")
+        assert (production["served_by"], production["path"]) == ("production", "/production/hello")
+        login = httpx.get(f"http://127.0.0.1:{port}/admin/login/", timeout=5)
+        assert login.status_code == 200 and "csrfmiddlewaretoken" in login.text
+    finally:
+        output = interrupt(process)
+    assert "Administrator created: username 'admin', password " in output
+    assert (tmp_path / "knoxcall.sqlite3").exists()
+
+    second = start(tmp_path, port, upstream_port, KNOXCALL_SERVER=server)
+    try:
+        wait_for_proxy(port, "development")
+    finally:
+        output = interrupt(second)
+    assert "Demo already present." in output
+    assert "Administrator 'admin' exists; password unchanged." in output
