@@ -1,4 +1,4 @@
-"""Deliver one notification (incident, channel, event, sequence): one attempt per call, every attempt recorded.
+"""Deliver one notification (incident, channel, event, sequence): one attempt per call, each one recorded.
 
 The Celery task calls `deliver` and, when it answers with a delay, retries after it. The idempotency guard
 is the attempt history itself: once an attempt for a delivery is recorded as delivered, a redelivered or

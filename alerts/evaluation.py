@@ -102,12 +102,13 @@ def resolve_out_of_scope(now: datetime) -> int:
     resolved = 0
     for incident in AlertIncident.objects.filter(resolved_at__isnull=True).select_related("rule"):
         rule = incident.rule
-        covered = not rule.environments.exists() or rule.environments.filter(pk=incident.environment_id).exists()
+        scope = rule.environments
+        covered = not scope.exists() or scope.filter(pk=incident.environment_id).exists()
         if rule.enabled and covered:
             continue
         with transaction.atomic():
-            locked = AlertIncident.objects.select_for_update().filter(pk=incident.pk, resolved_at__isnull=True)
-            current = locked.first()
+            still_open = AlertIncident.objects.filter(pk=incident.pk, resolved_at__isnull=True)
+            current = still_open.select_for_update().first()
             if current is not None:
                 _resolve(current, now)
                 resolved += 1

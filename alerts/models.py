@@ -94,13 +94,15 @@ class AlertRule(models.Model):
     )
     threshold = models.FloatField(help_text="Percent for error rate, milliseconds for latency, else a count.")
     percentile = models.PositiveSmallIntegerField(choices=Percentile.choices, default=Percentile.P95)
-    status_codes = models.JSONField(default=list, blank=True, help_text="Request failures: the codes counted.")
+    status_codes = models.JSONField(default=list, blank=True, help_text="Request failures: codes counted.")
     window_minutes = models.PositiveIntegerField(
         default=5, validators=[MinValueValidator(1), MaxValueValidator(1440)]
     )
     min_requests = models.PositiveIntegerField(default=1, help_text="Fewer calls in the window: no alert.")
     severity = models.CharField(max_length=16, choices=Severity.choices, default=Severity.WARNING)
-    cooldown_minutes = models.PositiveIntegerField(default=30, help_text="Re-notify a firing alert after this.")
+    cooldown_minutes = models.PositiveIntegerField(
+        default=30, validators=[MinValueValidator(1)], help_text="Re-notify a firing alert after this."
+    )
     channels = models.ManyToManyField(NotificationChannel, blank=True, related_name="rules")
     created_at = models.DateTimeField(auto_now_add=True)
 

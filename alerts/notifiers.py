@@ -95,8 +95,10 @@ def _http_request(channel: NotificationChannel, message: Message) -> tuple[str, 
     if channel.kind == ChannelKind.PAGERDUTY:
         return settings.PAGERDUTY_EVENTS_URL, _json(_pagerduty_event(config["routing_key"], message)), headers
     if channel.kind == ChannelKind.WEBHOOK:
-        body = _json({"event": message.event, "title": message.title, "text": message.text,
-                      "severity": message.severity, "dedup_key": message.dedup_key, "details": message.details})
+        body = _json({
+            "event": message.event, "title": message.title, "text": message.text,
+            "severity": message.severity, "dedup_key": message.dedup_key, "details": message.details,
+        })
         headers["X-Webhook-Signature"] = webhook_signature(config.get("secret", ""), body)
         return config["url"], body, headers
     raise ValueError(f"unknown channel kind {channel.kind!r}")
@@ -104,11 +106,14 @@ def _http_request(channel: NotificationChannel, message: Message) -> tuple[str, 
 
 def _pagerduty_event(routing_key: str, message: Message) -> dict[str, Any]:
     action = "resolve" if message.event == NotificationEvent.RESOLVE else "trigger"
-    event: dict[str, Any] = {"routing_key": routing_key, "event_action": action, "dedup_key": message.dedup_key}
+    event: dict[str, Any] = {
+        "routing_key": routing_key, "event_action": action, "dedup_key": message.dedup_key,
+    }
     if action == "trigger":
         event["payload"] = {
             "summary": f"{message.title}: {message.text}"[:1024], "source": "knoxcall",
-            "severity": PAGERDUTY_SEVERITY.get(message.severity, "warning"), "custom_details": message.details,
+            "severity": PAGERDUTY_SEVERITY.get(message.severity, "warning"),
+            "custom_details": message.details,
         }
     return event
 

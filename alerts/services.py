@@ -94,7 +94,8 @@ def alert_rule_create(
     rule.environments.set(environments)
     rule.channels.set(channels)
     record_change(
-        actor=actor, action="create", resource_type="alert_rule", resource_id=rule.pk, resource_name=rule.name,
+        actor=actor, action="create", resource_type="alert_rule", resource_id=rule.pk,
+        resource_name=rule.name,
         environment=environments[0].name if len(environments) == 1 else "", after=_rule_snapshot(rule),
     )
     return rule
@@ -119,7 +120,8 @@ def alert_rule_update(
     if channels is not None:
         rule.channels.set(list(channels))
     record_change(
-        actor=actor, action="update", resource_type="alert_rule", resource_id=rule.pk, resource_name=rule.name,
+        actor=actor, action="update", resource_type="alert_rule", resource_id=rule.pk,
+        resource_name=rule.name,
         before=before, after=_rule_snapshot(rule),
     )
     return rule
@@ -172,9 +174,8 @@ def clean_channel_config(kind: str, config: dict[str, Any]) -> dict[str, Any]:
 def _channel_snapshot(channel: NotificationChannel) -> dict[str, Any]:
     """Without secret values: which settings are present, and email addresses (not secret)."""
     data = snapshot(channel, CHANNEL_FIELDS)
-    data["config"] = {
-        key: (value if key == "addresses" else "(set)") for key, value in sorted(channel.config.items()) if value
-    }
+    config = sorted(channel.config.items())
+    data["config"] = {key: (value if key == "addresses" else "(set)") for key, value in config if value}
     return data
 
 
@@ -190,7 +191,8 @@ def notification_channel_create(
     *, actor: Actor, name: str, kind: str, config: dict[str, Any], enabled: bool = True
 ) -> NotificationChannel:
     require_change(actor)
-    channel = NotificationChannel(name=name, kind=kind, enabled=enabled, config=clean_channel_config(kind, config))
+    cleaned = clean_channel_config(kind, config)
+    channel = NotificationChannel(name=name, kind=kind, enabled=enabled, config=cleaned)
     channel.full_clean()
     channel.save()
     record_change(

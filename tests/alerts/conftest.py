@@ -1,4 +1,4 @@
-"""Alerts fixtures: real Slack-like and PagerDuty-like receivers on 127.0.0.1, eager Celery, traffic helpers."""
+"""Alerts fixtures: real Slack- and PagerDuty-like receivers on 127.0.0.1, eager Celery, traffic helpers."""
 
 from datetime import datetime
 

@@ -20,7 +20,8 @@ pytestmark = pytest.mark.usefixtures("eager_tasks")
 def policy(environments, slack, pagerduty):
     """Production error rate > 5% -> Slack and PagerDuty; staging > 20% -> Slack; development nothing."""
     slack_channel = notification_channel_create(
-        actor=SYSTEM, name="Slack", kind=ChannelKind.SLACK, config={"webhook_url": f"{slack.url}/services/T/B/X"}
+        actor=SYSTEM, name="Slack", kind=ChannelKind.SLACK,
+        config={"webhook_url": f"{slack.url}/services/T/B/X"},
     )
     pagerduty_channel = notification_channel_create(
         actor=SYSTEM, name="PagerDuty", kind=ChannelKind.PAGERDUTY, config={"routing_key": "R" * 32}
@@ -37,7 +38,9 @@ def policy(environments, slack, pagerduty):
     return production
 
 
-def test_it_opens_one_incident_and_sends_one_slack_message_and_one_pagerduty_trigger(policy, slack, pagerduty):
+def test_it_opens_one_incident_and_sends_one_slack_message_and_one_pagerduty_trigger(
+    policy, slack, pagerduty
+):
     add_traffic("production", total=100, errors_5xx=10)
     now = timezone.now()
 
