@@ -33,8 +33,11 @@ def deliver(incident_id: str, channel_id: int, event: str, sequence: int) -> flo
     """Make the next attempt of a delivery; return seconds to wait before retrying, or None when done."""
     if already_delivered(incident_id, channel_id, event, sequence):
         return None
-    incident = AlertIncident.objects.select_related("rule", "environment", "route").get(pk=incident_id)
-    channel = NotificationChannel.objects.get(pk=channel_id)
+    incidents = AlertIncident.objects.select_related("rule", "environment", "route")
+    incident = incidents.filter(pk=incident_id).first()
+    channel = NotificationChannel.objects.filter(pk=channel_id).first()
+    if incident is None or channel is None:
+        return None  # deleted (with its rule or channel) after the task was queued: nothing left to say
     previous = NotificationAttempt.objects.filter(
         incident=incident, channel=channel, event=event, sequence=sequence
     ).count()

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from environments.models import Environment
@@ -76,6 +76,15 @@ def evaluate_alerts(now: datetime | None = None) -> Counter:
 
 def evaluate_rule_in_environment(rule: AlertRule, environment: Environment, now: datetime) -> str | None:
     measurement = measure(rule, environment, now)
+    try:
+        return _decide(rule, environment, measurement, now)
+    except IntegrityError:
+        # Another evaluation opened the incident between our read and our insert (possible only where the
+        # rule lock is unavailable); the constraint kept it to one incident and that run notifies.
+        return None
+
+
+def _decide(rule: AlertRule, environment: Environment, measurement: Measurement, now: datetime) -> str | None:
     with transaction.atomic():
         if not AlertRule.objects.select_for_update().filter(pk=rule.pk, enabled=True).exists():
             return None
