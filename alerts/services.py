@@ -131,6 +131,12 @@ def alert_rule_update(
 def alert_rule_delete(*, actor: Actor, rule: AlertRule) -> None:
     rule = AlertRule.objects.select_for_update().get(pk=rule.pk)
     require_change(actor, protected=protected_covered(rule.environments.all()))
+    if rule.incidents.filter(resolved_at__isnull=True).exists():
+        # Deleting would delete the incident with it and leave the PagerDuty incident open forever.
+        raise ValidationError(
+            "This rule has an open incident: disable it first; the next evaluation resolves the incident "
+            "and sends the resolve notifications, then it can be deleted."
+        )
     before = _rule_snapshot(rule)
     rule_id, name = rule.pk, rule.name
     rule.delete()

@@ -80,8 +80,8 @@ def _delete(request: HttpRequest, write: Callable[[], None], what: str, back: st
     """Run a delete service; on refusal go back to the object's page with the reason."""
     try:
         write()
-    except PermissionDenied as exc:
-        messages.error(request, str(exc))
+    except (PermissionDenied, ValidationError) as exc:
+        messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
         return redirect(back)
     messages.success(request, f"{what} deleted.")
     return redirect(done)

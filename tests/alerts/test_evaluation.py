@@ -4,12 +4,18 @@ import threading
 from datetime import timedelta
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils import timezone
 
 from alerts.evaluation import OPENED, RENOTIFIED, RESOLVED, evaluate_alerts
 from alerts.models import AlertIncident, ChannelKind, NotificationAttempt, RuleType, Severity
-from alerts.services import alert_rule_create, notification_channel_create
+from alerts.services import (
+    alert_rule_create,
+    alert_rule_delete,
+    alert_rule_update,
+    notification_channel_create,
+)
 from environments.audit import SYSTEM
 from tests.alerts.conftest import add_traffic
 
@@ -103,6 +109,20 @@ def test_it_resolves_on_recovery_and_sends_the_pagerduty_resolve(policy, slack, 
     assert [d.json["event_action"] for d in pagerduty.received] == ["trigger", "resolve"]
     assert pagerduty.received[1].json["dedup_key"] == incident.dedup_key
     assert len(slack.received) == 2 and "RESOLVED" in slack.received[1].json["text"]
+
+
+def test_it_resolves_when_the_rule_is_disabled_and_only_then_lets_it_be_deleted(policy, slack, pagerduty):
+    add_traffic("production", total=100, errors_5xx=10)
+    evaluate_alerts()
+    with pytest.raises(ValidationError):
+        alert_rule_delete(actor=SYSTEM, rule=policy)
+
+    alert_rule_update(actor=SYSTEM, rule=policy, enabled=False)
+    assert evaluate_alerts()[RESOLVED] == 1
+
+    assert [d.json["event_action"] for d in pagerduty.received] == ["trigger", "resolve"]
+    alert_rule_delete(actor=SYSTEM, rule=policy)
+    assert not AlertIncident.objects.exists()
 
 
 def test_it_opens_a_new_incident_with_a_new_dedup_key_when_it_breaks_again(policy, slack, pagerduty):
