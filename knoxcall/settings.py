@@ -112,7 +112,9 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE_FILE = str(DATA_DIR / "celerybeat-schedule")
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    "alerts-evaluate": {"task": "alerts.evaluate", "schedule": 60.0},
+}
 
 # --- Proxy ----------------------------------------------------------------------------------------------
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
@@ -133,6 +135,19 @@ UPSTREAM_ALLOWED_HOSTS = env.list(
     "KNOXCALL_UPSTREAM_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "::1"] if DEBUG else []
 )
 DEMO_UPSTREAM_PORT = env.int("KNOXCALL_DEMO_UPSTREAM_PORT", default=8001)
+
+# --- Alerts ---------------------------------------------------------------------------------------------
+# Notification URLs follow the same SSRF rules as upstreams; this allow-list (hosts, e.g. an internal
+# chat server) is the administrator's exception. Tests allow 127.0.0.1 for their local receivers.
+ALERTS_ALLOWED_HOSTS = env.list("KNOXCALL_ALERTS_ALLOWED_HOSTS", default=[])
+PAGERDUTY_EVENTS_URL = env.str("PAGERDUTY_EVENTS_URL", default="https://events.pagerduty.com/v2/enqueue")
+ALERTS_FROM_EMAIL = env.str("KNOXCALL_ALERTS_FROM_EMAIL", default="knoxcall-alerts@localhost")
+ALERTS_HTTP_TIMEOUT = env.float("KNOXCALL_ALERTS_HTTP_TIMEOUT", default=5.0)
+ALERTS_DELIVERY_MAX_ATTEMPTS = env.int("KNOXCALL_ALERTS_DELIVERY_MAX_ATTEMPTS", default=6)
+ALERTS_DELIVERY_BACKOFF_BASE_SECONDS = env.float("KNOXCALL_ALERTS_BACKOFF_BASE_SECONDS", default=10.0)
+ALERTS_DELIVERY_BACKOFF_CAP_SECONDS = env.float("KNOXCALL_ALERTS_BACKOFF_CAP_SECONDS", default=600.0)
+# Email goes through Django's mailer (SMTP on localhost:25 unless configured; Django 6.1's MAILERS setting
+# is left to whoever owns the deployment settings). Tests use pytest-django's locmem outbox.
 
 # --- Auth, i18n, static ---------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

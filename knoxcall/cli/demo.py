@@ -1,8 +1,10 @@
-"""Demo data: three environments and a route whose environments answer from different base paths."""
+"""Demo data: three environments, a route whose environments answer from different base paths, and the
+seed's alert policy (production pages, staging warns; channels disabled until configured)."""
 
 from django.conf import settings
 from django.db import transaction
 
+from alerts.demo import load_alert_demo
 from environments.audit import SYSTEM
 from environments.models import Environment
 from environments.services import environment_create
@@ -27,6 +29,7 @@ def load_demo() -> bool:
     for spec in DEMO_ENVIRONMENTS:
         if not Environment.objects.filter(name=spec["name"]).exists():
             environment_create(actor=SYSTEM, **spec)
+    load_alert_demo()
     if Route.objects.filter(slug="demo").exists():
         return False
     upstream = f"http://127.0.0.1:{settings.DEMO_UPSTREAM_PORT}"
