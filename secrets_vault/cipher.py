@@ -23,6 +23,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.views.decorators.debug import sensitive_variables
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +100,7 @@ def _associated_data(secret_id: str, environment_id: int) -> bytes:
     return f"knoxcall-secret:{secret_id}:{environment_id}".encode()
 
 
+@sensitive_variables("plaintext")
 def encrypt(plaintext: str, *, secret_id: str, environment_id: int) -> tuple[bytes, str]:
     """(nonce + ciphertext, key id) under the newest key."""
     ring = keyring()
@@ -107,6 +109,7 @@ def encrypt(plaintext: str, *, secret_id: str, environment_id: int) -> tuple[byt
     return nonce + sealed, ring.current_id
 
 
+@sensitive_variables("plain")
 def decrypt(ciphertext: bytes, key_id: str, *, secret_id: str, environment_id: int) -> str:
     cipher = keyring().cipher(key_id)
     if cipher is None:

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import Prefetch
+from django.views.decorators.debug import sensitive_variables
 
 from environments.models import Environment
 
@@ -16,6 +17,7 @@ from .rendering import SECRET, SECRET_ID, Placeholder
 log = logging.getLogger(__name__)
 
 
+@sensitive_variables("values")
 def load_vault() -> Vault:
     """Every secret and every value decrypted; a value that will not decrypt is recorded, not raised."""
     secrets = {str(s.pk): SecretInfo(str(s.pk), s.name, s.expires_at, s.strict_expiry) for s in Secret.objects.all()}

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.views.decorators.debug import sensitive_variables
 
 from environments.audit import Actor, record_change, snapshot
 from environments.models import Environment
@@ -70,6 +71,7 @@ def secret_update(*, actor: Actor, secret: Secret, **fields: Any) -> Secret:
     return secret
 
 
+@sensitive_variables("value")
 def _clean_value(value: str) -> str:
     if not isinstance(value, str) or value == "":
         raise ValidationError({"value": "Give a non-empty value."})
@@ -78,6 +80,7 @@ def _clean_value(value: str) -> str:
     return value
 
 
+@sensitive_variables("value")
 @transaction.atomic
 def secret_set_value(*, actor: Actor, secret: Secret, environment: Environment, value: str) -> SecretValue:
     """Set or replace the secret's value in one environment; the version goes up by one every time."""
@@ -165,6 +168,7 @@ def secret_delete(*, actor: Actor, secret: Secret) -> None:
     )
 
 
+@sensitive_variables("plaintext")
 @transaction.atomic
 def secret_rotate_key(*, actor: Actor) -> int:
     """Re-encrypt every value under the newest master key; refuses (changing nothing) if any will not decrypt."""
