@@ -20,7 +20,7 @@ def check_production_defaults(app_configs, **kwargs) -> list[Error]:
     if not [key for key in settings.KNOXCALL_MASTER_KEY if key.strip()]:
         errors.append(
             Error(
-                "KNOXCALL_MASTER_KEY is not set: secrets would be encrypted with a generated development key.",
+                "KNOXCALL_MASTER_KEY is not set: secrets would use a generated development key.",
                 hint="Set KNOXCALL_MASTER_KEY to a base64 32-byte key (e.g. `openssl rand -base64 32`).",
                 id="knoxcall.E003",
             )

@@ -38,7 +38,7 @@ def clean_target_base_url(value: str) -> str:
 
 def _refuse_control_characters(text: str, what: str) -> None:
     if any(char in text for char in CONTROL_CHARACTERS):
-        raise ValidationError({"inject_headers_json": f"{what} contains CR, LF or NUL, which are not allowed."})
+        raise ValidationError({"inject_headers_json": f"{what} contains CR, LF or NUL: not allowed."})
 
 
 def _check_header_name(name: str) -> None:
@@ -47,19 +47,20 @@ def _check_header_name(name: str) -> None:
     if not HEADER_NAME_RE.match(name.strip()):
         raise ValidationError({"inject_headers_json": f"{name!r} is not a valid header name."})
     if lowered in HOP_BY_HOP or lowered in GATEWAY_SET_REQUEST or lowered.startswith(KNOXCALL_PREFIX):
-        raise ValidationError({"inject_headers_json": f"Header {name} is set by the gateway and cannot be injected."})
+        message = f"Header {name} is set by the gateway and cannot be injected."
+        raise ValidationError({"inject_headers_json": message})
 
 
 def clean_inject_headers(value: Any) -> dict[str, str]:
     if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
-        raise ValidationError({"inject_headers_json": "Give a JSON object of header name to template string."})
+        raise ValidationError({"inject_headers_json": "Give a JSON object of header name to template."})
     cleaned = {}
     for name, template in value.items():
         _check_header_name(name)
         _refuse_control_characters(template, f"The value of header {name.strip()}")
         cleaned[name.strip()] = template
     if len({name.lower() for name in cleaned}) != len(cleaned):
-        raise ValidationError({"inject_headers_json": "A header is listed twice (names are case-insensitive)."})
+        raise ValidationError({"inject_headers_json": "A header is listed twice (case-insensitively)."})
     try:
         parse_headers(cleaned)
     except TemplateError as exc:

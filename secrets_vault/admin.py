@@ -14,7 +14,7 @@ class SecretValueInline(admin.TabularInline):
 
 @admin.register(Secret)
 class SecretAdmin(admin.ModelAdmin):
-    """Read-only: every write goes through secrets_vault.services (encryption, audit, configuration version)."""
+    """Read-only: writes go through secrets_vault.services (encryption, audit, configuration version)."""
 
     list_display = ["name", "expires_at", "strict_expiry", "updated_at"]
     search_fields = ["name"]

@@ -77,7 +77,8 @@ def _embedded_key(data_dir: Path) -> str:
         handle.write(generate_key() + "\n")
     log.warning(
         "No KNOXCALL_MASTER_KEY configured: generated a development master key in %s. "
-        "Set KNOXCALL_MASTER_KEY in production (DEBUG off refuses to start without it).", path
+        "Set KNOXCALL_MASTER_KEY in production (DEBUG off refuses to start without it).",
+        path,
     )
     return path.read_text().strip()
 
@@ -116,7 +117,9 @@ def decrypt(ciphertext: bytes, key_id: str, *, secret_id: str, environment_id: i
         raise DecryptionError(f"master key {key_id} is not configured")
     data = bytes(ciphertext)
     try:
-        plain = cipher.decrypt(data[:NONCE_BYTES], data[NONCE_BYTES:], _associated_data(secret_id, environment_id))
+        plain = cipher.decrypt(
+            data[:NONCE_BYTES], data[NONCE_BYTES:], _associated_data(secret_id, environment_id)
+        )
         return plain.decode()
     except (InvalidTag, ValueError, UnicodeDecodeError) as exc:
         raise DecryptionError("the ciphertext failed authentication") from exc

@@ -6,8 +6,11 @@ from .models import SECRET_NAME_RE
 
 
 class SecretCreateForm(forms.Form):
-    name = forms.RegexField(regex=SECRET_NAME_RE, max_length=100,
-                            error_messages={"invalid": "Use letters, digits and underscores only."})
+    name = forms.RegexField(
+        regex=SECRET_NAME_RE,
+        max_length=100,
+        error_messages={"invalid": "Use letters, digits and underscores only."},
+    )
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
     expires_at = forms.DateTimeField(required=False, help_text="YYYY-MM-DD HH:MM (UTC)")
     strict_expiry = forms.BooleanField(required=False, help_text="Refuse calls once expired (else warn).")
@@ -20,10 +23,14 @@ class SecretEditForm(forms.Form):
 
 
 class SecretRenameForm(forms.Form):
-    name = forms.RegexField(regex=SECRET_NAME_RE, max_length=100,
-                            error_messages={"invalid": "Use letters, digits and underscores only."})
+    name = forms.RegexField(
+        regex=SECRET_NAME_RE,
+        max_length=100,
+        error_messages={"invalid": "Use letters, digits and underscores only."},
+    )
 
 
 class SecretValueForm(forms.Form):
-    value = forms.CharField(strip=False, widget=forms.PasswordInput(render_value=False, attrs={
-        "autocomplete": "new-password"}))
+    value = forms.CharField(
+        strip=False, widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"})
+    )

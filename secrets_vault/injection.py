@@ -100,8 +100,12 @@ class Injection:
                 message = f"Secret '{slot.name}' expired at {slot.expires_at.isoformat()}."
                 if slot.strict_expiry:
                     raise InjectionRefused("secret_expired", message)
-                log.warning("%s Injected anyway (non-strict) for %s in %s.", message, self.route_name,
-                            self.environment)
+                log.warning(
+                    "%s Injected anyway (non-strict) for %s in %s.",
+                    message,
+                    self.route_name,
+                    self.environment,
+                )
             secrets[slot.placeholder] = slot.value
         timestamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
         return RenderContext(secrets, self.environment, self.route_name, request_id, timestamp)
@@ -138,7 +142,9 @@ def _slot(placeholder: Placeholder, environment: str, vault: Vault) -> SecretSlo
     return SecretSlot(placeholder, info.name, value, problem, message, info.expires_at, info.strict_expiry)
 
 
-def build_injection(config: Mapping[str, Any], environment: str, route_name: str, vault: Vault) -> Injection | None:
+def build_injection(
+    config: Mapping[str, Any], environment: str, route_name: str, vault: Vault
+) -> Injection | None:
     """The prepared injection of an effective route config, or None when it injects nothing."""
     headers_json, body_json = config.get("inject_headers_json"), config.get("inject_body_json")
     if not headers_json and not body_json:

@@ -62,7 +62,8 @@ def _placeholder(expression: str) -> Placeholder:
             raise TemplateError(f"{{{{{expression}}}}}: '{arg}' is not a secret UUID.") from None
     raise TemplateError(
         f"Unknown placeholder {{{{{expression}}}}}: use secret:NAME, secret_id:UUID, "
-        + ", ".join(sorted(CONTEXT_VARIABLES)) + "."
+        + ", ".join(sorted(CONTEXT_VARIABLES))
+        + "."
     )
 
 

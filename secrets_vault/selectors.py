@@ -20,7 +20,9 @@ log = logging.getLogger(__name__)
 @sensitive_variables("values")
 def load_vault() -> Vault:
     """Every secret and every value decrypted; a value that will not decrypt is recorded, not raised."""
-    secrets = {str(s.pk): SecretInfo(str(s.pk), s.name, s.expires_at, s.strict_expiry) for s in Secret.objects.all()}
+    secrets = {
+        str(s.pk): SecretInfo(str(s.pk), s.name, s.expires_at, s.strict_expiry) for s in Secret.objects.all()
+    }
     values: dict[tuple[str, str], str] = {}
     failures: dict[tuple[str, str], str] = {}
     rows = SecretValue.objects.select_related("environment").only(
@@ -63,14 +65,18 @@ def value_states(secret: Secret, environments: list[Environment]) -> list[ValueS
         if row is None:
             states.append(ValueState(environment, False))
         else:
-            states.append(ValueState(environment, True, row.value_version, row.updated_at, row.updated_by, row.key_id))
+            states.append(
+                ValueState(environment, True, row.value_version, row.updated_at, row.updated_by, row.key_id)
+            )
     return states
 
 
 def secret_matrix() -> tuple[list[Environment], list[tuple[Secret, list[ValueState]]]]:
     """Secrets x environments: the console's "has value" matrix."""
     environments = list(Environment.objects.all())
-    secrets = list(Secret.objects.prefetch_related(Prefetch("values", SecretValue.objects.defer("ciphertext"))))
+    secrets = list(
+        Secret.objects.prefetch_related(Prefetch("values", SecretValue.objects.defer("ciphertext")))
+    )
     return environments, [(secret, value_states(secret, environments)) for secret in secrets]
 
 
@@ -81,7 +87,9 @@ def missing_references(uses: dict[str, list[Placeholder]]) -> list[str]:
     """
     wanted = {p for found in uses.values() for p in found}
     by_name = {s.name: s for s in Secret.objects.filter(name__in=[p.arg for p in wanted if p.kind == SECRET])}
-    by_id = {str(s.pk): s for s in Secret.objects.filter(pk__in=[p.arg for p in wanted if p.kind == SECRET_ID])}
+    by_id = {
+        str(s.pk): s for s in Secret.objects.filter(pk__in=[p.arg for p in wanted if p.kind == SECRET_ID])
+    }
     with_value = set(SecretValue.objects.values_list("secret_id", "environment__name"))
     problems: list[str] = []
     for environment, found in sorted(uses.items()):

@@ -29,6 +29,26 @@ def _value_audit(row: SecretValue | None) -> dict[str, Any]:
     return {"has_value": True, "value_version": row.value_version, "key_id": row.key_id}
 
 
+def _audit(
+    actor: Actor,
+    action: str,
+    secret: Secret,
+    before: dict,
+    after: dict,
+    environment: Environment | None = None,
+) -> None:
+    record_change(
+        actor=actor,
+        action=action,
+        resource_type="secret",
+        resource_id=secret.pk,
+        resource_name=secret.name,
+        environment=environment.name if environment else "",
+        before=before,
+        after=after,
+    )
+
+
 def _protected_with_values(secret: Secret) -> list[str]:
     return list(
         secret.values.filter(environment__is_protected=True).values_list("environment__name", flat=True)
@@ -37,15 +57,25 @@ def _protected_with_values(secret: Secret) -> list[str]:
 
 @transaction.atomic
 def secret_create(
-    *, actor: Actor, name: str, description: str = "", expires_at: datetime | None = None,
+    *,
+    actor: Actor,
+    name: str,
+    description: str = "",
+    expires_at: datetime | None = None,
     strict_expiry: bool = False,
 ) -> Secret:
     require_change(actor)
-    secret = Secret(name=name.strip(), description=description, expires_at=expires_at, strict_expiry=strict_expiry)
+    secret = Secret(
+        name=name.strip(), description=description, expires_at=expires_at, strict_expiry=strict_expiry
+    )
     secret.full_clean()
     secret.save()
     record_change(
-        actor=actor, action="create", resource_type="secret", resource_id=secret.pk, resource_name=secret.name,
+        actor=actor,
+        action="create",
+        resource_type="secret",
+        resource_id=secret.pk,
+        resource_name=secret.name,
         after=snapshot(secret, SECRET_FIELDS),
     )
     return secret
@@ -64,10 +94,7 @@ def secret_update(*, actor: Actor, secret: Secret, **fields: Any) -> Secret:
         setattr(secret, name, value)
     secret.full_clean()
     secret.save()
-    record_change(
-        actor=actor, action="update", resource_type="secret", resource_id=secret.pk, resource_name=secret.name,
-        before=before, after=snapshot(secret, SECRET_FIELDS),
-    )
+    _audit(actor, "update", secret, before, snapshot(secret, SECRET_FIELDS))
     return secret
 
 
@@ -89,14 +116,13 @@ def secret_set_value(*, actor: Actor, secret: Secret, environment: Environment, 
     row = SecretValue.objects.select_for_update().filter(secret=secret, environment=environment).first()
     before = _value_audit(row)
     row = row or SecretValue(secret=secret, environment=environment, value_version=0)
-    row.ciphertext, row.key_id = cipher.encrypt(value, secret_id=str(secret.pk), environment_id=environment.pk)
+    row.ciphertext, row.key_id = cipher.encrypt(
+        value, secret_id=str(secret.pk), environment_id=environment.pk
+    )
     row.value_version += 1
     row.updated_by = actor.label
     row.save()
-    record_change(
-        actor=actor, action="set_value", resource_type="secret", resource_id=secret.pk,
-        resource_name=secret.name, environment=environment.name, before=before, after=_value_audit(row),
-    )
+    _audit(actor, "set_value", secret, before, _value_audit(row), environment)
     return row
 
 
@@ -108,25 +134,19 @@ def secret_delete_value(*, actor: Actor, secret: Secret, environment: Environmen
         return
     before = _value_audit(row)
     row.delete()
-    record_change(
-        actor=actor, action="delete_value", resource_type="secret", resource_id=secret.pk,
-        resource_name=secret.name, environment=environment.name, before=before, after=_value_audit(None),
-    )
+    _audit(actor, "delete_value", secret, before, _value_audit(None), environment)
 
 
 @transaction.atomic
 def secret_rename(*, actor: Actor, secret: Secret, name: str) -> Secret:
-    """Rename; `{{secret_id:…}}` keeps working, `{{secret:OLD}}` is reported broken when its route is saved."""
+    """Rename; `{{secret_id:…}}` keeps working, `{{secret:OLD}}` is reported broken when a route is saved."""
     secret = Secret.objects.select_for_update().get(pk=secret.pk)
     require_change(actor, protected=_protected_with_values(secret))
     before = snapshot(secret, SECRET_FIELDS)
     secret.name = name.strip()
     secret.full_clean()
     secret.save()
-    record_change(
-        actor=actor, action="rename", resource_type="secret", resource_id=secret.pk, resource_name=secret.name,
-        before=before, after=snapshot(secret, SECRET_FIELDS),
-    )
+    _audit(actor, "rename", secret, before, snapshot(secret, SECRET_FIELDS))
     return secret
 
 
@@ -157,21 +177,28 @@ def secret_delete(*, actor: Actor, secret: Secret) -> None:
     require_change(actor, protected=_protected_with_values(secret))
     routes = routes_referencing(secret)
     if routes:
-        raise ValidationError(f"Secret {secret.name} is used by these routes: {', '.join(routes)}. Remove it there first.")
-    before = snapshot(secret, SECRET_FIELDS) | {"environments_with_value": sorted(
-        secret.values.values_list("environment__name", flat=True))}
+        raise ValidationError(
+            f"Secret {secret.name} is used by these routes: {', '.join(routes)}. Remove it there first."
+        )
+    before = snapshot(secret, SECRET_FIELDS) | {
+        "environments_with_value": sorted(secret.values.values_list("environment__name", flat=True))
+    }
     secret_id = secret.pk
     secret.delete()
     record_change(
-        actor=actor, action="delete", resource_type="secret", resource_id=secret_id,
-        resource_name=before["name"], before=before,
+        actor=actor,
+        action="delete",
+        resource_type="secret",
+        resource_id=secret_id,
+        resource_name=before["name"],
+        before=before,
     )
 
 
 @sensitive_variables("plaintext")
 @transaction.atomic
 def secret_rotate_key(*, actor: Actor) -> int:
-    """Re-encrypt every value under the newest master key; refuses (changing nothing) if any will not decrypt."""
+    """Re-encrypt every value under the newest master key; changes nothing if one will not decrypt."""
     require_change(actor, admin_only=True)
     ring = cipher.keyring()
     rows = list(SecretValue.objects.select_for_update().select_related("secret", "environment"))
@@ -188,10 +215,17 @@ def secret_rotate_key(*, actor: Actor) -> int:
             row.save(update_fields=["ciphertext", "key_id"])
             changed += 1
     if unreadable:
-        raise ValueError("These values cannot be decrypted with the configured keys: " + ", ".join(unreadable)
-                         + ". Set them again or restore their key, then rotate.")
+        raise ValueError(
+            "These values cannot be decrypted with the configured keys: "
+            + ", ".join(unreadable)
+            + ". Set them again or restore their key, then rotate."
+        )
     record_change(
-        actor=actor, action="rotate_key", resource_type="secret", resource_id="*", resource_name="all secrets",
+        actor=actor,
+        action="rotate_key",
+        resource_type="secret",
+        resource_id="*",
+        resource_name="all secrets",
         after={"key_id": ring.current_id, "re_encrypted": changed},
     )
     return changed

@@ -25,7 +25,9 @@ from .models import Secret
 def _actor(request: HttpRequest) -> Actor:
     forwarded = [request.META["HTTP_X_FORWARDED_FOR"]] if "HTTP_X_FORWARDED_FOR" in request.META else []
     trusted = parse_networks(tuple(settings.TRUSTED_PROXIES))
-    return Actor.for_user(request.user, resolve_client_ip(request.META.get("REMOTE_ADDR", ""), forwarded, trusted) or None)
+    return Actor.for_user(
+        request.user, resolve_client_ip(request.META.get("REMOTE_ADDR", ""), forwarded, trusted) or None
+    )
 
 
 def _errors(exc: ValidationError | PermissionDenied) -> list[str]:
@@ -54,9 +56,14 @@ def _detail_context(secret: Secret, **forms) -> dict:
     return {
         "secret": secret,
         "states": selectors.value_states(secret, environments),
-        "edit_form": forms.get("edit_form") or SecretEditForm(initial={
-            "description": secret.description, "expires_at": secret.expires_at,
-            "strict_expiry": secret.strict_expiry}),
+        "edit_form": forms.get("edit_form")
+        or SecretEditForm(
+            initial={
+                "description": secret.description,
+                "expires_at": secret.expires_at,
+                "strict_expiry": secret.strict_expiry,
+            }
+        ),
         "rename_form": forms.get("rename_form") or SecretRenameForm(initial={"name": secret.name}),
         "used_by": services.routes_referencing(secret),
     }
@@ -89,9 +96,13 @@ def secret_set_value(request: HttpRequest, secret_id, environment: str) -> HttpR
     if not form.is_valid():
         messages.error(request, "Give a non-empty value.")
     else:
-        _run(request, lambda: services.secret_set_value(
-            actor=_actor(request), secret=secret, environment=env, value=form.cleaned_data["value"]),
-            f"Value of {secret.name} in {env.name} saved.")
+        _run(
+            request,
+            lambda: services.secret_set_value(
+                actor=_actor(request), secret=secret, environment=env, value=form.cleaned_data["value"]
+            ),
+            f"Value of {secret.name} in {env.name} saved.",
+        )
     return redirect("secrets_vault:detail", secret_id=secret.pk)
 
 
@@ -100,8 +111,11 @@ def secret_set_value(request: HttpRequest, secret_id, environment: str) -> HttpR
 def secret_delete_value(request: HttpRequest, secret_id, environment: str) -> HttpResponse:
     secret = get_object_or_404(Secret, pk=secret_id)
     env = get_object_or_404(Environment, name=environment)
-    _run(request, lambda: services.secret_delete_value(actor=_actor(request), secret=secret, environment=env),
-         f"Value of {secret.name} in {env.name} deleted.")
+    _run(
+        request,
+        lambda: services.secret_delete_value(actor=_actor(request), secret=secret, environment=env),
+        f"Value of {secret.name} in {env.name} deleted.",
+    )
     return redirect("secrets_vault:detail", secret_id=secret.pk)
 
 
@@ -111,8 +125,11 @@ def secret_edit(request: HttpRequest, secret_id) -> HttpResponse:
     secret = get_object_or_404(Secret, pk=secret_id)
     form = SecretEditForm(request.POST)
     if form.is_valid():
-        _run(request, lambda: services.secret_update(actor=_actor(request), secret=secret, **form.cleaned_data),
-             f"Secret {secret.name} updated.")
+        _run(
+            request,
+            lambda: services.secret_update(actor=_actor(request), secret=secret, **form.cleaned_data),
+            f"Secret {secret.name} updated.",
+        )
         return redirect("secrets_vault:detail", secret_id=secret.pk)
     return render(request, "secrets_vault/detail.html", _detail_context(secret, edit_form=form), status=400)
 
@@ -123,8 +140,11 @@ def secret_rename(request: HttpRequest, secret_id) -> HttpResponse:
     secret = get_object_or_404(Secret, pk=secret_id)
     form = SecretRenameForm(request.POST)
     if form.is_valid():
-        _run(request, lambda: services.secret_rename(actor=_actor(request), secret=secret, **form.cleaned_data),
-             "Secret renamed. Routes using {{secret:OLD_NAME}} must be updated; {{secret_id:…}} keeps working.")
+        _run(
+            request,
+            lambda: services.secret_rename(actor=_actor(request), secret=secret, **form.cleaned_data),
+            "Secret renamed. Routes using {{secret:OLD_NAME}} need updating; {{secret_id:…}} keeps working.",
+        )
         return redirect("secrets_vault:detail", secret_id=secret.pk)
     return render(request, "secrets_vault/detail.html", _detail_context(secret, rename_form=form), status=400)
 
@@ -133,7 +153,10 @@ def secret_rename(request: HttpRequest, secret_id) -> HttpResponse:
 @require_POST
 def secret_delete(request: HttpRequest, secret_id) -> HttpResponse:
     secret = get_object_or_404(Secret, pk=secret_id)
-    if _run(request, lambda: services.secret_delete(actor=_actor(request), secret=secret),
-            f"Secret {secret.name} deleted."):
+    if _run(
+        request,
+        lambda: services.secret_delete(actor=_actor(request), secret=secret),
+        f"Secret {secret.name} deleted.",
+    ):
         return redirect("secrets_vault:list")
     return redirect("secrets_vault:detail", secret_id=secret.pk)

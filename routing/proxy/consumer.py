@@ -199,7 +199,7 @@ def _forwarded_headers(scope: dict, found: dict, call: Call, route) -> list[tupl
 
 
 def _injection_context(injection: Injection, call: Call) -> RenderContext:
-    """This call's secret values; a missing, expired or undecryptable secret refuses the call (fail closed)."""
+    """This call's secret values; a missing, expired or undecryptable secret refuses it (fail closed)."""
     call.secrets_used = list(injection.secret_names)
     try:
         return injection.context(call.request_id)
@@ -229,17 +229,21 @@ def _injects_body(injection: Injection | None, scope: dict, found: dict) -> bool
     return media_type == b"application/json" or media_type.endswith(b"+json")
 
 
-async def _injected_body(receive, call: Call, cap: int, injection: Injection, context: RenderContext) -> bytes:
+async def _injected_body(
+    receive, call: Call, cap: int, injection: Injection, context: RenderContext
+) -> bytes:
     chunks = []
     try:
         async for chunk in _stream_body(receive, call, cap):
             chunks.append(chunk)
     except RequestBodyTooLarge:
-        raise GatewayError("payload_too_large", f"The request body exceeds {cap} bytes.", close=True) from None
+        message = f"The request body exceeds {cap} bytes."
+        raise GatewayError("payload_too_large", message, close=True) from None
     try:
         return injection.merge_body(b"".join(chunks), context)
     except ValueError:
-        raise GatewayError("bad_request", "The body is not a JSON object, so the route cannot merge into it.") from None
+        message = "The body is not a JSON object, so the route cannot merge into it."
+        raise GatewayError("bad_request", message) from None
 
 
 async def _send_upstream(scope, receive, found, call: Call, route):

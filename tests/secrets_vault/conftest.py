@@ -14,17 +14,29 @@ def make_secret(environments, name: str, values: dict[str, str], **fields):
     return secret
 
 
+def route_to(upstream, name: str = "Injecting", **inject):
+    """The route `demo` to the recording upstream, injecting what `inject` says."""
+    return route_create(actor=SYSTEM, name=name, slug="demo", target_base_url=upstream.url, **inject)
+
+
 @pytest.fixture
 def api_secret(environments):
-    return make_secret(environments, "STRIPE_KEY", {
-        "production": "sk_live_prod", "staging": "sk_test_staging", "development": "sk_test_dev",
-    })
+    return make_secret(
+        environments,
+        "STRIPE_KEY",
+        {
+            "production": "sk_live_prod",
+            "staging": "sk_test_staging",
+            "development": "sk_test_dev",
+        },
+    )
 
 
 @pytest.fixture
 def injecting_route(upstream, api_secret):
-    return route_create(
-        actor=SYSTEM, name="Payments", slug="demo", target_base_url=upstream.url,
+    return route_to(
+        upstream,
+        name="Payments",
         inject_headers_json={"Authorization": "Bearer {{secret:STRIPE_KEY}}", "X-Env": "{{environment}}"},
         inject_body_json={"api_key": "{{secret:STRIPE_KEY}}", "meta": {"route": "{{route.name}}"}},
     )

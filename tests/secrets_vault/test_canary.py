@@ -11,9 +11,9 @@ from django.db import connection
 
 from analytics.recorder import flush
 from environments.audit import SYSTEM
-from routing.services import route_create
 from secrets_vault.models import Secret
 from secrets_vault.services import secret_create, secret_delete_value, secret_set_value
+from tests.secrets_vault.conftest import route_to
 
 
 def _all_rows_text() -> str:
@@ -22,7 +22,8 @@ def _all_rows_text() -> str:
     for model in apps.get_models():
         for row in model.objects.all().values():
             parts.extend(
-                bytes(v).decode("latin-1") if isinstance(v, bytes | memoryview) else repr(v) for v in row.values()
+                bytes(v).decode("latin-1") if isinstance(v, bytes | memoryview) else repr(v)
+                for v in row.values()
             )
     return "\n".join(parts)
 
@@ -36,14 +37,21 @@ def _drive_console(client, secret: Secret, canary: str) -> list[str]:
     pages = []
     response = client.post(f"/secrets/{secret.pk}/values/staging/set", {"value": canary})
     assert response.status_code == 302
-    rejected = client.post(f"/secrets/{secret.pk}/values/development/set", {"value": canary + "\nX"}, follow=True)
+    rejected = client.post(
+        f"/secrets/{secret.pk}/values/development/set", {"value": canary + "\nX"}, follow=True
+    )
     pages.append(rejected.content.decode())
     assert "cannot contain CR, LF or NUL" in pages[-1]
     client.post(f"/secrets/{secret.pk}/values/production/set", {"value": canary})
     client.post(f"/secrets/{secret.pk}/values/development/set", {"value": canary})
-    for url in ["/secrets/", f"/secrets/{secret.pk}/", "/admin/secrets_vault/secret/",
-                f"/admin/secrets_vault/secret/{secret.pk}/change/", "/admin/environments/auditentry/",
-                "/admin/analytics/requestlog/"]:
+    for url in [
+        "/secrets/",
+        f"/secrets/{secret.pk}/",
+        "/admin/secrets_vault/secret/",
+        f"/admin/secrets_vault/secret/{secret.pk}/change/",
+        "/admin/environments/auditentry/",
+        "/admin/analytics/requestlog/",
+    ]:
         page = client.get(url)
         assert page.status_code == 200, url
         pages.append(page.content.decode())
@@ -58,11 +66,16 @@ def test_the_canary_appears_only_at_the_upstream(gateway, upstream, environments
     secret = secret_create(actor=SYSTEM, name="CANARY_KEY")
     with caplog.at_level(logging.DEBUG), caplog.at_level(logging.DEBUG, logger="django.db.backends"):
         pages = _drive_console(client, secret, canary)
-        route_create(actor=SYSTEM, name="Canary", slug="demo", target_base_url=upstream.url,
-                     inject_headers_json={"X-Api-Key": "{{secret:CANARY_KEY}}"},
-                     inject_body_json={"key": "{{secret_id:%s}}" % secret.pk})
+        route_to(
+            upstream,
+            name="Canary",
+            inject_headers_json={"X-Api-Key": "{{secret:CANARY_KEY}}"},
+            inject_body_json={"key": "{{secret_id:" + str(secret.pk) + "}}"},
+        )
         gateway.reload()
-        answers = [gateway.request("POST", "/status/200", environment=env, json={"a": 1}) for env in environments]
+        answers = [
+            gateway.request("POST", "/status/200", environment=env, json={"a": 1}) for env in environments
+        ]
         flush()
         pages.append(client.get("/admin/analytics/requestlog/").content.decode())
     assert all(answer.status_code == 200 for answer in answers)
@@ -83,8 +96,11 @@ def test_the_canary_stays_out_of_error_answers(gateway, upstream, environments):
     secret = secret_create(actor=SYSTEM, name="CANARY_KEY")
     for environment in environments.values():
         secret_set_value(actor=SYSTEM, secret=secret, environment=environment, value=canary)
-    route_create(actor=SYSTEM, name="Canary", slug="demo", target_base_url=upstream.url,
-                 inject_headers_json={"X-Api-Key": "{{secret:CANARY_KEY}}"})
+    route_to(
+        upstream,
+        name="Canary",
+        inject_headers_json={"X-Api-Key": "{{secret:CANARY_KEY}}"},
+    )
     secret_delete_value(actor=SYSTEM, secret=secret, environment=environments["staging"])
     gateway.reload()
     refused = gateway.get("/status/200", environment="staging")

@@ -5,14 +5,15 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from environments.audit import SYSTEM
-from routing.services import route_create
-from tests.secrets_vault.conftest import make_secret
+from tests.secrets_vault.conftest import make_secret, route_to
 
 
 def _route(upstream, secret_name: str):
-    return route_create(actor=SYSTEM, name="R", slug="demo", target_base_url=upstream.url,
-                        inject_headers_json={"X-Key": "{{secret:%s}}" % secret_name})
+    return route_to(
+        upstream,
+        name="R",
+        inject_headers_json={"X-Key": "{{secret:" + str(secret_name) + "}}"},
+    )
 
 
 def test_it_refuses_a_strictly_expired_secret(gateway, upstream, environments):

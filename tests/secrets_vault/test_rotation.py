@@ -4,20 +4,22 @@ import io
 
 from django.core.management import call_command
 
-from environments.audit import SYSTEM
-from routing.services import route_create
-from secrets_vault.cipher import generate_key, key_id_of, decode_key
+from secrets_vault.cipher import decode_key, generate_key, key_id_of
 from secrets_vault.models import SecretValue
-from tests.secrets_vault.conftest import make_secret
+from tests.secrets_vault.conftest import make_secret, route_to
 
 
 def _route(upstream):
-    return route_create(actor=SYSTEM, name="R", slug="demo", target_base_url=upstream.url,
-                        inject_headers_json={"X-Key": "{{secret:ROTATED}}"})
+    return route_to(
+        upstream,
+        name="R",
+        inject_headers_json={"X-Key": "{{secret:ROTATED}}"},
+    )
 
 
-def test_values_under_key_a_work_after_rotating_to_key_b_and_removing_a(gateway, upstream, environments,
-                                                                         settings):
+def test_values_under_key_a_work_after_rotating_to_key_b_and_removing_a(
+    gateway, upstream, environments, settings
+):
     key_a, key_b = generate_key(), generate_key()
     settings.KNOXCALL_MASTER_KEY = [key_a]
     make_secret(environments, "ROTATED", {e: f"value-{e}" for e in environments})
@@ -46,8 +48,9 @@ def test_a_value_whose_key_was_removed_refuses_the_call(gateway, upstream, envir
     assert upstream.received == []
 
 
-def test_a_tampered_ciphertext_refuses_the_call_and_never_forwards_an_empty_header(gateway, upstream,
-                                                                                   environments):
+def test_a_tampered_ciphertext_refuses_the_call_and_never_forwards_an_empty_header(
+    gateway, upstream, environments
+):
     make_secret(environments, "ROTATED", {e: "original" for e in environments})
     _route(upstream)
     row = SecretValue.objects.get(secret__name="ROTATED", environment__name="staging")
