@@ -72,6 +72,7 @@ def _embedded_key(data_dir: Path) -> str:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
+        log.warning("Using the development master key in %s: set KNOXCALL_MASTER_KEY in production.", path)
         return path.read_text().strip()
     with os.fdopen(fd, "w") as handle:
         handle.write(generate_key() + "\n")

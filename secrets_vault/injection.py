@@ -8,13 +8,18 @@ only here, in the proxy's in-memory route table; messages name secrets and envir
 
 import json
 import logging
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from .rendering import (
+    ENVIRONMENT,
+    REQUEST_ID,
+    ROUTE_NAME,
     SECRET,
+    TIMESTAMP,
     Placeholder,
     RenderContext,
     Template,
@@ -22,6 +27,7 @@ from .rendering import (
     merge_json,
     parse_body,
     parse_headers,
+    placeholders,
     render_body,
     render_headers,
     secret_placeholders,
@@ -55,7 +61,7 @@ class Vault:
 
     by_name: Mapping[str, SecretInfo] = field(default_factory=dict)
     by_id: Mapping[str, SecretInfo] = field(default_factory=dict)
-    values: Mapping[tuple[str, str], str] = field(default_factory=dict)
+    values: Mapping[tuple[str, str], str] = field(default_factory=dict, repr=False)
     failures: Mapping[tuple[str, str], str] = field(default_factory=dict)
 
     def find(self, placeholder: Placeholder) -> SecretInfo | None:
@@ -66,7 +72,7 @@ class Vault:
 class SecretSlot:
     placeholder: Placeholder
     name: str
-    value: str | None
+    value: str | None = field(repr=False)
     problem: str  # "" when usable, else secret_missing or secret_unavailable
     message: str
     expires_at: datetime | None
@@ -75,48 +81,48 @@ class SecretSlot:
 
 @dataclass(frozen=True, slots=True)
 class Injection:
+    """Everything static is worked out at build time; a call adds only its request id and the time."""
+
     environment: str
     route_name: str
     headers: tuple[tuple[str, Template], ...] = ()
     body: Any = None  # parsed inject_body_json, or None when there is nothing to merge
-    slots: tuple[SecretSlot, ...] = ()
-    problem: str = ""  # a template that could not be parsed refuses every call
+    refusal: tuple[str, str] | None = None  # (code, message) that refuses every call
+    expiring: tuple[tuple[float, SecretSlot], ...] = ()  # (expiry as a Unix time, slot)
+    # Secrets, environment and route name; kept out of repr so a logged table never shows a value.
+    values: Mapping[Placeholder, str] = field(default_factory=dict, repr=False)
+    uses_timestamp: bool = False
     secret_names: tuple[str, ...] = ()
+    header_names: frozenset[bytes] = frozenset()  # what a caller's copy is removed for
 
-    @property
-    def header_names(self) -> frozenset[bytes]:
-        return frozenset(name.encode("latin-1") for name, _ in self.headers)
-
-    def context(self, request_id: str, now: datetime | None = None) -> RenderContext:
+    def context(self, request_id: str, now: float | None = None) -> RenderContext:
         """The values for one call, or InjectionRefused when a secret is missing, expired or unusable."""
-        if self.problem:
-            raise InjectionRefused("secret_unavailable", self.problem)
-        now = now or datetime.now(UTC)
-        secrets = {}
-        for slot in self.slots:
-            if slot.problem:
-                raise InjectionRefused(slot.problem, slot.message)
-            if slot.expires_at is not None and slot.expires_at <= now:
-                message = f"Secret '{slot.name}' expired at {slot.expires_at.isoformat()}."
-                if slot.strict_expiry:
-                    raise InjectionRefused("secret_expired", message)
-                log.warning(
-                    "%s Injected anyway (non-strict) for %s in %s.",
-                    message,
-                    self.route_name,
-                    self.environment,
-                )
-            secrets[slot.placeholder] = slot.value
-        timestamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
-        return RenderContext(secrets, self.environment, self.route_name, request_id, timestamp)
+        if self.refusal:
+            raise InjectionRefused(*self.refusal)
+        if self.expiring or self.uses_timestamp:
+            now = time.time() if now is None else now
+        for expires, slot in self.expiring:
+            if expires <= now:
+                self._expired(slot)
+        values = dict(self.values)
+        values[REQUEST_ID] = request_id
+        if self.uses_timestamp:
+            values[TIMESTAMP] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))
+        return RenderContext.from_values(values)
+
+    def _expired(self, slot: SecretSlot) -> None:
+        message = f"Secret '{slot.name}' expired at {slot.expires_at.isoformat()}."
+        if slot.strict_expiry:
+            raise InjectionRefused("secret_expired", message)
+        log.warning(
+            "%s Injected anyway (non-strict) for %s in %s.", message, self.route_name, self.environment
+        )
 
     def render_headers(self, context: RenderContext) -> list[tuple[bytes, bytes]]:
-        rendered = []
-        for name, value in render_headers(self.headers, context):
-            if any(char in value for char in FORBIDDEN_IN_HEADERS):
-                raise InjectionRefused("secret_unavailable", f"Header {name} would contain CR, LF or NUL.")
-            rendered.append((name.encode("latin-1"), value.encode()))
-        return rendered
+        """Header values were checked for CR/LF/NUL at build time (request ids are sanitised tokens)."""
+        return [
+            (name.encode("latin-1"), value.encode()) for name, value in render_headers(self.headers, context)
+        ]
 
     def merge_body(self, body: bytes, context: RenderContext) -> bytes:
         """The caller's JSON body with inject_body_json merged in; ValueError when it is not a JSON object."""
@@ -142,6 +148,20 @@ def _slot(placeholder: Placeholder, environment: str, vault: Vault) -> SecretSlo
     return SecretSlot(placeholder, info.name, value, problem, message, info.expires_at, info.strict_expiry)
 
 
+def _refusal(
+    slots: tuple[SecretSlot, ...], headers, values: Mapping[Placeholder, str]
+) -> tuple[str, str] | None:
+    """The first reason no call can be served: a missing or undecryptable secret, or a header that would
+    carry CR, LF or NUL (refused rather than sent, so a header is never split or sent empty)."""
+    for slot in slots:
+        if slot.problem:
+            return slot.problem, slot.message
+    for name, template in headers:
+        if any(char in values.get(p, "") for p in placeholders(template) for char in FORBIDDEN_IN_HEADERS):
+            return "secret_unavailable", f"Header {name} would contain CR, LF or NUL."
+    return None
+
+
 def build_injection(
     config: Mapping[str, Any], environment: str, route_name: str, vault: Vault
 ) -> Injection | None:
@@ -152,7 +172,19 @@ def build_injection(
     try:
         headers, body = parse_headers(headers_json), parse_body(body_json) if body_json else None
     except TemplateError as exc:
-        return Injection(environment, route_name, problem=f"Route templates are invalid: {exc}")
+        return Injection(environment, route_name, refusal=("secret_unavailable", f"Invalid templates: {exc}"))
     slots = tuple(_slot(p, environment, vault) for p in secret_placeholders((headers, body)))
-    names = tuple(dict.fromkeys(slot.name for slot in slots))
-    return Injection(environment, route_name, headers, body, slots, secret_names=names)
+    values = {slot.placeholder: slot.value for slot in slots if slot.value is not None}
+    values |= {ENVIRONMENT: environment, ROUTE_NAME: route_name}
+    return Injection(
+        environment,
+        route_name,
+        headers,
+        body,
+        refusal=_refusal(slots, headers, values),
+        expiring=tuple((s.expires_at.timestamp(), s) for s in slots if s.expires_at is not None),
+        values=values,
+        uses_timestamp=TIMESTAMP in set(placeholders((headers, body))),
+        secret_names=tuple(dict.fromkeys(slot.name for slot in slots)),
+        header_names=frozenset(name.encode("latin-1") for name, _ in headers),
+    )

@@ -39,13 +39,38 @@ class Placeholder:
 Template = tuple[str | Placeholder, ...]
 
 
-@dataclass(frozen=True, slots=True)
+ENVIRONMENT = Placeholder("environment")
+ROUTE_NAME = Placeholder("route.name")
+REQUEST_ID = Placeholder("request_id")
+TIMESTAMP = Placeholder("timestamp")
+
+
 class RenderContext:
-    secrets: Mapping[Placeholder, str]  # secret placeholder -> plaintext value
-    environment: str = ""
-    route_name: str = ""
-    request_id: str = ""
-    timestamp: str = ""
+    """The value of every placeholder of one render, so rendering is one dict lookup per placeholder."""
+
+    __slots__ = ("values",)
+
+    def __init__(
+        self,
+        secrets: Mapping[Placeholder, str],
+        environment: str = "",
+        route_name: str = "",
+        request_id: str = "",
+        timestamp: str = "",
+    ) -> None:
+        context = {
+            ENVIRONMENT: environment,
+            ROUTE_NAME: route_name,
+            REQUEST_ID: request_id,
+            TIMESTAMP: timestamp,
+        }
+        self.values: dict[Placeholder, str] = {**secrets, **context}
+
+    @classmethod
+    def from_values(cls, values: dict[Placeholder, str]) -> "RenderContext":
+        context = cls.__new__(cls)
+        context.values = values
+        return context
 
 
 def _placeholder(expression: str) -> Placeholder:
@@ -124,19 +149,8 @@ def secret_placeholders(parsed: Any) -> list[Placeholder]:
 
 
 def render(template: Template, context: RenderContext) -> str:
-    return "".join(part if isinstance(part, str) else _value(part, context) for part in template)
-
-
-def _value(placeholder: Placeholder, context: RenderContext) -> str:
-    if placeholder.is_secret:
-        return context.secrets[placeholder]
-    if placeholder.kind == "environment":
-        return context.environment
-    if placeholder.kind == "route.name":
-        return context.route_name
-    if placeholder.kind == "request_id":
-        return context.request_id
-    return context.timestamp
+    values = context.values
+    return "".join([part if part.__class__ is str else values[part] for part in template])
 
 
 def render_headers(parsed: tuple[tuple[str, Template], ...], context: RenderContext) -> list[tuple[str, str]]:

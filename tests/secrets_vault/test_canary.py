@@ -11,6 +11,7 @@ from django.db import connection
 
 from analytics.recorder import flush
 from environments.audit import SYSTEM
+from routing.proxy import snapshot
 from secrets_vault.models import Secret
 from secrets_vault.services import secret_create, secret_delete_value, secret_set_value
 from tests.secrets_vault.conftest import route_to
@@ -88,6 +89,7 @@ def test_the_canary_appears_only_at_the_upstream(gateway, upstream, environments
     assert not any(canary.encode() in answer.content for answer in answers)
     assert canary not in _all_rows_text()
     assert canary.encode() not in _database_file_bytes()
+    assert canary not in repr(snapshot.current()), "a logged route table would show the value"
     assert django_settings.DEBUG
 
 
