@@ -116,6 +116,12 @@ CELERY_BEAT_SCHEDULE: dict = {
     "alerts-evaluate": {"task": "alerts.evaluate", "schedule": 60.0},
 }
 
+# --- Secrets vault --------------------------------------------------------------------------------------
+# Base64 32-byte AES keys, newest first (comma list): the first encrypts, every one decrypts, so a key can be
+# rotated in (`manage.py knoxcall secrets rotate-key`) before the old one is removed. Empty in the embedded
+# profile: secrets_vault.cipher then generates DATA_DIR/master.key once; DEBUG off refuses that.
+KNOXCALL_MASTER_KEY = env.list("KNOXCALL_MASTER_KEY", default=[])
+
 # --- Proxy ----------------------------------------------------------------------------------------------
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 PROXY_MAX_BODY_BYTES = env.int("KNOXCALL_MAX_BODY_BYTES", default=10 * 1024 * 1024)

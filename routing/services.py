@@ -11,7 +11,7 @@ from environments.models import Environment
 from environments.permissions import require_change
 
 from .models import OVERRIDABLE_FIELDS, Route, RouteOverride
-from .validation import clean_route_values
+from .validation import INJECTION_FIELDS, check_secret_references, clean_route_values
 
 ROUTE_FIELDS = ["name", "slug", "description", *OVERRIDABLE_FIELDS]
 ROUTE_EDITABLE = set(ROUTE_FIELDS) - {"slug"}
@@ -51,6 +51,8 @@ def route_create(*, actor: Actor, name: str, target_base_url: str, slug: str = "
     route = Route(name=name.strip(), slug=slug or _derive_slug(name), **values)
     route.full_clean()
     route.save()
+    if set(fields) & set(INJECTION_FIELDS):
+        check_secret_references(route)
     record_change(
         actor=actor, action="create", resource_type="route", resource_id=route.pk, resource_name=route.name,
         after=snapshot(route, ROUTE_FIELDS),
@@ -72,6 +74,8 @@ def route_update(*, actor: Actor, route: Route, **fields: Any) -> Route:
         setattr(route, name, value)
     route.full_clean()
     route.save()
+    if set(fields) & set(INJECTION_FIELDS):
+        check_secret_references(route)
     after = snapshot(route, ROUTE_FIELDS)
     action = "update"
     if set(fields) == {"enabled"}:
@@ -121,6 +125,8 @@ def route_override_update(
     if override.overridden_values():
         override.save()
         after = _override_values(override)
+        if any(fields.get(name) is not None for name in INJECTION_FIELDS):
+            check_secret_references(route, [environment])
     else:
         if override.pk:
             override.delete()

@@ -10,6 +10,8 @@ from urllib.parse import urlsplit
 from django.conf import settings
 
 from environments.models import ConfigVersion, Environment
+from secrets_vault.injection import Injection, Vault, build_injection
+from secrets_vault.selectors import load_vault
 
 from .effective import EffectiveConfig, effective_config
 from .models import OVERRIDABLE_FIELDS, Route, RouteOverride
@@ -32,6 +34,8 @@ class ResolvedRoute:
     allowed_methods: frozenset[str]
     timeout_seconds: float
     is_loop: bool
+    # Secret injection, prepared with this environment's decrypted values (None: injects nothing).
+    injection: Injection | None = None
 
 
 @dataclass(frozen=True)
@@ -54,7 +58,9 @@ def _is_gateway_itself(netloc_host: str, port: int | None) -> bool:
     return netloc_host in LOOPBACK_HOSTS and port == settings.GATEWAY_PORT
 
 
-def resolve_route(route_values: dict, route: Route, environment: str, override: dict | None) -> ResolvedRoute:
+def resolve_route(
+    route_values: dict, route: Route, environment: str, override: dict | None, vault: Vault | None = None
+) -> ResolvedRoute:
     config = effective_config(route_values, override)
     target = config["target_base_url"].rstrip("/")
     parts = urlsplit(target)
@@ -70,6 +76,7 @@ def resolve_route(route_values: dict, route: Route, environment: str, override: 
         allowed_methods=frozenset(config["allowed_methods"] or ()),
         timeout_seconds=config["timeout_ms"] / 1000,
         is_loop=_is_gateway_itself((parts.hostname or "").lower(), parts.port or (443 if parts.scheme == "https" else 80)),
+        injection=build_injection(config.values, environment, route.name, vault or Vault()),
     )
 
 
@@ -79,6 +86,7 @@ def build_route_table() -> RouteTable:
     overrides: dict[tuple[str, int], dict] = {
         (str(o.route_id), o.environment_id): o.overridden_values() for o in RouteOverride.objects.all()
     }
+    vault = load_vault()  # decrypted once per table; the values live only in this snapshot
     route_keys: dict[str, str] = {}
     resolved: dict[tuple[str, str], ResolvedRoute] = {}
     for route in Route.objects.all():
@@ -88,7 +96,7 @@ def build_route_table() -> RouteTable:
         base = {name: getattr(route, name) for name in OVERRIDABLE_FIELDS}
         for env in environments:
             override = overrides.get((route_id, env.pk))
-            resolved[(route_id, env.name)] = resolve_route(base, route, env.name, override)
+            resolved[(route_id, env.name)] = resolve_route(base, route, env.name, override, vault)
     default = next((env.name for env in environments if env.is_default), None)
     return RouteTable(
         version=version,

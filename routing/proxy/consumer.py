@@ -18,6 +18,8 @@ from django.conf import settings
 
 from analytics.recorder import RequestRecord, record
 from knoxcall.lib.client_ip import parse_networks, resolve_client_ip
+from secrets_vault.injection import Injection, InjectionRefused
+from secrets_vault.rendering import RenderContext
 
 from . import snapshot
 from .errors import GatewayError
@@ -46,7 +48,7 @@ class Call:
 
     __slots__ = (
         "bytes_in", "bytes_out", "client_ip", "environment", "error_code", "method", "path", "query",
-        "request_id", "route", "started", "status", "upstream_host",
+        "request_id", "route", "secrets_used", "started", "status", "upstream_host",
     )
 
     def __init__(self, scope: dict, request_id: str) -> None:
@@ -64,6 +66,7 @@ class Call:
         self.bytes_out = 0
         self.upstream_host = ""
         self.error_code = ""
+        self.secrets_used: list[str] = []
 
     def finish(self) -> None:
         route = self.route
@@ -84,6 +87,7 @@ class Call:
                 client_ip=self.client_ip,
                 upstream_host=self.upstream_host,
                 error_code=self.error_code,
+                secrets_used=self.secrets_used,
             )
         )
 
@@ -194,13 +198,66 @@ def _forwarded_headers(scope: dict, found: dict, call: Call, route) -> list[tupl
     return headers
 
 
+def _injection_context(injection: Injection, call: Call) -> RenderContext:
+    """This call's secret values; a missing, expired or undecryptable secret refuses it (fail closed)."""
+    call.secrets_used = list(injection.secret_names)
+    try:
+        return injection.context(call.request_id)
+    except InjectionRefused as refused:
+        raise GatewayError(refused.code, refused.message) from None
+
+
+def _inject_headers(headers: list, injection: Injection, context: RenderContext) -> list:
+    """Replace (never duplicate) the caller's copies; runs after hop-by-hop stripping, so a caller's
+    `Connection: <injected name>` cannot remove what the gateway adds."""
+    try:
+        injected = injection.render_headers(context)
+    except InjectionRefused as refused:
+        raise GatewayError(refused.code, refused.message) from None
+    names = injection.header_names
+    return [(name, value) for name, value in headers if name not in names] + injected
+
+
+def _injects_body(injection: Injection | None, scope: dict, found: dict) -> bool:
+    """Only a JSON request that has a body is rewritten (and so buffered, within the body cap)."""
+    if injection is None or not injection.body:
+        return False
+    if b"content-length" not in found and b"transfer-encoding" not in found:
+        return False
+    content_type = next((v for n, v in scope["headers"] if n == b"content-type"), b"")
+    media_type = content_type.split(b";", 1)[0].strip().lower()
+    return media_type == b"application/json" or media_type.endswith(b"+json")
+
+
+async def _injected_body(
+    receive, call: Call, cap: int, injection: Injection, context: RenderContext
+) -> bytes:
+    chunks = []
+    try:
+        async for chunk in _stream_body(receive, call, cap):
+            chunks.append(chunk)
+    except RequestBodyTooLarge:
+        message = f"The request body exceeds {cap} bytes."
+        raise GatewayError("payload_too_large", message, close=True) from None
+    try:
+        return injection.merge_body(b"".join(chunks), context)
+    except ValueError:
+        message = "The body is not a JSON object, so the route cannot merge into it."
+        raise GatewayError("bad_request", message) from None
+
+
 async def _send_upstream(scope, receive, found, call: Call, route):
     length = _content_length(found)
     cap = settings.PROXY_MAX_BODY_BYTES
     if length is not None and length > cap:
         raise GatewayError("payload_too_large", f"The request body exceeds {cap} bytes.", close=True)
+    injection = route.injection
+    context = _injection_context(injection, call) if injection is not None else None
     headers = _forwarded_headers(scope, found, call, route)
-    if length is not None and length <= SMALL_BODY:
+    if _injects_body(injection, scope, found):
+        body = await _injected_body(receive, call, cap, injection, context)
+        headers.append((b"content-length", str(len(body)).encode()))
+    elif length is not None and length <= SMALL_BODY:
         body = await _read_whole_body(receive, length, call)
         headers.append((b"content-length", str(len(body)).encode()))
     elif length is None and b"transfer-encoding" not in found:
@@ -209,6 +266,8 @@ async def _send_upstream(scope, receive, found, call: Call, route):
         body = _stream_body(receive, call, cap)
         if length is not None:
             headers.append((b"content-length", str(length).encode()))
+    if context is not None:
+        headers = _inject_headers(headers, injection, context)
     try:
         url = upstream_url(route.target_base_url, call.path, call.query)
     except UnsafePathError as exc:

@@ -12,6 +12,7 @@ SUBCOMMANDS = {
     "run": ("knoxcall.cli.run", "Migrate, load the demo and serve console, proxy, worker and beat."),
     "demo": ("knoxcall.cli.demo", "Load the demo environments, route and upstream configuration."),
     "evaluate-alerts": ("alerts.cli", "Evaluate every enabled alert rule now and send what is due."),
+    "secrets": ("secrets_vault.cli", "Secrets vault operations: rotate-key."),
 }
 
 

@@ -1,0 +1,190 @@
+"""What the proxy injects for one (route, environment), prepared when the route table is built.
+
+`build_injection` parses the effective route's templates and binds each secret placeholder to the
+environment's decrypted value (or to the reason it has none). At request time `Injection.context` checks
+expiry and refuses with a gateway error code; rendering is then a few string joins. Decrypted values live
+only here, in the proxy's in-memory route table; messages name secrets and environments, never values.
+"""
+
+import json
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from .rendering import (
+    ENVIRONMENT,
+    REQUEST_ID,
+    ROUTE_NAME,
+    SECRET,
+    TIMESTAMP,
+    Placeholder,
+    RenderContext,
+    Template,
+    TemplateError,
+    merge_json,
+    parse_body,
+    parse_headers,
+    placeholders,
+    render_body,
+    render_headers,
+    secret_placeholders,
+)
+
+log = logging.getLogger(__name__)
+
+FORBIDDEN_IN_HEADERS = ("\r", "\n", "\0")
+
+
+class InjectionRefused(Exception):
+    """The call must not go upstream; `code` is the gateway error code (secret_missing, ...)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class SecretInfo:
+    id: str
+    name: str
+    expires_at: datetime | None
+    strict_expiry: bool
+
+
+@dataclass(frozen=True)
+class Vault:
+    """Every secret and every decrypted value, keyed (secret id, environment name); failures as messages."""
+
+    by_name: Mapping[str, SecretInfo] = field(default_factory=dict)
+    by_id: Mapping[str, SecretInfo] = field(default_factory=dict)
+    values: Mapping[tuple[str, str], str] = field(default_factory=dict, repr=False)
+    failures: Mapping[tuple[str, str], str] = field(default_factory=dict)
+
+    def find(self, placeholder: Placeholder) -> SecretInfo | None:
+        return (self.by_name if placeholder.kind == SECRET else self.by_id).get(placeholder.arg)
+
+
+@dataclass(frozen=True, slots=True)
+class SecretSlot:
+    placeholder: Placeholder
+    name: str
+    value: str | None = field(repr=False)
+    problem: str  # "" when usable, else secret_missing or secret_unavailable
+    message: str
+    expires_at: datetime | None
+    strict_expiry: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Injection:
+    """Everything static is worked out at build time; a call adds only its request id and the time."""
+
+    environment: str
+    route_name: str
+    headers: tuple[tuple[str, Template], ...] = ()
+    body: Any = None  # parsed inject_body_json, or None when there is nothing to merge
+    refusal: tuple[str, str] | None = None  # (code, message) that refuses every call
+    expiring: tuple[tuple[float, SecretSlot], ...] = ()  # (expiry as a Unix time, slot)
+    # Secrets, environment and route name; kept out of repr so a logged table never shows a value.
+    values: Mapping[Placeholder, str] = field(default_factory=dict, repr=False)
+    uses_timestamp: bool = False
+    secret_names: tuple[str, ...] = ()
+    header_names: frozenset[bytes] = frozenset()  # what a caller's copy is removed for
+
+    def context(self, request_id: str, now: float | None = None) -> RenderContext:
+        """The values for one call, or InjectionRefused when a secret is missing, expired or unusable."""
+        if self.refusal:
+            raise InjectionRefused(*self.refusal)
+        if self.expiring or self.uses_timestamp:
+            now = time.time() if now is None else now
+        for expires, slot in self.expiring:
+            if expires <= now:
+                self._expired(slot)
+        values = dict(self.values)
+        values[REQUEST_ID] = request_id
+        if self.uses_timestamp:
+            values[TIMESTAMP] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))
+        return RenderContext.from_values(values)
+
+    def _expired(self, slot: SecretSlot) -> None:
+        message = f"Secret '{slot.name}' expired at {slot.expires_at.isoformat()}."
+        if slot.strict_expiry:
+            raise InjectionRefused("secret_expired", message)
+        log.warning(
+            "%s Injected anyway (non-strict) for %s in %s.", message, self.route_name, self.environment
+        )
+
+    def render_headers(self, context: RenderContext) -> list[tuple[bytes, bytes]]:
+        """Header values were checked for CR/LF/NUL at build time (request ids are sanitised tokens)."""
+        return [
+            (name.encode("latin-1"), value.encode()) for name, value in render_headers(self.headers, context)
+        ]
+
+    def merge_body(self, body: bytes, context: RenderContext) -> bytes:
+        """The caller's JSON body with inject_body_json merged in; ValueError when it is not a JSON object."""
+        caller = json.loads(body) if body.strip() else {}
+        if not isinstance(caller, dict):
+            raise ValueError("the JSON body is not an object")
+        return json.dumps(merge_json(caller, render_body(self.body, context))).encode()
+
+
+def _slot(placeholder: Placeholder, environment: str, vault: Vault) -> SecretSlot:
+    info = vault.find(placeholder)
+    if info is None:
+        message = f"Secret {placeholder} does not exist (environment {environment})."
+        return SecretSlot(placeholder, placeholder.arg, None, "secret_missing", message, None, False)
+    key = (info.id, environment)
+    value, problem, message = vault.values.get(key), "", ""
+    if key in vault.failures:
+        problem = "secret_unavailable"
+        message = f"Secret '{info.name}' cannot be decrypted in environment {environment}."
+    elif value is None:
+        problem = "secret_missing"
+        message = f"Secret '{info.name}' has no value in environment {environment}."
+    return SecretSlot(placeholder, info.name, value, problem, message, info.expires_at, info.strict_expiry)
+
+
+def _refusal(
+    slots: tuple[SecretSlot, ...], headers, values: Mapping[Placeholder, str]
+) -> tuple[str, str] | None:
+    """The first reason no call can be served: a missing or undecryptable secret, or a header that would
+    carry CR, LF or NUL (refused rather than sent, so a header is never split or sent empty)."""
+    for slot in slots:
+        if slot.problem:
+            return slot.problem, slot.message
+    for name, template in headers:
+        if any(char in values.get(p, "") for p in placeholders(template) for char in FORBIDDEN_IN_HEADERS):
+            return "secret_unavailable", f"Header {name} would contain CR, LF or NUL."
+    return None
+
+
+def build_injection(
+    config: Mapping[str, Any], environment: str, route_name: str, vault: Vault
+) -> Injection | None:
+    """The prepared injection of an effective route config, or None when it injects nothing."""
+    headers_json, body_json = config.get("inject_headers_json"), config.get("inject_body_json")
+    if not headers_json and not body_json:
+        return None
+    try:
+        headers, body = parse_headers(headers_json), parse_body(body_json) if body_json else None
+    except TemplateError as exc:
+        return Injection(environment, route_name, refusal=("secret_unavailable", f"Invalid templates: {exc}"))
+    slots = tuple(_slot(p, environment, vault) for p in secret_placeholders((headers, body)))
+    values = {slot.placeholder: slot.value for slot in slots if slot.value is not None}
+    values |= {ENVIRONMENT: environment, ROUTE_NAME: route_name}
+    return Injection(
+        environment,
+        route_name,
+        headers,
+        body,
+        refusal=_refusal(slots, headers, values),
+        expiring=tuple((s.expires_at.timestamp(), s) for s in slots if s.expires_at is not None),
+        values=values,
+        uses_timestamp=TIMESTAMP in set(placeholders((headers, body))),
+        secret_names=tuple(dict.fromkeys(slot.name for slot in slots)),
+        header_names=frozenset(name.encode("latin-1") for name, _ in headers),
+    )
