@@ -1,4 +1,4 @@
-"""API key material: generation and hashing. Pure functions, shared by the services, selectors and route table.
+"""API key material: generation and hashing; pure functions shared by services, selectors and the route table.
 
 A key is `tk_live_` or `tk_test_` plus 40 random base62 characters (~238 bits). Only its SHA-256 is stored:
 a key with that much entropy needs no slow hash, and a digest lookup lets the proxy match a key with one

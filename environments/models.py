@@ -132,7 +132,8 @@ class Client(models.Model):
     name = models.CharField(max_length=100, unique=True)
     type = models.CharField(max_length=8, choices=TYPES, default=SERVER)
     ip_address = models.CharField(
-        max_length=64, help_text="One IP address or a CIDR network, IPv4 or IPv6 (e.g. 10.0.0.0/8, 2001:db8::/32)."
+        max_length=64,
+        help_text="One IP address or a CIDR network, IPv4 or IPv6 (e.g. 10.0.0.0/8, 2001:db8::/32).",
     )
     description = models.TextField(blank=True)
     enabled = models.BooleanField(default=True)

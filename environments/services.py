@@ -193,7 +193,8 @@ def client_create(*, actor: Actor, name: str, ip_address: str, **fields: Any) ->
     client.full_clean()
     client.save()
     record_change(
-        actor=actor, action="create", resource_type="client", resource_id=client.pk, resource_name=client.name,
+        actor=actor, action="create", resource_type="client", resource_id=client.pk,
+        resource_name=client.name,
         after=snapshot(client, CLIENT_FIELDS),
     )
     return client
@@ -214,7 +215,8 @@ def client_update(*, actor: Actor, client: Client, **fields: Any) -> Client:
     client.full_clean()
     client.save()
     record_change(
-        actor=actor, action="update", resource_type="client", resource_id=client.pk, resource_name=client.name,
+        actor=actor, action="update", resource_type="client", resource_id=client.pk,
+        resource_name=client.name,
         before=before, after=snapshot(client, CLIENT_FIELDS),
     )
     return client

@@ -101,7 +101,9 @@ class RouteClient(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["route", "environment", "client"], name="one_assignment_per_client")
+            models.UniqueConstraint(
+                fields=["route", "environment", "client"], name="one_assignment_per_client"
+            )
         ]
 
     def __str__(self) -> str:

@@ -65,7 +65,8 @@ def test_it_records_the_creating_user():
 def test_it_builds_an_actor_for_a_key():
     api_key, _ = api_key_create(actor=SYSTEM, name="robot", role="developer")
     actor = Actor.for_api_key(api_key, "10.0.0.1")
-    assert (actor.role, actor.api_key_id, actor.ip, actor.user) == ("developer", str(api_key.pk), "10.0.0.1", None)
+    expected = ("developer", str(api_key.pk), "10.0.0.1", None)
+    assert (actor.role, actor.api_key_id, actor.ip, actor.user) == expected
     assert "robot" in actor.label
 
 

@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandError
 SUBCOMMANDS = {
     "run": ("knoxcall.cli.run", "Migrate, load the demo and serve console, proxy, worker and beat."),
     "demo": ("knoxcall.cli.demo", "Load the demo environments, route and upstream configuration."),
-    "apikey": ("knoxcall.cli.apikey", "Create an API key (printed once), e.g. to bootstrap the management API."),
+    "apikey": ("knoxcall.cli.apikey", "Create an API key, printed once (bootstraps the management API)."),
 }
 
 
