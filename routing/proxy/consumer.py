@@ -20,6 +20,7 @@ from analytics.recorder import RequestRecord, record
 from knoxcall.lib.client_ip import parse_networks, resolve_client_ip
 
 from . import snapshot
+from .access import enforce_access
 from .lifecycle import start_background
 from .errors import GatewayError
 from .headers import VIA_TOKEN, downstream_response_headers, request_id_from, upstream_request_headers
@@ -45,8 +46,8 @@ class Call:
     """What the proxy learns about one call as it goes; becomes the request log record at the end."""
 
     __slots__ = (
-        "bytes_in", "bytes_out", "client_ip", "environment", "error_code", "method", "path", "query",
-        "request_id", "route", "started", "status", "upstream_host",
+        "api_key_id", "bytes_in", "bytes_out", "client_ip", "environment", "error_code", "method", "path",
+        "query", "rate_limit_headers", "request_id", "route", "started", "status", "upstream_host",
     )
 
     def __init__(self, scope: dict, request_id: str) -> None:
@@ -64,6 +65,8 @@ class Call:
         self.bytes_out = 0
         self.upstream_host = ""
         self.error_code = ""
+        self.api_key_id = None  # set by access.enforce_access when a key authenticated the call
+        self.rate_limit_headers: list[tuple[bytes, bytes]] = []
 
     def finish(self) -> None:
         route = self.route
@@ -84,6 +87,7 @@ class Call:
                 client_ip=self.client_ip,
                 upstream_host=self.upstream_host,
                 error_code=self.error_code,
+                api_key_id=self.api_key_id,
             )
         )
 
@@ -258,6 +262,7 @@ async def _relay_response(send, response, call: Call) -> None:
         (b"x-request-id", call.request_id.encode()),
         (b"x-knoxcall-environment", call.environment.encode()),
         (b"via", VIA_TOKEN),
+        *call.rate_limit_headers,
     ]
     call.status = response.status
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
@@ -280,6 +285,7 @@ async def proxy(scope: dict, receive, send) -> None:
         forwarded_for = [value.decode("latin-1") for value in found.get(b"x-forwarded-for", ())]
         call.client_ip = resolve_client_ip(peer, forwarded_for, parse_networks(tuple(settings.TRUSTED_PROXIES)))
         route = _choose_route(table, found, call, call.method)
+        call.rate_limit_headers = await enforce_access(table, route, found, call)
         response = await _send_upstream(scope, receive, found, call, route)
         await _relay_response(send, response, call)
     except GatewayError as error:

@@ -9,7 +9,7 @@ import logging
 
 from analytics import recorder
 
-from . import snapshot
+from . import key_usage, snapshot
 from .upstream import close_client
 
 log = logging.getLogger(__name__)
@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 def start_background() -> None:
     snapshot.start()
     recorder.start()
+    key_usage.start()
 
 
 async def lifespan(scope, receive, send) -> None:
