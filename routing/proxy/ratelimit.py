@@ -181,8 +181,11 @@ class RedisLimiter:
         import redis.asyncio as redis
 
         self._errors = (redis.RedisError, OSError, asyncio.TimeoutError)
+        # A small pool that calls queue for: a script call takes microseconds, and a storm of callers must
+        # not become a storm of Redis connections (slow to open, and each one a file descriptor).
         pool = redis.BlockingConnectionPool.from_url(
-            url, max_connections=settings.RATE_LIMIT_REDIS_MAX_CONNECTIONS, timeout=2,
+            url, max_connections=settings.RATE_LIMIT_REDIS_MAX_CONNECTIONS,
+            timeout=settings.RATE_LIMIT_REDIS_TIMEOUT,
             socket_connect_timeout=settings.RATE_LIMIT_REDIS_TIMEOUT,
             socket_timeout=settings.RATE_LIMIT_REDIS_TIMEOUT,
         )
@@ -190,10 +193,29 @@ class RedisLimiter:
         self._script = self._client.register_script(SLIDING_WINDOW_LUA)
         self._prefix = prefix
         self._down_until = 0.0
+        self._probing = False
+        self._warming: asyncio.Task | None = None
+
+    async def _warm_pool(self) -> None:
+        """Open the whole pool at once, so a burst of calls never waits for connections to be made."""
+        pool = self._client.connection_pool
+        try:
+            connections = await asyncio.gather(
+                *[pool.get_connection() for _ in range(settings.RATE_LIMIT_REDIS_MAX_CONNECTIONS)]
+            )
+            for conn in connections:
+                await pool.release(conn)
+        except self._errors as exc:
+            log.info("could not open the rate limiter's Redis connections yet: %s", exc)
 
     async def check(self, limits: list[Limit]) -> Verdict | None:
-        if self._down_until > time.monotonic():
-            return self._failed_open(None)
+        if self._down_until:
+            # Redis failed lately: until RETRY_SECONDS pass, and while one call probes it, fail open at once.
+            if self._probing or self._down_until > time.monotonic():
+                return self._failed_open(None)
+            self._probing = True
+        if self._warming is None:
+            self._warming = asyncio.create_task(self._warm_pool())
         keys = [self._prefix + limit.name for limit in limits]
         args = [value for limit in limits for value in (limit.limit, limit.window)]
         try:
@@ -201,6 +223,9 @@ class RedisLimiter:
         except self._errors as exc:
             self._down_until = time.monotonic() + RETRY_SECONDS
             return self._failed_open(exc)
+        finally:
+            self._probing = False
+        self._down_until = 0.0
         results = [tuple(raw[1 + 4 * i: 5 + 4 * i]) for i in range(len(limits))]
         return _pick([(bool(r[0]), int(r[1]), int(r[2]), int(r[3])) for r in results], limits)
 
