@@ -9,9 +9,8 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
-from environments.models import ConfigVersion, Environment
-
 from environments.api_keys import hash_api_key
+from environments.models import ConfigVersion, Environment
 from knoxcall.lib.client_ip import Network
 
 from .access_table import KeyInfo, build_api_key_index, build_client_networks

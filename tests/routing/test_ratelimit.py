@@ -1,4 +1,4 @@
-"""Rate limits with the in-process counters (the embedded default): route and key limits, headers, overrides."""
+"""Rate limits with in-process counters (the embedded default): route and key limits, headers, overrides."""
 
 import time
 
@@ -60,7 +60,8 @@ def test_it_limits_a_key_across_routes(gateway, upstream, environments):
                                 rate_limit_window_sec=86_400)
     gateway.reload()
     key = {"x-knoxcall-key": raw_key}
-    codes = [gateway.get("/echo", route=slug, headers=key).status_code for slug in ("one", "two", "one", "two")]
+    slugs = ("one", "two", "one", "two")
+    codes = [gateway.get("/echo", route=slug, headers=key).status_code for slug in slugs]
     assert codes == [200, 200, 200, 429]
     assert gateway.get("/echo", route="one").status_code == 200  # the IP alone is not metered
 

@@ -1,4 +1,4 @@
-"""Rate limits against real Redis: exact across gateway processes, keys expire, failing open and recovering."""
+"""Rate limits on real Redis: exact across gateway processes, keys expire, failing open and recovering."""
 
 import asyncio
 import shutil
@@ -83,7 +83,8 @@ def test_it_holds_a_limit_exactly_across_two_gateway_processes(
     gateways = [GatewayProcess(connection.settings_dict["NAME"], env).start() for _ in range(2)]
     try:
         for gateway in gateways:  # each process opens its Redis pool before the storm, as in service
-            assert httpx.get(gateway.url + "/echo", headers={"x-knoxcall-route": "metered"}).status_code == 200
+            warm_up = httpx.get(gateway.url + "/echo", headers={"x-knoxcall-route": "metered"})
+            assert warm_up.status_code == 200
         _wait_for_limiter_connections(redis_client, 2 * settings.RATE_LIMIT_REDIS_MAX_CONNECTIONS)
         for _trial in range(5):
             for key in redis_client.scan_iter(prefix + "*"):
@@ -112,8 +113,10 @@ def test_it_limits_production_and_not_development_at_the_same_time(
     async def both() -> tuple[list[int], list[int]]:
         async with httpx.AsyncClient(base_url=gateway.url, timeout=30) as client:
             def one(env: str):
-                return client.get("/echo", headers={"x-knoxcall-route": "metered", "x-knoxcall-environment": env})
-            answers = await asyncio.gather(*[one(e) for _ in range(30) for e in ("production", "development")])
+                headers = {"x-knoxcall-route": "metered", "x-knoxcall-environment": env}
+                return client.get("/echo", headers=headers)
+            calls = [one(e) for _ in range(30) for e in ("production", "development")]
+            answers = await asyncio.gather(*calls)
         by_env = {"production": [], "development": []}
         for answer in answers:
             by_env[answer.headers["x-knoxcall-environment"]].append(answer.status_code)
@@ -168,7 +171,8 @@ def test_it_fails_open_while_redis_is_down_and_limits_again_when_it_returns(
     own = OwnRedis().start()
     try:
         with override_settings(REDIS_URL=own.url):
-            assert [gateway.get("/echo", route="metered").status_code for _ in range(4)] == [200, 200, 200, 429]
+            codes = [gateway.get("/echo", route="metered").status_code for _ in range(4)]
+            assert codes == [200, 200, 200, 429]
             own.stop()
             failures = ratelimit.stats.redis_failures
             down = [gateway.get("/echo", route="metered") for _ in range(5)]

@@ -1,4 +1,4 @@
-"""A real gateway in its own process: uvicorn serving knoxcall.asgi on 127.0.0.1, sharing the test database."""
+"""A real gateway in its own process: uvicorn serving knoxcall.asgi on 127.0.0.1, sharing the test DB."""
 
 import os
 import socket
@@ -30,7 +30,8 @@ class GatewayProcess:
 
     def start(self) -> "GatewayProcess":
         command = [sys.executable, "-m", "uvicorn", "knoxcall.asgi:application", "--host", "127.0.0.1",
-                   "--port", str(self.port), "--no-access-log", "--no-proxy-headers", "--log-level", "warning"]
+                   "--port", str(self.port), "--no-access-log", "--no-proxy-headers",
+                   "--log-level", "warning"]
         self.process = subprocess.Popen(command, cwd=ROOT, env=self.env)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
