@@ -29,6 +29,14 @@ class Actor:
     def for_user(cls, user: Any, ip: str | None = None) -> "Actor":
         return cls(label=user.get_username(), role=role_of_user(user), user=user, ip=ip)
 
+    @classmethod
+    def for_api_key(cls, api_key: Any, ip: str | None = None) -> "Actor":
+        """The management API's actor: the key's role, labelled so the audit trail names the key."""
+        return cls(
+            label=f"api-key:{api_key.name} ({api_key.display_prefix})", role=api_key.role,
+            api_key_id=str(api_key.pk), ip=ip,
+        )
+
 
 SYSTEM = Actor(label="system", role=SYSTEM_ROLE)
 

@@ -10,6 +10,8 @@ from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 
+from .permissions import ROLES
+
 ENVIRONMENT_NAME_RE = r"^[a-z0-9_-]+$"
 HEX_COLOR_RE = r"^#[0-9a-fA-F]{6}$"
 
@@ -77,3 +79,68 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.actor_label} {self.action} {self.resource_type} {self.resource_name or self.resource_id}"
+
+
+API_KEY_LIVE_PREFIX = "tk_live_"
+API_KEY_TEST_PREFIX = "tk_test_"
+
+
+class ApiKey(models.Model):
+    """A credential for the management API (by role) and the proxy (when may_invoke).
+
+    Only the SHA-256 of the full key is stored: the key is shown once, when created. `display_prefix`
+    (the type prefix plus a few characters) lets a person tell keys apart without revealing them.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=100)
+    display_prefix = models.CharField(max_length=20)
+    key_hash = models.CharField(max_length=64, unique=True, help_text="sha256 hex of the full key.")
+    role = models.CharField(
+        max_length=16, choices=[(role, role.title()) for role in ROLES])
+    may_invoke = models.BooleanField(default=True, help_text="May call routes through the proxy.")
+    active = models.BooleanField(default=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    rate_limit_requests = models.PositiveIntegerField(null=True, blank=True)
+    rate_limit_window_sec = models.PositiveIntegerField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "API key"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.display_prefix}…)"
+
+    @property
+    def is_live(self) -> bool:
+        return self.display_prefix.startswith(API_KEY_LIVE_PREFIX)
+
+
+class Client(models.Model):
+    """A known caller: one IP address or a CIDR network (IPv4 or IPv6), assigned per (route, environment)."""
+
+    SERVER = "server"
+    USER = "user"
+    TYPES = [(SERVER, "Server"), (USER, "User")]
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=100, unique=True)
+    type = models.CharField(max_length=8, choices=TYPES, default=SERVER)
+    ip_address = models.CharField(
+        max_length=64,
+        help_text="One IP address or a CIDR network, IPv4 or IPv6 (e.g. 10.0.0.0/8, 2001:db8::/32).",
+    )
+    description = models.TextField(blank=True)
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.ip_address})"

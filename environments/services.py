@@ -4,10 +4,14 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
+from knoxcall.lib.client_ip import parse_client_network
+
+from .api_keys import display_prefix_of, generate_api_key, hash_api_key
 from .audit import Actor, record_change, snapshot
-from .models import Environment
-from .permissions import require_change
+from .models import ApiKey, Client, Environment
+from .permissions import ROLES, require_change
 
 ENVIRONMENT_FIELDS = [
     "name", "display_name", "description", "color", "is_default", "is_protected", "region", "expires_at",
@@ -87,4 +91,145 @@ def environment_delete(*, actor: Actor, environment: Environment) -> None:
     record_change(
         actor=actor, action="delete", resource_type="environment", resource_id=environment_id,
         resource_name=before["name"], environment=before["name"], before=before,
+    )
+
+
+# --- API keys -------------------------------------------------------------------------------------------
+# The hash never goes into the audit trail: it identifies the key, and the display prefix is enough.
+API_KEY_FIELDS = [
+    "name", "display_prefix", "role", "may_invoke", "active", "rate_limit_requests", "rate_limit_window_sec",
+]
+
+
+def _check_api_key_limits(requests: int | None, window_sec: int | None) -> None:
+    if (requests is None) != (window_sec is None):
+        raise ValidationError("Give both the key's rate limit requests and window, or neither.")
+    if requests is not None and (requests < 1 or not 1 <= window_sec <= 86_400):
+        raise ValidationError("A key's rate limit needs at least 1 request and a window of 1 s to 1 day.")
+
+
+@transaction.atomic
+def api_key_create(
+    *, actor: Actor, name: str, role: str, may_invoke: bool = True, live: bool = True,
+    rate_limit_requests: int | None = None, rate_limit_window_sec: int | None = None,
+) -> tuple[ApiKey, str]:
+    """Create a key and return it with the raw key, which exists nowhere else afterwards: show it once."""
+    require_change(actor, admin_only=True)
+    if role not in ROLES:
+        raise ValidationError(f"Unknown role '{role}'; use one of {', '.join(ROLES)}.")
+    if not name.strip():
+        raise ValidationError("Give the key a name.")
+    _check_api_key_limits(rate_limit_requests, rate_limit_window_sec)
+    raw_key = generate_api_key(live=live)
+    api_key = ApiKey.objects.create(
+        name=name.strip(), role=role, may_invoke=may_invoke, display_prefix=display_prefix_of(raw_key),
+        key_hash=hash_api_key(raw_key), rate_limit_requests=rate_limit_requests,
+        rate_limit_window_sec=rate_limit_window_sec, created_by=actor.user,
+    )
+    record_change(
+        actor=actor, action="create", resource_type="api_key", resource_id=api_key.pk,
+        resource_name=api_key.name, after=snapshot(api_key, API_KEY_FIELDS),
+    )
+    return api_key, raw_key
+
+
+@transaction.atomic
+def api_key_revoke(*, actor: Actor, api_key: ApiKey) -> ApiKey:
+    """Deactivate a key for good; the proxy refuses it once its processes see the new configuration."""
+    require_change(actor, admin_only=True)
+    api_key = ApiKey.objects.select_for_update().get(pk=api_key.pk)
+    if not api_key.active:
+        return api_key
+    before = snapshot(api_key, API_KEY_FIELDS)
+    api_key.active = False
+    api_key.revoked_at = timezone.now()
+    api_key.save(update_fields=["active", "revoked_at"])
+    record_change(
+        actor=actor, action="revoke", resource_type="api_key", resource_id=api_key.pk,
+        resource_name=api_key.name, before=before, after=snapshot(api_key, API_KEY_FIELDS),
+    )
+    return api_key
+
+
+def api_keys_touch(used: dict[str, object]) -> int:
+    """Set last_used_at for many keys at once (key id -> time); the proxy's batched usage flush calls it.
+
+    Not audited and no configuration version bump: usage is not configuration.
+    """
+    updated = 0
+    for key_id, when in used.items():
+        updated += ApiKey.objects.filter(pk=key_id).update(last_used_at=when)
+    return updated
+
+
+# --- Clients --------------------------------------------------------------------------------------------
+CLIENT_FIELDS = ["name", "type", "ip_address", "description", "enabled"]
+CLIENT_EDITABLE = set(CLIENT_FIELDS)
+
+
+def clean_client_ip(value: str) -> str:
+    """Normalise an IP or CIDR to the network it stands for (IPv4-mapped IPv6 becomes IPv4)."""
+    try:
+        network = parse_client_network(str(value))
+    except ValueError as exc:
+        raise ValidationError({"ip_address": str(exc)}) from exc
+    single = network.prefixlen == network.max_prefixlen
+    return str(network.network_address) if single else str(network)
+
+
+def protected_environments_of_client(client: Client) -> list[str]:
+    """Protected environments where the client is assigned: changing the client changes who calls there."""
+    names = Environment.objects.filter(client_assignments__client=client, is_protected=True)
+    return sorted(set(names.values_list("name", flat=True)))
+
+
+@transaction.atomic
+def client_create(*, actor: Actor, name: str, ip_address: str, **fields: Any) -> Client:
+    unknown = set(fields) - CLIENT_EDITABLE
+    if unknown:
+        raise ValidationError(f"Unknown client fields: {', '.join(sorted(unknown))}.")
+    require_change(actor)
+    client = Client(name=name.strip(), ip_address=clean_client_ip(ip_address), **fields)
+    client.full_clean()
+    client.save()
+    record_change(
+        actor=actor, action="create", resource_type="client", resource_id=client.pk,
+        resource_name=client.name,
+        after=snapshot(client, CLIENT_FIELDS),
+    )
+    return client
+
+
+@transaction.atomic
+def client_update(*, actor: Actor, client: Client, **fields: Any) -> Client:
+    unknown = set(fields) - CLIENT_EDITABLE
+    if unknown:
+        raise ValidationError(f"Unknown client fields: {', '.join(sorted(unknown))}.")
+    client = Client.objects.select_for_update().get(pk=client.pk)
+    require_change(actor, protected=protected_environments_of_client(client))
+    before = snapshot(client, CLIENT_FIELDS)
+    if "ip_address" in fields:
+        fields["ip_address"] = clean_client_ip(fields["ip_address"])
+    for name, value in fields.items():
+        setattr(client, name, value)
+    client.full_clean()
+    client.save()
+    record_change(
+        actor=actor, action="update", resource_type="client", resource_id=client.pk,
+        resource_name=client.name,
+        before=before, after=snapshot(client, CLIENT_FIELDS),
+    )
+    return client
+
+
+@transaction.atomic
+def client_delete(*, actor: Actor, client: Client) -> None:
+    client = Client.objects.select_for_update().get(pk=client.pk)
+    require_change(actor, protected=protected_environments_of_client(client))
+    before = snapshot(client, CLIENT_FIELDS)
+    client_id = client.pk
+    client.delete()
+    record_change(
+        actor=actor, action="delete", resource_type="client", resource_id=client_id,
+        resource_name=before["name"], before=before,
     )

@@ -186,3 +186,16 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# --- Rate limits (routing/proxy/ratelimit.py) ---------------------------------------------------------------
+# Counters live in Redis when REDIS_URL is set (shared by every gateway process), else in process memory.
+RATE_LIMIT_KEY_PREFIX = env.str("KNOXCALL_RATE_LIMIT_PREFIX", default="knoxcall:rl:")
+# Seconds a limiter call may wait on Redis (connect, reply) before the call fails open; generous, because a
+# busy event loop delays replies too, and a timeout lets calls through unchecked for a second.
+RATE_LIMIT_REDIS_TIMEOUT = env.float("KNOXCALL_RATE_LIMIT_REDIS_TIMEOUT", default=2.0)
+RATE_LIMIT_REDIS_MAX_CONNECTIONS = env.int("KNOXCALL_RATE_LIMIT_REDIS_CONNECTIONS", default=8)
+# Brute-force protection of logins and API authentication, per trusted client IP (knoxcall/lib/throttle.py).
+LOGIN_THROTTLE_RATE = env.str("KNOXCALL_LOGIN_THROTTLE_RATE", default="10/m")
+API_AUTH_THROTTLE_RATE = env.str("KNOXCALL_API_AUTH_THROTTLE_RATE", default="30/m")
+# Seconds between writes of API keys' last_used_at (batched, off the proxy's hot path).
+API_KEY_USAGE_FLUSH_SECONDS = env.float("KNOXCALL_API_KEY_USAGE_FLUSH_SECONDS", default=10.0)

@@ -10,7 +10,7 @@ import uuid
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 
-from environments.models import Environment
+from environments.models import Client, Environment
 
 SLUG_RE = r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"
 
@@ -89,3 +89,22 @@ class RouteOverride(OverrideRouteFields):
         """The fields this row sets, leaving out the ones it inherits."""
         values = {name: getattr(self, name) for name in OVERRIDABLE_FIELDS}
         return {name: value for name, value in values.items() if value is not None}
+
+
+class RouteClient(models.Model):
+    """A client allowed to call a route in one environment (the route's Environment Clients)."""
+
+    route = models.ForeignKey(Route, on_delete=models.CASCADE, related_name="client_assignments")
+    environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="client_assignments")
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="assignments")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["route", "environment", "client"], name="one_assignment_per_client"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.client} → {self.route} @ {self.environment}"

@@ -7,10 +7,10 @@ from django.db import transaction
 from django.utils.text import slugify
 
 from environments.audit import Actor, record_change, snapshot
-from environments.models import Environment
+from environments.models import Client, Environment
 from environments.permissions import require_change
 
-from .models import OVERRIDABLE_FIELDS, Route, RouteOverride
+from .models import OVERRIDABLE_FIELDS, Route, RouteClient, RouteOverride
 from .validation import INJECTION_FIELDS, check_secret_references, clean_route_values
 
 ROUTE_FIELDS = ["name", "slug", "description", *OVERRIDABLE_FIELDS]
@@ -151,3 +151,33 @@ def route_override_replace(
 
 def route_override_delete(*, actor: Actor, route: Route, environment: Environment) -> None:
     route_override_replace(actor=actor, route=route, environment=environment)
+
+
+@transaction.atomic
+def route_client_assign(
+    *, actor: Actor, route: Route, environment: Environment, client: Client
+) -> RouteClient:
+    """Allow a client to call the route in one environment (idempotent)."""
+    require_change(actor, protected=[environment.name] if environment.is_protected else [])
+    assignment, created = RouteClient.objects.get_or_create(
+        route=route, environment=environment, client=client
+    )
+    if created:
+        record_change(
+            actor=actor, action="assign_client", resource_type="route", resource_id=route.pk,
+            resource_name=route.name, environment=environment.name,
+            after={"client": client.name, "ip_address": client.ip_address},
+        )
+    return assignment
+
+
+@transaction.atomic
+def route_client_unassign(*, actor: Actor, route: Route, environment: Environment, client: Client) -> None:
+    require_change(actor, protected=[environment.name] if environment.is_protected else [])
+    deleted, _ = RouteClient.objects.filter(route=route, environment=environment, client=client).delete()
+    if deleted:
+        record_change(
+            actor=actor, action="unassign_client", resource_type="route", resource_id=route.pk,
+            resource_name=route.name, environment=environment.name,
+            before={"client": client.name, "ip_address": client.ip_address},
+        )

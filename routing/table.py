@@ -9,10 +9,13 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
+from environments.api_keys import hash_api_key
 from environments.models import ConfigVersion, Environment
+from knoxcall.lib.client_ip import Network
 from secrets_vault.injection import Injection, Vault, build_injection
 from secrets_vault.selectors import load_vault
 
+from .access_table import KeyInfo, build_api_key_index, build_client_networks
 from .effective import EffectiveConfig, effective_config
 from .models import OVERRIDABLE_FIELDS, Route, RouteOverride
 
@@ -45,12 +48,20 @@ class RouteTable:
     environments: frozenset[str] = frozenset()
     default_environment: str | None = None
     resolved: dict[tuple[str, str], ResolvedRoute] = field(default_factory=dict)
+    api_keys: dict[str, KeyInfo] = field(default_factory=dict)  # sha256 of active keys (access_table.py)
+    client_networks: dict[tuple[str, str], tuple[Network, ...]] = field(default_factory=dict)
 
     def find_route_id(self, key: str) -> str | None:
         return self.route_keys.get(key) or self.route_keys.get(key.lower())
 
     def resolve(self, route_id: str, environment: str) -> ResolvedRoute | None:
         return self.resolved.get((route_id, environment))
+
+    def find_api_key(self, raw_key: str) -> KeyInfo | None:
+        return self.api_keys.get(hash_api_key(raw_key))
+
+    def networks_of(self, route: ResolvedRoute) -> tuple[Network, ...]:
+        return self.client_networks.get((route.route_id, route.environment), ())
 
 
 def _is_gateway_itself(netloc_host: str, port: int | None) -> bool:
@@ -104,4 +115,6 @@ def build_route_table() -> RouteTable:
         environments=frozenset(env.name for env in environments),
         default_environment=default,
         resolved=resolved,
+        api_keys=build_api_key_index(),
+        client_networks=build_client_networks(),
     )

@@ -1,6 +1,10 @@
 """Console pages of the routing app."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "routing"
-urlpatterns: list = []
+urlpatterns = [
+    path("<uuid:route_id>/clients/", views.route_clients, name="route_clients"),
+]

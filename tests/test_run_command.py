@@ -11,7 +11,6 @@ from pathlib import Path
 
 import httpx
 import psutil
-import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -6,10 +6,16 @@ from django.db import transaction
 
 from alerts.demo import load_alert_demo
 from environments.audit import SYSTEM
-from environments.models import Environment
-from environments.services import environment_create
+from environments.models import Client, Environment
+from environments.services import client_create, environment_create
 from routing.models import Route
-from routing.services import route_create, route_override_update
+from routing.services import route_client_assign, route_create, route_override_update
+
+# The demo route is callable from this machine: a client for each loopback address, in every environment.
+DEMO_CLIENTS = [
+    {"name": "localhost", "ip_address": "127.0.0.1", "description": "This machine (IPv4); from the demo."},
+    {"name": "localhost-v6", "ip_address": "::1", "description": "This machine (IPv6); added by the demo."},
+]
 
 DEMO_ENVIRONMENTS = [
     {"name": "staging", "display_name": "Staging", "color": "#d97706",
@@ -42,7 +48,17 @@ def load_demo() -> bool:
             actor=SYSTEM, route=route, environment=Environment.objects.get(name=name),
             target_base_url=f"{upstream}/{name}",
         )
+    allow_loopback_callers(route)
     return True
+
+
+def allow_loopback_callers(route: Route) -> None:
+    """Assign the loopback clients (created when missing) to the route in every environment."""
+    for spec in DEMO_CLIENTS:
+        client = Client.objects.filter(name=spec["name"]).first()
+        client = client or client_create(actor=SYSTEM, type="user", **spec)
+        for environment in Environment.objects.all():
+            route_client_assign(actor=SYSTEM, route=route, environment=environment, client=client)
 
 
 def handle(options: dict, out) -> None:

@@ -50,8 +50,10 @@ def _commands(port: int, server: str, with_worker: bool) -> dict[str, list[str]]
     python = sys.executable
     asgi = "knoxcall.asgi:application"
     if server == "uvicorn":
+        # --no-proxy-headers: only TRUSTED_PROXIES (knoxcall/lib/client_ip.py) decides who the caller is;
+        # uvicorn's own X-Forwarded-For handling would trust any local peer and let it spoof its address.
         serve = [python, "-m", "uvicorn", asgi, "--host", "127.0.0.1", "--port", str(port), "--no-access-log",
-                 "--no-proxy-headers"]  # TRUSTED_PROXIES decides whom to believe, not uvicorn
+                 "--no-proxy-headers"]
     else:
         serve = [python, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), asgi]
     commands = {

@@ -47,3 +47,32 @@ def resolve_client_ip(peer: str, forwarded_for: Iterable[str], trusted: Sequence
         if not is_trusted(address, trusted):
             break
     return str(current)
+
+
+def parse_client_network(spec: str) -> Network:
+    """One IP or a CIDR as a network; IPv4-mapped IPv6 (::ffff:a.b.c.d[/n>=96]) becomes the IPv4 network.
+
+    Raises ValueError on anything else, including host bits set beyond the prefix (`10.0.0.1/8`), which is
+    almost always a typo for a different network.
+    """
+    text = spec.strip()
+    if "/" not in text:
+        address = normalise_ip(text)
+        if address is None:
+            raise ValueError(f"'{spec}' is not an IP address or a CIDR network.")
+        return ipaddress.ip_network(address)
+    network = ipaddress.ip_network(text, strict=True)
+    if isinstance(network, ipaddress.IPv6Network) and network.network_address.ipv4_mapped is not None:
+        if network.prefixlen < 96:
+            raise ValueError(f"'{spec}' mixes IPv4-mapped and other IPv6 addresses; give the IPv4 network.")
+        mapped = network.network_address.ipv4_mapped
+        return ipaddress.ip_network(f"{mapped}/{network.prefixlen - 96}")
+    return network
+
+
+def ip_in_networks(ip: str | None, networks: Sequence[Network]) -> bool:
+    """True when the (already normalised) address lies in any of the networks."""
+    if not ip or not networks:
+        return False
+    address = normalise_ip(ip)
+    return address is not None and any(address in network for network in networks)

@@ -22,6 +22,7 @@ from secrets_vault.injection import Injection, InjectionRefused
 from secrets_vault.rendering import RenderContext
 
 from . import snapshot
+from .access import enforce_access
 from .errors import GatewayError
 from .headers import VIA_TOKEN, downstream_response_headers, request_id_from, upstream_request_headers
 from .lifecycle import start_background
@@ -47,8 +48,9 @@ class Call:
     """What the proxy learns about one call as it goes; becomes the request log record at the end."""
 
     __slots__ = (
-        "bytes_in", "bytes_out", "client_ip", "environment", "error_code", "method", "path", "query",
-        "request_id", "route", "secrets_used", "started", "status", "upstream_host",
+        "api_key_id", "bytes_in", "bytes_out", "client_ip", "environment", "error_code", "method", "path",
+        "query", "rate_limit_headers", "recorded", "request_id", "route", "secrets_used", "started", "status",
+        "upstream_host",
     )
 
     def __init__(self, scope: dict, request_id: str) -> None:
@@ -59,6 +61,7 @@ class Call:
         self.path = raw_path.decode("latin-1") if raw_path else scope["path"]
         self.query = scope.get("query_string", b"").decode("latin-1")
         self.route = None
+        self.recorded = False
         self.environment = ""
         self.client_ip = None
         self.status = 0
@@ -67,8 +70,15 @@ class Call:
         self.upstream_host = ""
         self.error_code = ""
         self.secrets_used: list[str] = []
+        self.api_key_id = None  # set by access.enforce_access when a key authenticated the call
+        self.rate_limit_headers: list[tuple[bytes, bytes]] = []
 
     def finish(self) -> None:
+        """Hand the record to the recorder, once. Called before the last byte goes out, so a caller that
+        has its answer can rely on the call being in the recorder's queue."""
+        if self.recorded:
+            return
+        self.recorded = True
         route = self.route
         record(
             RequestRecord(
@@ -88,6 +98,7 @@ class Call:
                 upstream_host=self.upstream_host,
                 error_code=self.error_code,
                 secrets_used=self.secrets_used,
+                api_key_id=self.api_key_id,
             )
         )
 
@@ -307,6 +318,7 @@ async def _send_error(send, error: GatewayError, call: Call) -> None:
         headers.append((b"connection", b"close"))
     call.status, call.error_code, call.bytes_out = error.status, error.code, len(body)
     await send({"type": "http.response.start", "status": error.status, "headers": headers})
+    call.finish()
     await send({"type": "http.response.body", "body": body})
 
 
@@ -317,6 +329,7 @@ async def _relay_response(send, response, call: Call) -> None:
         (b"x-request-id", call.request_id.encode()),
         (b"x-knoxcall-environment", call.environment.encode()),
         (b"via", VIA_TOKEN),
+        *call.rate_limit_headers,
     ]
     call.status = response.status
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
@@ -326,6 +339,7 @@ async def _relay_response(send, response, call: Call) -> None:
             await send({"type": "http.response.body", "body": previous, "more_body": True})
         call.bytes_out += len(chunk)
         previous = chunk
+    call.finish()
     await send({"type": "http.response.body", "body": previous or b""})
 
 
@@ -339,6 +353,7 @@ async def proxy(scope: dict, receive, send) -> None:
         forwarded_for = [value.decode("latin-1") for value in found.get(b"x-forwarded-for", ())]
         call.client_ip = resolve_client_ip(peer, forwarded_for, parse_networks(tuple(settings.TRUSTED_PROXIES)))
         route = _choose_route(table, found, call, call.method)
+        call.rate_limit_headers = await enforce_access(table, route, found, call)
         response = await _send_upstream(scope, receive, found, call, route)
         await _relay_response(send, response, call)
     except GatewayError as error:

@@ -11,7 +11,7 @@ from django.db import connection
 
 from analytics import recorder
 
-from . import snapshot
+from . import key_usage, snapshot
 from .upstream import close_client
 
 log = logging.getLogger(__name__)
@@ -22,6 +22,7 @@ def start_background() -> None:
     try:
         snapshot.start()
         recorder.start()
+        key_usage.start()
     finally:
         connection.close()
 
@@ -30,6 +31,7 @@ def stop_background() -> None:
     try:
         snapshot.stop()
         recorder.stop()
+        key_usage.flush()
     finally:
         connection.close()
 

@@ -5,12 +5,13 @@ import pytest
 from environments.audit import SYSTEM
 from environments.services import environment_update
 from routing.services import route_create, route_override_update, route_update
+from tests.support.access import allow_local_callers
 from tests.support.upstream import echo_json
 
 
 @pytest.fixture
 def route(gateway, upstream):
-    route = route_create(actor=SYSTEM, name="Payments API", slug="payments", target_base_url=upstream.url + "/prod")
+    route = allow_local_callers(route_create(actor=SYSTEM, name="Payments API", slug="payments", target_base_url=upstream.url + "/prod"))
     gateway.reload()
     return route
 

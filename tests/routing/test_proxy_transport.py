@@ -10,13 +10,15 @@ import pytest
 from analytics import recorder
 from analytics.models import RequestLog
 from environments.audit import SYSTEM
-from routing.services import route_create
+from environments.services import client_create
+from routing.services import route_client_assign, route_create
+from tests.support.access import allow_local_callers
 from tests.support.upstream import echo_json, pattern_bytes
 
 
 @pytest.fixture
 def route(gateway, upstream):
-    route = route_create(actor=SYSTEM, name="Demo", slug="demo", target_base_url=upstream.url + "/base")
+    route = allow_local_callers(route_create(actor=SYSTEM, name="Demo", slug="demo", target_base_url=upstream.url + "/base"))
     gateway.reload()
     return route
 
@@ -76,8 +78,11 @@ def test_it_ignores_forwarded_for_from_an_untrusted_peer(gateway, upstream, rout
     assert RequestLog.objects.get().client_ip == "127.0.0.1"
 
 
-def test_it_honours_forwarded_for_from_a_trusted_proxy(gateway, upstream, route, settings):
+def test_it_honours_forwarded_for_from_a_trusted_proxy(gateway, upstream, route, settings, environments):
     settings.TRUSTED_PROXIES = ["127.0.0.0/8", "10.0.0.0/8"]
+    client = client_create(actor=SYSTEM, name="office", ip_address="203.0.113.0/24")
+    route_client_assign(actor=SYSTEM, route=route, environment=environments["production"], client=client)
+    gateway.reload()
     gateway.get("/x", headers={"X-Forwarded-For": "198.51.100.1, 203.0.113.9, 10.1.2.3"})
     assert upstream.complete[0].all("x-forwarded-for") == ["203.0.113.9"]
     recorder.flush()
@@ -110,7 +115,7 @@ def test_it_answers_502_when_the_upstream_refuses_connections(gateway, upstream)
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         closed_port = sock.getsockname()[1]
-    route_create(actor=SYSTEM, name="Gone", slug="gone", target_base_url=f"http://127.0.0.1:{closed_port}")
+    allow_local_callers(route_create(actor=SYSTEM, name="Gone", slug="gone", target_base_url=f"http://127.0.0.1:{closed_port}"))
     gateway.reload()
     response = gateway.get("/x", route="gone")
     assert response.status_code == 502
@@ -118,7 +123,7 @@ def test_it_answers_502_when_the_upstream_refuses_connections(gateway, upstream)
 
 
 def test_it_answers_504_when_the_headers_take_too_long(gateway, upstream):
-    route_create(actor=SYSTEM, name="Slow", slug="slow", target_base_url=upstream.url, timeout_ms=400)
+    allow_local_callers(route_create(actor=SYSTEM, name="Slow", slug="slow", target_base_url=upstream.url, timeout_ms=400))
     gateway.reload()
     response = gateway.get("/sleep/3000", route="slow")
     assert response.status_code == 504
@@ -126,7 +131,7 @@ def test_it_answers_504_when_the_headers_take_too_long(gateway, upstream):
 
 
 def test_it_ends_a_drip_feeding_upstream_at_the_total_deadline(gateway, upstream):
-    route_create(actor=SYSTEM, name="Drip", slug="drip", target_base_url=upstream.url, timeout_ms=1000)
+    allow_local_callers(route_create(actor=SYSTEM, name="Drip", slug="drip", target_base_url=upstream.url, timeout_ms=1000))
     gateway.reload()
     started = time.monotonic()
     with pytest.raises(httpx.HTTPError):

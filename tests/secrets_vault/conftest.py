@@ -5,6 +5,7 @@ import pytest
 from environments.audit import SYSTEM
 from routing.services import route_create
 from secrets_vault.services import secret_create, secret_set_value
+from tests.support.access import allow_local_callers
 
 
 def make_secret(environments, name: str, values: dict[str, str], **fields):
@@ -16,7 +17,8 @@ def make_secret(environments, name: str, values: dict[str, str], **fields):
 
 def route_to(upstream, name: str = "Injecting", **inject):
     """The route `demo` to the recording upstream, injecting what `inject` says."""
-    return route_create(actor=SYSTEM, name=name, slug="demo", target_base_url=upstream.url, **inject)
+    route = route_create(actor=SYSTEM, name=name, slug="demo", target_base_url=upstream.url, **inject)
+    return allow_local_callers(route)
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from environments.audit import SYSTEM
 from routing.services import route_create, route_override_update, route_update
 from secrets_vault.services import secret_rename, secret_set_value
 from tests.secrets_vault.conftest import make_secret
+from tests.support.access import allow_local_callers
 
 
 def test_it_reports_unknown_secrets_and_missing_values_on_save(upstream, environments):
@@ -45,7 +46,7 @@ def test_it_checks_an_override_only_where_it_applies(upstream, environments):
 
 def test_secret_id_survives_a_rename_while_secret_name_is_reported_broken(gateway, upstream, environments):
     secret = make_secret(environments, "OLD_NAME", {e: f"value-{e}" for e in environments})
-    route_create(
+    by_id = route_create(
         actor=SYSTEM,
         name="ById",
         slug="by-id",
@@ -59,6 +60,8 @@ def test_secret_id_survives_a_rename_while_secret_name_is_reported_broken(gatewa
         target_base_url=upstream.url,
         inject_headers_json={"X-Key": "{{secret:OLD_NAME}}"},
     )
+    allow_local_callers(by_id)
+    allow_local_callers(by_name)
     secret_rename(actor=SYSTEM, secret=secret, name="NEW_NAME")
     gateway.reload()
     assert gateway.get("/x", route="by-id", environment="staging").status_code == 200

@@ -23,8 +23,10 @@ class GatewayServer:
         sock = socket.socket()
         sock.bind(("127.0.0.1", 0))
         self.port = sock.getsockname()[1]
-        config = uvicorn.Config(self.app, log_level="warning", lifespan="on", access_log=False, proxy_headers=False,
-                                timeout_graceful_shutdown=1)
+        # proxy_headers=False: the gateway resolves the caller itself with TRUSTED_PROXIES; uvicorn's
+        # default would rewrite the peer from X-Forwarded-For for any 127.0.0.1 caller.
+        config = uvicorn.Config(self.app, log_level="warning", lifespan="on", access_log=False,
+                                timeout_graceful_shutdown=1, proxy_headers=False)
         self.server = uvicorn.Server(config)
 
         def serve() -> None:

@@ -13,6 +13,7 @@ SUBCOMMANDS = {
     "demo": ("knoxcall.cli.demo", "Load the demo environments, route and upstream configuration."),
     "evaluate-alerts": ("alerts.cli", "Evaluate every enabled alert rule now and send what is due."),
     "secrets": ("secrets_vault.cli", "Secrets vault operations: rotate-key."),
+    "apikey": ("knoxcall.cli.apikey", "Create an API key, printed once (bootstraps the management API)."),
 }
 
 

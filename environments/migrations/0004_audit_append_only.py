@@ -36,5 +36,5 @@ def backwards(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("environments", "0002_default_environment")]
+    dependencies = [("environments", "0003_api_keys_and_clients")]
     operations = [migrations.RunPython(forwards, backwards)]

@@ -1,0 +1,22 @@
+"""Reads of the environments app: API keys and clients."""
+
+from django.db.models import QuerySet
+
+from .api_keys import hash_api_key, looks_like_api_key
+from .models import ApiKey, Client
+
+
+def api_key_authenticate(raw_key: str | None) -> ApiKey | None:
+    """The active key matching `raw_key`, or None. Looked up by its hash, so no secret is compared."""
+    if not raw_key or not looks_like_api_key(raw_key):
+        return None
+    return ApiKey.objects.filter(key_hash=hash_api_key(raw_key), active=True).first()
+
+
+def api_key_list(*, include_revoked: bool = True) -> QuerySet[ApiKey]:
+    keys = ApiKey.objects.select_related("created_by")
+    return keys if include_revoked else keys.filter(active=True)
+
+
+def client_list() -> QuerySet[Client]:
+    return Client.objects.all()

@@ -1,0 +1,47 @@
+"""The access part of the route table: API keys by hash and, per (route, environment), the client networks.
+
+Built with the rest of the table (routing/table.py) so the proxy decides who may call without a query.
+Only active keys are listed: a revoked key is simply unknown to the proxy.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from environments.models import ApiKey
+from knoxcall.lib.client_ip import Network, parse_client_network
+
+from .models import RouteClient
+
+
+@dataclass(frozen=True, slots=True)
+class KeyInfo:
+    id: str
+    name: str
+    may_invoke: bool
+    rate_limit_requests: int | None
+    rate_limit_window_sec: int | None
+
+
+def build_api_key_index() -> dict[str, KeyInfo]:
+    """sha256 hex of each active key -> what the proxy needs to know about it."""
+    return {
+        key.key_hash: KeyInfo(
+            id=str(key.pk), name=key.name, may_invoke=key.may_invoke,
+            rate_limit_requests=key.rate_limit_requests, rate_limit_window_sec=key.rate_limit_window_sec,
+        )
+        for key in ApiKey.objects.filter(active=True)
+    }
+
+
+def build_client_networks() -> dict[tuple[str, str], tuple[Network, ...]]:
+    """(route id, environment name) -> the networks of the enabled clients assigned there."""
+    networks: dict[tuple[str, str], list[Network]] = defaultdict(list)
+    assignments = RouteClient.objects.filter(client__enabled=True).values_list(
+        "route_id", "environment__name", "client__ip_address"
+    )
+    for route_id, environment, ip_address in assignments:
+        try:
+            networks[(str(route_id), environment)].append(parse_client_network(ip_address))
+        except ValueError:
+            continue  # the services validate addresses; a bad row must not stop the table from loading
+    return {pair: tuple(found) for pair, found in networks.items()}
