@@ -18,7 +18,8 @@ from knoxcall.lib.client_ip import parse_networks, resolve_client_ip
 
 def request_ip(request: HttpRequest) -> str | None:
     peer = request.META.get("REMOTE_ADDR") or ""
-    forwarded = [request.META.get("HTTP_X_FORWARDED_FOR", "")] if request.META.get("HTTP_X_FORWARDED_FOR") else []
+    header = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    forwarded = [header] if header else []
     trusted = parse_networks(tuple(settings.TRUSTED_PROXIES))
     return resolve_client_ip(peer, forwarded, trusted) or None
 

@@ -31,9 +31,18 @@ def totals() -> dict[str, int | None]:
     }
 
 
+def _enabled_in(route: Route, environment_id: int) -> bool:
+    override = next((o for o in route.overrides.all() if o.environment_id == environment_id), None)
+    return override.enabled if override is not None and override.enabled is not None else route.enabled
+
+
 def environment_cards() -> list[dict[str, Any]]:
-    environments = Environment.objects.annotate(override_count=Count("route_overrides"))
-    return [{"environment": e, "override_count": e.override_count} for e in environments]
+    """Each environment with its override count and how many routes are effectively enabled in it."""
+    environments = Environment.objects.annotate(override_count=Count("route_overrides")).order_by(
+        "-is_default", "name")  # an aggregate query drops Meta.ordering
+    routes = list(Route.objects.prefetch_related("overrides"))
+    return [{"environment": e, "override_count": e.override_count,
+             "enabled_routes": sum(_enabled_in(r, e.pk) for r in routes)} for e in environments]
 
 
 AUDIT_FILTERS = ("actor", "resource", "action", "environment")
@@ -81,7 +90,7 @@ def audit_changes(before: dict | None, after: dict | None) -> list[Change]:
     changes = []
     for key in sorted(set(before) | set(after)):
         old, new = before.get(key), after.get(key)
-        if old == new:
+        if old == new or (old in (None, "") and new in (None, "")):
             continue
         if key in HIDDEN_KEYS:
             old, new = ("•••" if old is not None else None), ("•••" if new is not None else None)
@@ -90,4 +99,6 @@ def audit_changes(before: dict | None, after: dict | None) -> list[Change]:
 
 
 def audit_row(entry: AuditEntry) -> dict[str, Any]:
-    return {"entry": entry, "changes": audit_changes(entry.before, entry.after)}
+    # In an override, NULL means "inherits from the base route", which is how the diff should read.
+    return {"entry": entry, "changes": audit_changes(entry.before, entry.after),
+            "created": entry.before is None, "none_label": "inherit" if entry.action == "override" else "—"}

@@ -7,7 +7,8 @@ from .models import Environment
 
 def environment_dependents(environment: Environment) -> dict[str, list[str]]:
     """What goes with an environment when it is deleted: route overrides (and clients, when they exist)."""
-    dependents = {"Route overrides": [str(o.route) for o in environment.route_overrides.select_related("route")]}
+    overrides = environment.route_overrides.select_related("route")
+    dependents = {"Route overrides": [str(o.route) for o in overrides]}
     try:
         client_model = apps.get_model("environments", "Client")
     except LookupError:

@@ -23,8 +23,10 @@ def environment_list(request: HttpRequest) -> HttpResponse:
 
 def _list_page(request: HttpRequest, status: int = 200) -> HttpResponse:
     actor = actor_for(request)
-    environments = Environment.objects.annotate(override_count=Count("route_overrides"))
-    rows = [{"environment": e, "can_change": may_change(actor, protected=e.is_protected)} for e in environments]
+    environments = Environment.objects.annotate(override_count=Count("route_overrides")).order_by(
+        "-is_default", "name")  # an aggregate query drops Meta.ordering
+    rows = [{"environment": e, "can_change": may_change(actor, protected=e.is_protected)}
+            for e in environments]
     return render(request, "environments/list.html", {
         "rows": rows, "can_create": may_change(actor), "is_admin": may_change(actor, admin_only=True),
     }, status=status)

@@ -64,7 +64,8 @@ class TestRequestForm(forms.Form):
     method = forms.ChoiceField(choices=METHODS, initial="GET")
     path = forms.CharField(initial="/", max_length=2048, widget=forms.TextInput(attrs={"class": "mono"}))
     headers = forms.CharField(
-        required=False, widget=forms.Textarea(attrs={"rows": 3, "class": "mono", "placeholder": "Accept: application/json"}),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "class": "mono", "placeholder": "Accept: application/json"}),
         help_text="One per line, Name: value. The route and environment headers are added for you.")
     body = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 4, "class": "mono"}))
 

@@ -4,6 +4,7 @@ The request goes to the gateway's own URL (KNOXCALL_GATEWAY_URL, or the host the
 with the route and environment headers, exactly like a caller's; the browser never sets x-knoxcall headers.
 """
 
+import json
 import time
 from dataclasses import dataclass
 
@@ -26,6 +27,14 @@ class TestResult:
     truncated: bool = False
 
 
+def _readable(text: str) -> str:
+    """JSON bodies indented for reading; anything else as it came."""
+    try:
+        return json.dumps(json.loads(text), indent=2)
+    except ValueError:
+        return text
+
+
 def send_test_request(*, gateway_url: str, route_slug: str, environment: str, method: str, path: str,
                       headers: list[tuple[str, str]], body: str) -> TestResult:
     all_headers = [(k, v) for k, v in headers if not k.lower().startswith("x-knoxcall-")]
@@ -38,7 +47,7 @@ def send_test_request(*, gateway_url: str, route_slug: str, environment: str, me
         latency = (time.perf_counter() - started) * 1000
         return TestResult(None, [], "", "", latency, error=f"The gateway did not answer: {exc}")
     latency = (time.perf_counter() - started) * 1000
-    text = response.content[:MAX_BODY_SHOWN].decode("utf-8", "replace")
+    text = _readable(response.content[:MAX_BODY_SHOWN].decode("utf-8", "replace"))
     return TestResult(
         status=response.status_code, headers=list(response.headers.items()), body=text,
         request_id=response.headers.get("x-request-id", ""), latency_ms=round(latency, 1),

@@ -6,8 +6,8 @@ what; a refusal or a validation error is shown in place with its status (403, 40
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -60,7 +60,7 @@ def route_create(request: HttpRequest) -> HttpResponse:
         route, errors, status = call_service(
             services.route_create, actor=actor, name=data["name"], slug=data["slug"], **_route_values(form))
         if not errors:
-            messages.success(request, f"Route {route.name} created. Callers send x-knoxcall-route: {route.slug}.")
+            messages.success(request, f"Route {route.name} created; callers select it by {route.slug}.")
             return redirect("routing:detail", route.pk)
     elif form.is_bound:
         status = 400
@@ -123,7 +123,9 @@ def route_toggle(request: HttpRequest, route_id) -> HttpResponse:
         return _after_refusal(request, route, errors, status)
     messages.success(request, f"Route {route.name} {'disabled' if route.enabled else 'enabled'}.")
     next_url = request.POST.get("next", "")
-    return redirect(next_url if next_url.startswith("/routes/") else reverse("routing:detail", args=[route.pk]))
+    if not next_url.startswith("/routes/"):  # only back into the console's routes, never elsewhere
+        next_url = reverse("routing:detail", args=[route.pk])
+    return redirect(next_url)
 
 
 @login_required
@@ -147,7 +149,8 @@ def route_detail(request: HttpRequest, route_id) -> HttpResponse:
     overrides = route.overrides.select_related("environment")
     return _detail(request, route, "overview", "routing/overview.html", {
         "base": selectors.base_values(route),
-        "overrides": [{"environment": o.environment, "fields": sorted(o.overridden_values())} for o in overrides],
+        "overrides": [{"environment": o.environment, "fields": sorted(o.overridden_values())}
+                      for o in overrides],
     })
 
 
@@ -247,7 +250,8 @@ def route_clients(request: HttpRequest, route_id) -> HttpResponse:
 @require_GET
 def route_secrets(request: HttpRequest, route_id) -> HttpResponse:
     route = _route(route_id)
-    return _detail(request, route, "secrets", "routing/secrets.html", {"rows": selectors.secrets_in_use(route)})
+    rows = selectors.secrets_in_use(route)
+    return _detail(request, route, "secrets", "routing/secrets.html", {"rows": rows})
 
 
 def _require_tester(request: HttpRequest, environment_name: str) -> None:
@@ -257,7 +261,8 @@ def _require_tester(request: HttpRequest, environment_name: str) -> None:
     try:
         require_editor(request, protected=[environment.name] if environment.is_protected else [])
     except PermissionDenied as exc:
-        raise PermissionDenied(f"{exc} Test requests can reveal injected secrets, so they need that right.") from exc
+        message = f"{exc} Test requests can reveal injected secrets, so they need that right."
+        raise PermissionDenied(message) from exc
 
 
 def _gateway_url(request: HttpRequest) -> str:

@@ -16,7 +16,7 @@ def show_value(value: Any) -> str:
     if isinstance(value, bool):
         return "Yes" if value else "No"
     if isinstance(value, dict | list):
-        return json.dumps(value, separators=(", ", ": ")) if value else ("{}" if isinstance(value, dict) else "[]")
+        return json.dumps(value, separators=(", ", ": "))
     return str(value)
 
 

@@ -23,7 +23,11 @@ def make_user(role: str, username: str | None = None, password: str | None = PAS
 
 
 def seed_world(upstream_url: str) -> dict:
-    """production (default, protected), staging and development, and a demo route with a staging override."""
+    """production (default, protected), staging and development, and a demo route with a staging override.
+
+    The route lets any caller in and injects nothing, so it proxies whatever the access and vault features
+    enforce once they land (the browser test sends requests without an API key or a stored secret).
+    """
     Environment.objects.all().delete()
     envs = {
         "production": environment_create(actor=SYSTEM, name="production", display_name="Production",
@@ -33,8 +37,7 @@ def seed_world(upstream_url: str) -> dict:
                                           color="#059669"),
     }
     route = route_create(actor=SYSTEM, name="Demo", slug="demo", target_base_url=f"{upstream_url}/production",
-                         description="Echoes what it receives.",
-                         inject_headers_json={"Authorization": "Bearer {{secret:DEMO_TOKEN}}"})
+                         description="Echoes what it receives.", requires_clients=False)
     route_override_update(actor=SYSTEM, route=route, environment=envs["staging"],
                           target_base_url=f"{upstream_url}/staging")
     return {"environments": envs, "route": Route.objects.get(pk=route.pk)}
