@@ -16,7 +16,8 @@ SECRET_FIELDS = ("inject_headers_json", "inject_body_json")
 
 
 def route_list(*, search: str = "", enabled: str = "", overrides: str = "") -> QuerySet[Route]:
-    routes = Route.objects.annotate(override_count=Count("overrides"))
+    # An aggregate query drops Meta.ordering, so the order is explicit.
+    routes = Route.objects.annotate(override_count=Count("overrides")).order_by("name")
     if search:
         routes = routes.filter(Q(name__icontains=search) | Q(slug__icontains=search)
                                | Q(target_base_url__icontains=search))

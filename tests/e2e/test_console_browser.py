@@ -135,3 +135,12 @@ def test_it_refuses_a_developer_a_production_change_with_a_clear_message(console
         form={"target_base_url-production-value": "http://127.0.0.1:9/p"}, headers={"X-CSRFToken": csrf})
     assert refused.status == 403
     assert "production is protected" in refused.text()
+
+    # A base change that production inherits is refused too, with the reason on the route's page.
+    page.goto(f"{url}/routes/{route.pk}/")
+    page.get_by_role("button", name="Disable").click()
+    expect(page.get_by_role("status")).to_contain_text("production is protected")
+    expect(page.get_by_text("Enabled", exact=True)).to_be_visible()
+    shot(page, "13-developer-refused-in-place")
+    route.refresh_from_db()
+    assert route.enabled is True
