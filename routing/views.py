@@ -93,7 +93,7 @@ def _after_refusal(request: HttpRequest, route: Route | None, errors: list[str],
     messages.error(request, " ".join(errors))
     if route is None:
         return route_list_page(request, status)
-    return _detail(request, route, "overview", "routing/overview.html", {}, status)
+    return _detail(request, route, "overview", "routing/overview.html", _overview_context(route), status)
 
 
 def route_list_page(request: HttpRequest, status: int) -> HttpResponse:
@@ -146,12 +146,16 @@ def route_delete(request: HttpRequest, route_id) -> HttpResponse:
 @require_GET
 def route_detail(request: HttpRequest, route_id) -> HttpResponse:
     route = _route(route_id)
+    return _detail(request, route, "overview", "routing/overview.html", _overview_context(route))
+
+
+def _overview_context(route: Route) -> dict:
     overrides = route.overrides.select_related("environment")
-    return _detail(request, route, "overview", "routing/overview.html", {
+    return {
         "base": selectors.base_values(route),
         "overrides": [{"environment": o.environment, "fields": sorted(o.overridden_values())}
                       for o in overrides],
-    })
+    }
 
 
 # --- Environment Overrides ------------------------------------------------------------------------------

@@ -140,7 +140,8 @@ def test_it_refuses_a_developer_a_production_change_with_a_clear_message(console
     page.goto(f"{url}/routes/{route.pk}/")
     page.get_by_role("button", name="Disable").click()
     expect(page.get_by_role("status")).to_contain_text("production is protected")
-    expect(page.get_by_text("Enabled", exact=True)).to_be_visible()
+    expect(page.locator("h1 .status")).to_have_text("Enabled")
+    expect(page.get_by_text("Target base URL")).to_be_visible()
     shot(page, "13-developer-refused-in-place")
     route.refresh_from_db()
     assert route.enabled is True
