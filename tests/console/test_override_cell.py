@@ -94,6 +94,7 @@ def test_it_works_without_javascript(db):
     client = _client("administrator")
     form = client.get(_cell_url(route, "development", "timeout_ms") + "?edit=1")
     assert form.status_code == 200 and b"<html" in form.content
-    saved = client.post(_cell_url(route, "development", "timeout_ms"), {"timeout_ms-development-value": "700"})
+    saved = client.post(_cell_url(route, "development", "timeout_ms"),
+                        {"timeout_ms-development-value": "700"})
     assert saved.status_code == 302
     assert saved["Location"] == f"/routes/{route.pk}/overrides/#cell-timeout_ms-development"

@@ -52,7 +52,8 @@ def test_it_disables_and_deletes_a_route(db):
 def test_it_shows_a_validation_error_on_the_route_form(db):
     seed_world("http://127.0.0.1:9")
     response = _client("developer").post("/routes/new/", {
-        "name": "Bad", "target_base_url": "ftp://example.com", "timeout_ms": "1000", "rate_limit_requests": "1",
+        "name": "Bad", "target_base_url": "ftp://example.com", "timeout_ms": "1000",
+        "rate_limit_requests": "1",
         "rate_limit_window_sec": "1", "rate_limit_burst": "0", "inject_headers_json": "{}",
         "inject_body_json": "{}"})
     assert response.status_code == 400
