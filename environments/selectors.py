@@ -1,9 +1,9 @@
-"""Reads of the environments app: API keys and clients."""
+"""Reads of the environments app: API keys, clients, and what an environment takes with it."""
 
 from django.db.models import QuerySet
 
 from .api_keys import hash_api_key, looks_like_api_key
-from .models import ApiKey, Client
+from .models import ApiKey, Client, Environment
 
 
 def api_key_authenticate(raw_key: str | None) -> ApiKey | None:
@@ -20,3 +20,15 @@ def api_key_list(*, include_revoked: bool = True) -> QuerySet[ApiKey]:
 
 def client_list() -> QuerySet[Client]:
     return Client.objects.all()
+
+
+def environment_dependents(environment: Environment) -> dict[str, list[str]]:
+    """What goes with an environment when it is deleted: its route overrides and client assignments."""
+    from routing.models import RouteClient, RouteOverride
+
+    overrides = RouteOverride.objects.filter(environment=environment).select_related("route")
+    assignments = RouteClient.objects.filter(environment=environment).select_related("route", "client")
+    return {
+        "Route overrides": [str(o.route) for o in overrides],
+        "Client assignments": [f"{a.client} on {a.route}" for a in assignments],
+    }

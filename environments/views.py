@@ -1,93 +1,99 @@
-"""Console pages for clients and API keys: thin views over the services (plain markup; issue 5 styles it)."""
+"""Console pages for environments: list, create, edit, delete (with what goes with it), make default."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
-from knoxcall.lib.throttle import client_ip_of_request
+from console.access import actor_for, call_service, may_change, require_editor
 
-from .audit import Actor
-from .models import ApiKey, Client
-from .permissions import ROLES
-from .selectors import api_key_list, client_list
-from .services import api_key_create, api_key_revoke, client_create, client_delete, client_update
-
-CLIENT_FORM_FIELDS = ("name", "type", "ip_address", "description")
-
-
-def _actor(request: HttpRequest) -> Actor:
-    return Actor.for_user(request.user, client_ip_of_request(request))
-
-
-def _client_values(request: HttpRequest) -> dict:
-    values = {name: request.POST.get(name, "").strip() for name in CLIENT_FORM_FIELDS}
-    values["enabled"] = request.POST.get("enabled") == "on"
-    return values
-
-
-def _errors(exc: Exception) -> list[str]:
-    return exc.messages if isinstance(exc, ValidationError) else [str(exc)]
+from . import services
+from .forms import EnvironmentForm
+from .models import Environment
+from .selectors import environment_dependents
 
 
 @login_required
-def clients(request: HttpRequest) -> HttpResponse:
-    errors, values = [], {"type": Client.SERVER, "enabled": True}
-    if request.method == "POST":
-        values = _client_values(request)
-        try:
-            client_create(actor=_actor(request), **values)
-            messages.success(request, f"Client {values['name']} added.")
-            return redirect("environments:clients")
-        except (ValidationError, PermissionDenied) as exc:
-            errors = _errors(exc)
-    context = {"clients": client_list(), "values": values, "errors": errors, "types": Client.TYPES}
-    return render(request, "environments/clients.html", context)
+@require_GET
+def environment_list(request: HttpRequest) -> HttpResponse:
+    return _list_page(request)
+
+
+def _list_page(request: HttpRequest, status: int = 200) -> HttpResponse:
+    actor = actor_for(request)
+    environments = Environment.objects.annotate(override_count=Count("route_overrides")).order_by(
+        "-is_default", "name")  # an aggregate query drops Meta.ordering
+    rows = [{"environment": e, "can_change": may_change(actor, protected=e.is_protected)}
+            for e in environments]
+    return render(request, "environments/list.html", {
+        "rows": rows, "can_create": may_change(actor), "is_admin": may_change(actor, admin_only=True),
+    }, status=status)
+
+
+def _form_page(request: HttpRequest, form: EnvironmentForm, errors: list[str], status: int = 200):
+    return render(request, "environments/form.html", {"form": form, "errors": errors}, status=status)
 
 
 @login_required
-def client_edit(request: HttpRequest, client_id) -> HttpResponse:
-    client = get_object_or_404(Client, pk=client_id)
-    errors = []
-    if request.method == "POST":
-        try:
-            if request.POST.get("delete"):
-                client_delete(actor=_actor(request), client=client)
-                messages.success(request, f"Client {client.name} deleted.")
-            else:
-                client_update(actor=_actor(request), client=client, **_client_values(request))
-                messages.success(request, f"Client {client.name} saved.")
-            return redirect("environments:clients")
-        except (ValidationError, PermissionDenied) as exc:
-            errors = _errors(exc)
-    context = {"client": client, "errors": errors, "types": Client.TYPES}
-    return render(request, "environments/client_edit.html", context)
+def environment_create(request: HttpRequest) -> HttpResponse:
+    actor = require_editor(request)
+    form = EnvironmentForm(request.POST or None)
+    if request.method != "POST" or not form.is_valid():
+        return _form_page(request, form, [], 400 if form.is_bound else 200)
+    values = {k: v for k, v in form.cleaned_data.items() if k != "name"}
+    environment, errors, status = call_service(
+        services.environment_create, actor=actor, name=form.cleaned_data["name"], **values)
+    if errors:
+        return _form_page(request, form, errors, status)
+    messages.success(request, f"Environment {environment.name} created.")
+    return redirect("environments:list")
 
 
 @login_required
-def api_keys(request: HttpRequest) -> HttpResponse:
-    errors, raw_key = [], None
-    if request.method == "POST":
-        try:
-            _, raw_key = api_key_create(
-                actor=_actor(request), name=request.POST.get("name", ""), role=request.POST.get("role", ""),
-                may_invoke=request.POST.get("may_invoke") == "on", live=request.POST.get("live") == "on",
-            )
-        except (ValidationError, PermissionDenied) as exc:
-            errors = _errors(exc)
-    context = {"api_keys": api_key_list(), "raw_key": raw_key, "errors": errors, "roles": ROLES}
-    return render(request, "environments/api_keys.html", context)
+def environment_edit(request: HttpRequest, name: str) -> HttpResponse:
+    environment = get_object_or_404(Environment, name=name)
+    actor = require_editor(request, protected=[name] if environment.is_protected else [])
+    form = EnvironmentForm(request.POST or None, instance=environment)
+    if request.method != "POST" or not form.is_valid():
+        return _form_page(request, form, [], 400 if form.is_bound else 200)
+    # Only what changed is sent, so a Developer editing a description is not refused for is_protected.
+    changed = {k: form.cleaned_data[k] for k in form.changed_data if k != "name"}
+    _, errors, status = call_service(
+        services.environment_update, actor=actor, environment=Environment.objects.get(pk=environment.pk),
+        **changed)
+    if errors:
+        return _form_page(request, form, errors, status)
+    messages.success(request, f"Environment {name} saved.")
+    return redirect("environments:list")
+
+
+@login_required
+def environment_delete(request: HttpRequest, name: str) -> HttpResponse:
+    environment = get_object_or_404(Environment, name=name)
+    context = {"environment": environment, "dependents": environment_dependents(environment), "errors": []}
+    if request.method != "POST":
+        require_editor(request, protected=[name] if environment.is_protected else [])
+        return render(request, "environments/delete.html", context)
+    _, errors, status = call_service(
+        services.environment_delete, actor=actor_for(request), environment=environment)
+    if errors:
+        return render(request, "environments/delete.html", {**context, "errors": errors}, status=status)
+    messages.success(request, f"Environment {name} deleted, with its overrides.")
+    return redirect("environments:list")
 
 
 @login_required
 @require_POST
-def api_key_revoke_view(request: HttpRequest, key_id) -> HttpResponse:
-    api_key = get_object_or_404(ApiKey, pk=key_id)
-    try:
-        api_key_revoke(actor=_actor(request), api_key=api_key)
-        messages.success(request, f"API key {api_key.name} revoked.")
-    except PermissionDenied as exc:
-        messages.error(request, str(exc))
-    return redirect("environments:api_keys")
+def environment_make_default(request: HttpRequest, name: str) -> HttpResponse:
+    environment = get_object_or_404(Environment, name=name)
+    _, errors, status = call_service(
+        services.environment_make_default, actor=actor_for(request), environment=environment)
+    if errors:
+        # Answer with the refusal's status and the page, so the message shows and a script sees the 403.
+        messages.error(request, " ".join(errors))
+        return _list_page(request, status)
+    messages.success(request, f"{name} is now the default environment.")
+    return redirect("environments:list")
+

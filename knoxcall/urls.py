@@ -16,4 +16,6 @@ urlpatterns = [
     path("secrets/", include("secrets_vault.urls")),
     path("analytics/", include("analytics.urls")),
     path("alerts/", include("alerts.urls")),
+    # Home, sign-in/out, the audit log: the console's own pages (console/urls.py).
+    path("", include("console.urls")),
 ]

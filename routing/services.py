@@ -181,3 +181,25 @@ def route_client_unassign(*, actor: Actor, route: Route, environment: Environmen
             resource_name=route.name, environment=environment.name,
             before={"client": client.name, "ip_address": client.ip_address},
         )
+def _copy_name(name: str) -> str:
+    candidate, n = f"{name} (copy)", 2
+    while Route.objects.filter(name=candidate).exists():
+        candidate, n = f"{name} (copy {n})", n + 1
+    return candidate[:100]
+
+
+@transaction.atomic
+def route_duplicate(*, actor: Actor, route: Route) -> Route:
+    """A new route with the same base values and the same overrides, under a new name and slug.
+
+    The copy's overrides are written through route_override_update, so a Developer cannot use a duplicate
+    to create a protected environment's override they could not set directly.
+    """
+    values = {name: getattr(route, name) for name in OVERRIDABLE_FIELDS if name != "target_base_url"}
+    name = _copy_name(route.name)
+    copy = route_create(actor=actor, name=name, target_base_url=route.target_base_url,
+                        description=route.description, **values)
+    for override in route.overrides.select_related("environment"):
+        route_override_update(actor=actor, route=copy, environment=override.environment,
+                              **override.overridden_values())
+    return copy

@@ -17,6 +17,7 @@ from routing.proxy import ratelimit
 from routing.services import route_create, route_override_update
 from tests.conftest import require_service
 from tests.support.access import allow_local_callers
+from tests.support.gateway import run_in_fresh_loop
 from tests.support.gateway_process import GatewayProcess, free_port
 
 pytestmark = pytest.mark.redis
@@ -90,7 +91,7 @@ def test_it_holds_a_limit_exactly_across_two_gateway_processes(
             for key in redis_client.scan_iter(prefix + "*"):
                 redis_client.delete(key)
             upstream.clear()
-            codes = asyncio.run(_storm([g.url for g in gateways], 500))
+            codes = run_in_fresh_loop(_storm([g.url for g in gateways], 500))
             assert codes.count(200) == 100, sorted(set(codes))
             assert codes.count(429) == 400
             assert len(upstream.received) == 100
@@ -123,7 +124,7 @@ def test_it_limits_production_and_not_development_at_the_same_time(
         return by_env["production"], by_env["development"]
 
     with override_settings(REDIS_URL=REDIS_URL, RATE_LIMIT_KEY_PREFIX=prefix):
-        production, development = asyncio.run(both())
+        production, development = run_in_fresh_loop(both())
     assert production.count(200) == 5 and production.count(429) == 25
     assert development == [200] * 30
     assert all(redis_client.ttl(key) > 0 for key in redis_client.scan_iter(prefix + "*"))

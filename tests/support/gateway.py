@@ -44,3 +44,11 @@ class GatewayServer:
             self.server.should_exit = True
         if self.thread is not None:
             self.thread.join(5)
+
+
+def run_in_fresh_loop(coroutine):
+    """asyncio.run in a thread of its own: the browser tests' Playwright keeps a loop on the main thread."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()

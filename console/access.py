@@ -1,0 +1,61 @@
+"""The console's access helpers: who is acting, and turning a service's refusal into a clear answer.
+
+Services decide (environments.permissions.require_change); the console only asks them, so a crafted POST is
+refused exactly like a button click, and shows the same message.
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest
+
+from environments.audit import Actor
+from environments.permissions import ADMINISTRATOR, DEVELOPER, require_change
+from knoxcall.lib.client_ip import parse_networks, resolve_client_ip
+
+
+def request_ip(request: HttpRequest) -> str | None:
+    peer = request.META.get("REMOTE_ADDR") or ""
+    header = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    forwarded = [header] if header else []
+    trusted = parse_networks(tuple(settings.TRUSTED_PROXIES))
+    return resolve_client_ip(peer, forwarded, trusted) or None
+
+
+def actor_for(request: HttpRequest) -> Actor:
+    return Actor.for_user(request.user, request_ip(request))
+
+
+def may_change(actor: Actor, *, protected: bool = False, admin_only: bool = False) -> bool:
+    """Whether to show edit controls; the service still decides when the change is made."""
+    if actor.role == ADMINISTRATOR:
+        return True
+    return actor.role == DEVELOPER and not protected and not admin_only
+
+
+def require_editor(request: HttpRequest, **kwargs: Any) -> Actor:
+    """For pages that only show a form: refuse Viewers (and others the service would refuse) up front."""
+    actor = actor_for(request)
+    require_change(actor, **kwargs)
+    return actor
+
+
+def error_messages(exc: ValidationError | PermissionDenied) -> list[str]:
+    if isinstance(exc, PermissionDenied):
+        return [str(exc) or "You are not allowed to make this change."]
+    if hasattr(exc, "error_dict"):
+        return [f"{'' if field == '__all__' else field + ': '}{message}"
+                for field, errors in exc.message_dict.items() for message in errors]
+    return list(exc.messages)
+
+
+def call_service(service: Callable[..., Any], **kwargs: Any) -> tuple[Any, list[str], int]:
+    """Run a service; return (result, error messages, HTTP status) so a view can re-render in place."""
+    try:
+        return service(**kwargs), [], 200
+    except PermissionDenied as exc:
+        return None, error_messages(exc), 403
+    except ValidationError as exc:
+        return None, error_messages(exc), 400

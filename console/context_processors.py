@@ -1,0 +1,40 @@
+"""What every console page needs: the navigation, the user's role and whether they may change things."""
+
+from django.http import HttpRequest
+
+from environments.permissions import ADMINISTRATOR, DEVELOPER, role_of_user
+
+# (label, URL prefix). Other issues fill some of these pages in; the layout links them from the start.
+NAVIGATION = [
+    ("Home", "/"),
+    ("Environments", "/environments/"),
+    ("Routes", "/routes/"),
+    ("Secrets", "/secrets/"),
+    ("Clients", "/environments/clients/"),
+    ("API keys", "/environments/api-keys/"),
+    ("Analytics", "/analytics/"),
+    ("Alerts", "/alerts/"),
+    ("Audit log", "/audit/"),
+]
+
+
+def _active(path: str, prefix: str) -> bool:
+    if prefix == "/":
+        return path == "/"
+    if prefix == "/environments/":
+        # Clients and API keys live under /environments/ but have their own entries.
+        return path.startswith(prefix) and not any(
+            path.startswith(p) for p in ("/environments/clients/", "/environments/api-keys/"))
+    return path.startswith(prefix)
+
+
+def console(request: HttpRequest) -> dict:
+    user = getattr(request, "user", None)
+    role = role_of_user(user) if user is not None else None
+    return {
+        "nav_items": [
+            {"label": label, "url": url, "active": _active(request.path, url)} for label, url in NAVIGATION
+        ],
+        "user_role": role,
+        "user_can_edit": role in (ADMINISTRATOR, DEVELOPER),
+    }

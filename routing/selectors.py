@@ -1,0 +1,116 @@
+"""Reads for the routing console: the route list, the override matrix, comparisons and secrets in use."""
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet
+
+from environments.models import Environment
+
+from .effective import EffectiveConfig, effective_config
+from .models import OVERRIDABLE_FIELDS, Route, RouteClient, RouteOverride
+
+SECRET_PLACEHOLDER_RE = re.compile(r"\{\{\s*(secret|secret_id):\s*([^}\s]+)\s*\}\}")
+SECRET_FIELDS = ("inject_headers_json", "inject_body_json")
+
+
+def route_list(*, search: str = "", enabled: str = "", overrides: str = "") -> QuerySet[Route]:
+    # An aggregate query drops Meta.ordering, so the order is explicit.
+    routes = Route.objects.annotate(override_count=Count("overrides")).order_by("name")
+    if search:
+        routes = routes.filter(Q(name__icontains=search) | Q(slug__icontains=search)
+                               | Q(target_base_url__icontains=search))
+    if enabled in ("yes", "no"):
+        routes = routes.filter(enabled=enabled == "yes")
+    if overrides == "with":
+        routes = routes.filter(override_count__gt=0)
+    elif overrides == "without":
+        routes = routes.filter(override_count=0)
+    return routes.prefetch_related("overrides__environment")
+
+
+def base_values(route: Route) -> dict[str, Any]:
+    return {name: getattr(route, name) for name in OVERRIDABLE_FIELDS}
+
+
+def effective_for(route: Route, environment: Environment) -> EffectiveConfig:
+    override = RouteOverride.objects.filter(route=route, environment=environment).first()
+    overrides = {name: getattr(override, name) for name in OVERRIDABLE_FIELDS} if override else None
+    return effective_config(base_values(route), overrides)
+
+
+@dataclass(frozen=True)
+class Cell:
+    field: str
+    environment: Environment | None  # None: the base column
+    value: Any
+    overridden: bool
+    can_edit: bool = False
+
+
+def override_cell(route: Route, environment: Environment, field: str, can_edit: bool) -> Cell:
+    config = effective_for(route, environment)
+    return Cell(field, environment, config[field], field in config.overridden, can_edit)
+
+
+def override_matrix(route: Route, editable: dict[str, bool]) -> list[dict[str, Any]]:
+    """Rows = overridable fields; cells = base, then each environment's effective value and provenance."""
+    environments = list(Environment.objects.all())
+    configs = {e.name: effective_for(route, e) for e in environments}
+    base = base_values(route)
+    rows = []
+    for field in OVERRIDABLE_FIELDS:
+        cells = [Cell(field, None, base[field], False)]
+        for environment in environments:
+            config = configs[environment.name]
+            cells.append(Cell(field, environment, config[field], field in config.overridden,
+                              editable.get(environment.name, False)))
+        rows.append({"field": field, "cells": cells})
+    return rows
+
+
+def compare_environments(route: Route, left: Environment, right: Environment) -> list[dict[str, Any]]:
+    """The fields whose effective values differ between two environments."""
+    a, b = effective_for(route, left), effective_for(route, right)
+    return [
+        {"field": f, "left": a[f], "right": b[f], "left_overridden": f in a.overridden,
+         "right_overridden": f in b.overridden}
+        for f in OVERRIDABLE_FIELDS if a[f] != b[f]
+    ]
+
+
+def secret_placeholders(value: Any) -> list[str]:
+    """Every {{secret:NAME}} / {{secret_id:UUID}} in a JSON value, as written (names only, never values)."""
+    found: list[str] = []
+    if isinstance(value, str):
+        found += [f"{kind}:{name}" for kind, name in SECRET_PLACEHOLDER_RE.findall(value)]
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            found += secret_placeholders(key) + secret_placeholders(item)
+    elif isinstance(value, list):
+        for item in value:
+            found += secret_placeholders(item)
+    return list(dict.fromkeys(found))
+
+
+def secrets_in_use(route: Route) -> list[dict[str, Any]]:
+    """Per environment: which placeholders its effective injected headers and body reference, and where."""
+    rows = []
+    for environment in Environment.objects.all():
+        config = effective_for(route, environment)
+        uses = [{"placeholder": p, "field": f, "overridden": f in config.overridden}
+                for f in SECRET_FIELDS for p in secret_placeholders(config[f])]
+        rows.append({"environment": environment, "uses": uses})
+    return rows
+
+
+def environment_clients(route: Route) -> list[dict[str, Any]]:
+    """Per environment: the effective requires_clients (and where it comes from) and the assigned clients."""
+    assigned = RouteClient.objects.filter(route=route).select_related("client")
+    return [
+        {"environment": e, "requires_clients": (c := effective_for(route, e))["requires_clients"],
+         "overridden": "requires_clients" in c.overridden,
+         "clients": [a.client for a in assigned if a.environment_id == e.pk]}
+        for e in Environment.objects.all()
+    ]
