@@ -112,7 +112,10 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE_FILE = str(DATA_DIR / "celerybeat-schedule")
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    "analytics-rollup": {"task": "analytics.rollup", "schedule": 60.0},
+    "analytics-purge": {"task": "analytics.purge", "schedule": 3600.0},
+}
 
 # --- Proxy ----------------------------------------------------------------------------------------------
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
@@ -133,6 +136,18 @@ UPSTREAM_ALLOWED_HOSTS = env.list(
     "KNOXCALL_UPSTREAM_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "::1"] if DEBUG else []
 )
 DEMO_UPSTREAM_PORT = env.int("KNOXCALL_DEMO_UPSTREAM_PORT", default=8001)
+
+# --- Analytics ------------------------------------------------------------------------------------------
+ANALYTICS_RETENTION_DAYS = env.int("KNOXCALL_LOG_RETENTION_DAYS", default=7)
+ANALYTICS_ROLLUP_BATCH_SIZE = env.int("KNOXCALL_ROLLUP_BATCH_SIZE", default=5000)
+ANALYTICS_LIVE_POLL_SECONDS = env.float("KNOXCALL_LIVE_POLL_SECONDS", default=2.0)
+# Environment health over the last 5 minutes: "default" applies to every environment, and an entry keyed
+# by an environment's name overrides some of its values (e.g. {"production": {"degraded_error_rate": 0.01}}).
+ANALYTICS_HEALTH_THRESHOLDS = {
+    "default": {"degraded_error_rate": 0.05, "down_error_rate": 0.5, "degraded_p95_ms": 1000.0,
+                "down_p95_ms": 10000.0},
+    **env.json("KNOXCALL_HEALTH_THRESHOLDS", default={}),
+}
 
 # --- Auth, i18n, static ---------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from analytics.urls import api_urlpatterns as analytics_api
 from knoxcall import health
 
 urlpatterns = [
@@ -13,4 +14,5 @@ urlpatterns = [
     path("secrets/", include("secrets_vault.urls")),
     path("analytics/", include("analytics.urls")),
     path("alerts/", include("alerts.urls")),
+    path("v1/analytics/", include((analytics_api, "analytics_api"))),
 ]

@@ -20,9 +20,9 @@ from analytics.recorder import RequestRecord, record
 from knoxcall.lib.client_ip import parse_networks, resolve_client_ip
 
 from . import snapshot
-from .lifecycle import start_background
 from .errors import GatewayError
 from .headers import VIA_TOKEN, downstream_response_headers, request_id_from, upstream_request_headers
+from .lifecycle import start_background
 from .paths import UnsafePathError, upstream_url
 from .upstream import Timeouts, UpstreamBodyError, UpstreamError, get_client
 

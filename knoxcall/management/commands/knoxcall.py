@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandError
 SUBCOMMANDS = {
     "run": ("knoxcall.cli.run", "Migrate, load the demo and serve console, proxy, worker and beat."),
     "demo": ("knoxcall.cli.demo", "Load the demo environments, route and upstream configuration."),
+    "rollup": ("analytics.cli", "Fold pending request logs into per-minute metric buckets now."),
 }
 
 
