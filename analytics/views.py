@@ -1,6 +1,7 @@
 """Analytics pages and the environments JSON: access check, one selector, render. No writes here."""
 
 import csv
+import uuid
 from collections.abc import Iterator
 
 from django.contrib.auth.decorators import login_required
@@ -33,10 +34,12 @@ CSV_COLUMNS = (
 
 
 def _compare_params(request: HttpRequest) -> tuple[str, list[str] | None]:
-    form = CompareForm(request.GET)
-    form.is_valid()
-    window = form.cleaned_data.get("window") or "1h"
-    route = form.cleaned_data.get("route")
+    window = request.GET.get("window", "1h")
+    window = window if window in selectors.WINDOWS else "1h"
+    try:
+        route = str(uuid.UUID(request.GET.get("route", "")))
+    except ValueError:
+        route = None
     return window, [route] if route else None
 
 

@@ -163,6 +163,8 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = DATA_DIR / "static"
+# The ASGI application serves /static/ itself (embedded profile); production behind a web server may turn it off.
+SERVE_STATIC = env.bool("KNOXCALL_SERVE_STATIC", default=True)
 
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
