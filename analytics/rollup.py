@@ -128,29 +128,46 @@ def minute_of(moment: datetime) -> datetime:
 def _apply(increments: dict[BucketKey, dict]) -> None:
     """Add increments to their buckets: create missing rows, lock them in id order, update."""
     keys = sorted(increments, key=lambda k: (str(k[0]), k[1], k[2]))
-    MetricBucket.objects.bulk_create(
-        [
-            MetricBucket(route_id=r, environment=e, minute=m, latency_histogram=histogram.empty())
-            for r, e, m in keys
-        ],
-        ignore_conflicts=True,
-        batch_size=500,
-    )
-    ids = sorted(_bucket_ids(keys).values())
-    changed = []
+    ids = _bucket_ids(keys)
+    missing = [k for k in keys if k not in ids]
+    if missing:
+        MetricBucket.objects.bulk_create(
+            [
+                MetricBucket(route_id=r, environment=e, minute=m, latency_histogram=histogram.empty())
+                for r, e, m in missing
+            ],
+            ignore_conflicts=True,  # another worker may have created some since the lookup
+            batch_size=500,
+        )
+        ids |= _bucket_ids(missing)
+    updates = []
     # One global lock order (ids ascending) for every worker, so concurrent batches cannot deadlock.
-    for start in range(0, len(ids), 500):
-        for bucket in (
-            MetricBucket.objects.filter(id__in=ids[start : start + 500]).order_by("id").select_for_update()
+    ordered = sorted(ids.values())
+    for start in range(0, len(ordered), 500):
+        locked = (
+            MetricBucket.objects.filter(id__in=ordered[start : start + 500])
+            .order_by("id")
+            .select_for_update()
+        )
+        for row in locked.values_list(
+            "id", "route_id", "environment", "minute", *COUNTERS, "latency_histogram"
         ):
-            add = increments.get((bucket.route_id, bucket.environment, bucket.minute))
-            for name in COUNTERS:
-                setattr(bucket, name, getattr(bucket, name) + add[name])
-            bucket.latency_histogram = histogram.merge(
-                [bucket.latency_histogram or [], add["latency_histogram"]]
-            )
-            changed.append(bucket)
-    MetricBucket.objects.bulk_update(changed, [*COUNTERS, "latency_histogram"], batch_size=500)
+            add = increments[(row[1], row[2], row[3])]
+            counters = [old + add[name] for name, old in zip(COUNTERS, row[4:-1], strict=True)]
+            merged = histogram.merge([row[-1] or [], add["latency_histogram"]])
+            updates.append((*counters, _HISTOGRAM_FIELD.get_db_prep_save(merged, connection), row[0]))
+    _write_buckets(updates)
+
+
+_HISTOGRAM_FIELD = MetricBucket._meta.get_field("latency_histogram")
+
+
+def _write_buckets(updates: list[tuple]) -> None:
+    # One prepared UPDATE run many times: much cheaper than bulk_update's CASE expressions per batch.
+    table = connection.ops.quote_name(MetricBucket._meta.db_table)
+    columns = ", ".join(f"{connection.ops.quote_name(c)} = %s" for c in [*COUNTERS, "latency_histogram"])
+    with connection.cursor() as cursor:
+        cursor.executemany(f"UPDATE {table} SET {columns} WHERE id = %s", updates)
 
 
 def _bucket_ids(keys: list[BucketKey]) -> dict[BucketKey, int]:

@@ -139,7 +139,7 @@ DEMO_UPSTREAM_PORT = env.int("KNOXCALL_DEMO_UPSTREAM_PORT", default=8001)
 
 # --- Analytics ------------------------------------------------------------------------------------------
 ANALYTICS_RETENTION_DAYS = env.int("KNOXCALL_LOG_RETENTION_DAYS", default=7)
-ANALYTICS_ROLLUP_BATCH_SIZE = env.int("KNOXCALL_ROLLUP_BATCH_SIZE", default=5000)
+ANALYTICS_ROLLUP_BATCH_SIZE = env.int("KNOXCALL_ROLLUP_BATCH_SIZE", default=10000)
 ANALYTICS_LIVE_POLL_SECONDS = env.float("KNOXCALL_LIVE_POLL_SECONDS", default=2.0)
 # Environment health over the last 5 minutes: "default" applies to every environment, and an entry keyed
 # by an environment's name overrides some of its values (e.g. {"production": {"degraded_error_rate": 0.01}}).
@@ -163,7 +163,7 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = DATA_DIR / "static"
-# The ASGI application serves /static/ itself (embedded profile); production behind a web server may turn it off.
+# The ASGI app serves /static/ itself (embedded profile); production behind a web server may turn it off.
 SERVE_STATIC = env.bool("KNOXCALL_SERVE_STATIC", default=True)
 
 SESSION_COOKIE_SECURE = not DEBUG
