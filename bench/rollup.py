@@ -66,25 +66,19 @@ def _insert(rows: int) -> float:
         ", ".join(["%s"] * len(columns)),
     )
     environments = ("production", "staging", "development")
+    statuses = (200, 200, 404, 500)
+
+    def make_row(i: int) -> tuple:
+        when = seconds[(i * 3600) // rows]
+        latency = 1.0 + (i % 997)
+        return (f"b{i}", when, routes[i % 5], environments[i % 3], statuses[i % 4], latency, *fixed.values())
+
     began = time.perf_counter()
     if connection.vendor == "postgresql":
-        _copy(connection, columns, rows, lambda i: (
-            f"b{i}", seconds[(i * 3600) // rows], routes[i % 5], environments[i % 3], (200, 200, 404, 500)[i % 4],
-            1.0 + (i % 997), *fixed.values()))
+        _copy(connection, columns, rows, make_row)
         return time.perf_counter() - began
     for offset in range(0, rows, 20_000):
-        batch = [
-            (
-                f"b{i}",
-                seconds[(i * 3600) // rows],
-                routes[i % 5],
-                environments[i % 3],
-                (200, 200, 404, 500)[i % 4],
-                1.0 + (i % 997),
-                *fixed.values(),
-            )
-            for i in range(offset, min(rows, offset + 20_000))
-        ]
+        batch = [make_row(i) for i in range(offset, min(rows, offset + 20_000))]
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.executemany(sql, batch)
     return time.perf_counter() - began
@@ -122,8 +116,9 @@ def run_one(backend: str, rows: int) -> None:
     result = rollup()
     elapsed = time.perf_counter() - began
     total = MetricBucket.objects.aggregate(n=Sum("total"))["n"]
+    buckets = MetricBucket.objects.count()
     print(
-        f"{backend:<10} rows={result.rows:>9,} buckets={MetricBucket.objects.count():>5} bucket_total={total:>9,} "
+        f"{backend:<10} rows={result.rows:>9,} buckets={buckets:>5} bucket_total={total:>9,} "
         f"insert={insert_s:6.1f}s rollup={elapsed:6.1f}s throughput={result.rows / elapsed:>9,.0f} rows/s"
     )
 
