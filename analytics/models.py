@@ -23,7 +23,9 @@ class RequestLog(models.Model):
     upstream_host = models.CharField(max_length=255, blank=True)
     error_code = models.CharField(max_length=32, blank=True, db_index=True)
     api_key_id = models.UUIDField(null=True, blank=True, help_text="The API key that authenticated the call.")
-    secrets_used = models.JSONField(default=list, blank=True, help_text="Names of secrets injected; never values.")
+    secrets_used = models.JSONField(
+        default=list, blank=True, help_text="Names of secrets injected; never values."
+    )
     # Set in the same transaction that folds the row into its MetricBucket, so a row is counted exactly
     # once whatever order ids commit in (PostgreSQL sequences do not commit in order).
     rolled_up = models.BooleanField(default=False)
