@@ -5,7 +5,9 @@ from .models import RequestLog
 
 @admin.register(RequestLog)
 class RequestLogAdmin(admin.ModelAdmin):
-    list_display = ["timestamp", "request_id", "environment", "route_slug", "method", "path", "status", "latency_ms"]
+    list_display = [
+        "timestamp", "request_id", "environment", "route_slug", "method", "path", "status", "latency_ms",
+    ]
     list_filter = ["environment", "status"]
 
     def has_change_permission(self, request, obj=None) -> bool:

@@ -23,7 +23,12 @@ class RequestLog(models.Model):
     upstream_host = models.CharField(max_length=255, blank=True)
     error_code = models.CharField(max_length=32, blank=True, db_index=True)
     api_key_id = models.UUIDField(null=True, blank=True, help_text="The API key that authenticated the call.")
-    secrets_used = models.JSONField(default=list, blank=True, help_text="Names of secrets injected; never values.")
+    secrets_used = models.JSONField(
+        default=list, blank=True, help_text="Names of secrets injected; never values."
+    )
+    # Set in the same transaction that folds the row into its MetricBucket, so a row is counted exactly
+    # once whatever order ids commit in (PostgreSQL sequences do not commit in order).
+    rolled_up = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-timestamp"]
@@ -31,6 +36,10 @@ class RequestLog(models.Model):
             models.Index(fields=["environment", "timestamp"], name="log_env_time"),
             models.Index(fields=["route_id", "environment", "timestamp"], name="log_route_env_time"),
             models.Index(fields=["status", "timestamp"], name="log_status_time"),
+            models.Index(fields=["client_ip", "timestamp"], name="log_ip_time"),
+            models.Index(fields=["method", "timestamp"], name="log_method_time"),
+            # Small (only rows not yet rolled up) so the rollup finds its work without scanning the table.
+            models.Index(fields=["id"], condition=models.Q(rolled_up=False), name="log_pending_rollup"),
         ]
 
     def __str__(self) -> str:
@@ -76,3 +85,14 @@ class MetricBucket(models.Model):
 
     def __str__(self) -> str:
         return f"{self.environment} {self.route_id} {self.minute:%Y-%m-%d %H:%M} n={self.total}"
+
+
+class RollupState(models.Model):
+    """A single row bumped after every rollup that folded rows: the cheap marker live pages poll."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    version = models.BigIntegerField(default=0)
+    rolled_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"rollup v{self.version} at {self.rolled_at}"

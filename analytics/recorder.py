@@ -70,25 +70,36 @@ def _take_batch() -> list[RequestRecord]:
 
 
 def _insert(batch: list[RequestRecord]) -> None:
-    """One executemany of plain tuples: building model instances cost as much CPU as proxying the calls."""
+    """One executemany of plain tuples: building model instances cost as much CPU as proxying the calls.
+
+    Columns the record does not carry (e.g. rollup bookkeeping) take their model default.
+    """
     from .models import RequestLog
 
     quote = connection.ops.quote_name
-    columns = [f.name for f in fields(RequestRecord)]
+    recorded = {f.name for f in fields(RequestRecord)}
+    model_fields = [f for f in RequestLog._meta.concrete_fields if not f.primary_key]
+    native_uuid = connection.features.has_native_uuid_field
+    uuid_text = (lambda v: v) if native_uuid else (lambda v: v.replace("-", "") if v else v)
+    convert: dict[str, Callable] = {
+        "timestamp": connection.ops.adapt_datetimefield_value,
+        "secrets_used": json.dumps,
+        "route_id": uuid_text,
+        "api_key_id": uuid_text,
+    }
+    defaults = {f.column: f.get_db_prep_save(f.get_default(), connection) for f in model_fields
+                if f.name not in recorded}
+    columns = [f.column for f in model_fields]
     sql = (
         f"INSERT INTO {quote(RequestLog._meta.db_table)} ({', '.join(quote(c) for c in columns)}) "
         f"VALUES ({', '.join(['%s'] * len(columns))})"
     )
-    native_uuid = connection.features.has_native_uuid_field
-    convert: dict[str, Callable] = {
-        "timestamp": connection.ops.adapt_datetimefield_value,
-        "secrets_used": json.dumps,
-        "route_id": (lambda v: v) if native_uuid else (lambda v: v.replace("-", "") if v else v),
-    }
-    convert["api_key_id"] = convert["route_id"]
-    getters = [(name, convert.get(name)) for name in columns]
+    getters = [(f.name, convert.get(f.name), f.name in recorded, defaults.get(f.column)) for f in model_fields]
     rows = [
-        tuple(conv(getattr(entry, name)) if conv else getattr(entry, name) for name, conv in getters)
+        tuple(
+            (conv(getattr(entry, name)) if conv else getattr(entry, name)) if has else default
+            for name, conv, has, default in getters
+        )
         for entry in batch
     ]
     with transaction.atomic(), connection.cursor() as cursor:

@@ -1,6 +1,20 @@
-"""Console pages of the analytics app."""
+"""Console pages of the analytics app (mounted at /analytics/) and its JSON (mounted at /v1/analytics/)."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "analytics"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.compare, name="compare"),
+    path("compare/", views.compare, name="compare-environments"),
+    path("health/", views.health, name="health"),
+    path("requests/", views.request_list, name="requests"),
+    path("requests/export.csv", views.request_export, name="requests-export"),
+    path("requests/<str:request_id>/", views.request_detail, name="request-detail"),
+]
+
+# Included by knoxcall/urls.py under /v1/analytics/; the API issue may re-mount the view with API-key auth.
+api_urlpatterns = [
+    path("environments", views.environments_json, name="environments"),
+]

@@ -12,13 +12,19 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "knoxcall.settings")
 django_app = get_asgi_application()
 
+from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import URLRouter  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.urls import path  # noqa: E402
 
+from analytics.consumers import AnalyticsConsumer  # noqa: E402
 from routing.proxy import lifecycle  # noqa: E402
 from routing.proxy.consumer import ProxyConsumer  # noqa: E402
 
 ROUTE_HEADER = b"x-knoxcall-route"
-websocket_urlpatterns: list = []
+websocket_urlpatterns: list = [
+    path("ws/analytics/", AllowedHostsOriginValidator(AuthMiddlewareStack(AnalyticsConsumer.as_asgi()))),
+]
 
 
 def build_application(websocket_routes: list | None = None):

@@ -121,6 +121,8 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE_FILE = str(DATA_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {
     "alerts-evaluate": {"task": "alerts.evaluate", "schedule": 60.0},
+    "analytics-rollup": {"task": "analytics.rollup", "schedule": 60.0},
+    "analytics-purge": {"task": "analytics.purge", "schedule": 3600.0},
 }
 
 # --- Secrets vault --------------------------------------------------------------------------------------
@@ -161,6 +163,18 @@ ALERTS_DELIVERY_BACKOFF_BASE_SECONDS = env.float("KNOXCALL_ALERTS_BACKOFF_BASE_S
 ALERTS_DELIVERY_BACKOFF_CAP_SECONDS = env.float("KNOXCALL_ALERTS_BACKOFF_CAP_SECONDS", default=600.0)
 # Email goes through Django's mailer (SMTP on localhost:25 unless configured; Django 6.1's MAILERS setting
 # is left to whoever owns the deployment settings). Tests use pytest-django's locmem outbox.
+
+# --- Analytics ------------------------------------------------------------------------------------------
+ANALYTICS_RETENTION_DAYS = env.int("KNOXCALL_LOG_RETENTION_DAYS", default=7)
+ANALYTICS_ROLLUP_BATCH_SIZE = env.int("KNOXCALL_ROLLUP_BATCH_SIZE", default=10000)
+ANALYTICS_LIVE_POLL_SECONDS = env.float("KNOXCALL_LIVE_POLL_SECONDS", default=2.0)
+# Environment health over the last 5 minutes: "default" applies to every environment, and an entry keyed
+# by an environment's name overrides some of its values (e.g. {"production": {"degraded_error_rate": 0.01}}).
+ANALYTICS_HEALTH_THRESHOLDS = {
+    "default": {"degraded_error_rate": 0.05, "down_error_rate": 0.5, "degraded_p95_ms": 1000.0,
+                "down_p95_ms": 10000.0},
+    **env.json("KNOXCALL_HEALTH_THRESHOLDS", default={}),
+}
 
 # --- Auth, i18n, static ---------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

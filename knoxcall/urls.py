@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from analytics.urls import api_urlpatterns as analytics_api
 from knoxcall import health
 from knoxcall.lib.throttle import throttle_by_client_ip
 
@@ -18,4 +19,5 @@ urlpatterns = [
     path("alerts/", include("alerts.urls")),
     # Home, sign-in/out, the audit log: the console's own pages (console/urls.py).
     path("", include("console.urls")),
+    path("v1/analytics/", include((analytics_api, "analytics_api"))),
 ]

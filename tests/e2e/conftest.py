@@ -17,23 +17,30 @@ CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-b
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "screenshots"
 
-# Playwright's sync API keeps an event loop in the test thread; the test's own ORM calls are still plain
-# synchronous code, so Django's async-safety guard would misfire on them.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 
 @pytest.fixture(scope="session")
-def browser():
+def browser(django_db_setup):
     if not Path(CHROMIUM).exists():
         require_service("chromium", f"{CHROMIUM} not found (apt-get install chromium)")
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
         require_service("playwright", "the playwright package is not installed (pip install -e '.[test]')")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield browser
-        browser.close()
+    # Playwright's sync API keeps an event loop on the test thread; the tests' own ORM calls are still plain
+    # synchronous code, so Django's async-safety guard would refuse them while the browser is open. The
+    # guard stays on for every other test.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+            yield browser
+            browser.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
 @pytest.fixture
@@ -61,3 +68,16 @@ def new_page(browser):
     yield open_page
     for context in contexts:
         context.close()
+
+
+def logged_in_context(browser, base_url: str, user):
+    """A browser context already holding a Django session for `user`."""
+    from django.conf import settings
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    cookie = client.cookies[settings.SESSION_COOKIE_NAME]
+    context = browser.new_context(base_url=base_url, viewport={"width": 1440, "height": 900})
+    context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": base_url}])
+    return context

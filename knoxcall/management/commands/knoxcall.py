@@ -14,6 +14,7 @@ SUBCOMMANDS = {
     "evaluate-alerts": ("alerts.cli", "Evaluate every enabled alert rule now and send what is due."),
     "secrets": ("secrets_vault.cli", "Secrets vault operations: rotate-key."),
     "apikey": ("knoxcall.cli.apikey", "Create an API key, printed once (bootstraps the management API)."),
+    "rollup": ("analytics.cli", "Fold pending request logs into per-minute metric buckets now."),
 }
 
 

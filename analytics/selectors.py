@@ -1,0 +1,262 @@
+"""Reads of the analytics app: window figures and time series from buckets, health verdicts, log queries.
+
+`window_metrics` is the function other apps call (alerts evaluates its rules with it): it merges the
+per-minute buckets of any environments, routes and time range into one Metrics per environment.
+"""
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from environments.models import Environment
+
+from . import histogram
+from .models import MetricBucket, RequestLog
+from .rollup import COUNTERS, minute_of
+
+WINDOWS: dict[str, timedelta] = {
+    "15m": timedelta(minutes=15),
+    "1h": timedelta(hours=1),
+    "24h": timedelta(hours=24),
+    "7d": timedelta(days=7),
+}
+# Time-series step per window, so every chart has between 15 and 96 points.
+STEPS: dict[str, timedelta] = {
+    "15m": timedelta(minutes=1),
+    "1h": timedelta(minutes=2),
+    "24h": timedelta(minutes=15),
+    "7d": timedelta(hours=2),
+}
+HEALTH_WINDOW = timedelta(minutes=5)
+DEFAULT_THRESHOLDS = {
+    "degraded_error_rate": 0.05,
+    "down_error_rate": 0.5,
+    "degraded_p95_ms": 1000.0,
+    "down_p95_ms": 10000.0,
+}
+
+
+@dataclass
+class Metrics:
+    """Totals of some buckets; rates are fractions (0-1) and None when there was no traffic."""
+
+    total: int = 0
+    status_2xx: int = 0
+    status_3xx: int = 0
+    status_4xx: int = 0
+    status_5xx: int = 0
+    gateway_errors: int = 0
+    rate_limited: int = 0
+    unauthorized: int = 0
+    bytes_in: int = 0
+    bytes_out: int = 0
+    latency_sum_ms: float = 0.0
+    latency_histogram: list[int] = field(default_factory=histogram.empty)
+
+    def add(self, bucket: MetricBucket) -> None:
+        for name in COUNTERS:
+            setattr(self, name, getattr(self, name) + getattr(bucket, name))
+        self.latency_histogram = histogram.merge([self.latency_histogram, bucket.latency_histogram or []])
+
+    @property
+    def errors(self) -> int:
+        return self.status_5xx + self.gateway_errors
+
+    @property
+    def error_rate(self) -> float | None:
+        return self.errors / self.total if self.total else None
+
+    @property
+    def success_rate(self) -> float | None:
+        return (self.status_2xx + self.status_3xx) / self.total if self.total else None
+
+    def percentile(self, q: float) -> float | None:
+        return histogram.percentile(self.latency_histogram, q)
+
+    @property
+    def p50(self) -> float | None:
+        return self.percentile(50)
+
+    @property
+    def p95(self) -> float | None:
+        return self.percentile(95)
+
+    @property
+    def p99(self) -> float | None:
+        return self.percentile(99)
+
+    def as_dict(self) -> dict:
+        data = {k: v for k, v in asdict(self).items() if k != "latency_histogram"}
+        return data | {
+            "errors": self.errors,
+            "error_rate": self.error_rate,
+            "success_rate": self.success_rate,
+            "p50_ms": self.p50,
+            "p95_ms": self.p95,
+            "p99_ms": self.p99,
+        }
+
+
+def metric_buckets_for_window(
+    *,
+    environments: Iterable[str] | None = None,
+    route_ids: Iterable[uuid.UUID | str] | None = None,
+    since: datetime,
+    until: datetime,
+) -> QuerySet[MetricBucket]:
+    """Buckets whose minute starts in [since rounded down to its minute, until)."""
+    buckets = MetricBucket.objects.filter(minute__gte=minute_of(since), minute__lt=until)
+    if environments is not None:
+        buckets = buckets.filter(environment__in=list(environments))
+    if route_ids is not None:
+        buckets = buckets.filter(route_id__in=[uuid.UUID(str(r)) for r in route_ids])
+    return buckets
+
+
+def window_metrics(
+    *,
+    environments: Iterable[str] | None = None,
+    route_ids: Iterable[uuid.UUID | str] | None = None,
+    since: datetime,
+    until: datetime,
+) -> dict[str, Metrics]:
+    """Metrics per environment over a time range; every environment asked for is present, even idle."""
+    environments = list(environments) if environments is not None else None
+    result: dict[str, Metrics] = {name: Metrics() for name in environments or []}
+    for bucket in metric_buckets_for_window(
+        environments=environments, route_ids=route_ids, since=since, until=until
+    ):
+        result.setdefault(bucket.environment, Metrics()).add(bucket)
+    return result
+
+
+@dataclass
+class Series:
+    """Per-step Metrics of one environment, oldest first, aligned on `starts`."""
+
+    environment: str
+    starts: list[datetime]
+    points: list[Metrics]
+
+
+def time_series(
+    *,
+    environments: list[str],
+    route_ids: Iterable[uuid.UUID | str] | None = None,
+    since: datetime,
+    until: datetime,
+    step: timedelta,
+) -> list[Series]:
+    start = minute_of(since)
+    count = max(1, -(-int((until - start).total_seconds()) // int(step.total_seconds())))
+    starts = [start + i * step for i in range(count)]
+    points: dict[str, list[Metrics]] = {env: [Metrics() for _ in starts] for env in environments}
+    for bucket in metric_buckets_for_window(
+        environments=environments, route_ids=route_ids, since=since, until=until
+    ):
+        index = min(count - 1, int((bucket.minute - start) / step))
+        points[bucket.environment][index].add(bucket)
+    return [Series(env, starts, points[env]) for env in environments]
+
+
+def window_range(window: str, now: datetime | None = None) -> tuple[datetime, datetime]:
+    """(since, until) of a named window ending now; unknown names fall back to 1h."""
+    until = now or timezone.now()
+    return until - WINDOWS.get(window, WINDOWS["1h"]), until
+
+
+def environment_list(names: Iterable[str] | None = None) -> list[Environment]:
+    environments = Environment.objects.all()
+    if names is not None:
+        environments = environments.filter(name__in=list(names))
+    return list(environments)
+
+
+# --- Health -----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Health:
+    environment: Environment
+    verdict: str  # "healthy", "degraded", "down" or "idle"
+    metrics: Metrics
+    thresholds: dict
+    reasons: list[str]
+
+
+def thresholds_for(environment: str) -> dict:
+    configured = settings.ANALYTICS_HEALTH_THRESHOLDS
+    return DEFAULT_THRESHOLDS | configured.get("default", {}) | configured.get(environment, {})
+
+
+def health_verdict(metrics: Metrics, thresholds: dict) -> tuple[str, list[str]]:
+    """Pure: the verdict and the reasons behind it."""
+    if not metrics.total:
+        return "idle", ["no traffic in the last 5 minutes"]
+    error_rate, p95 = metrics.error_rate or 0.0, metrics.p95 or 0.0
+    down = [f"error rate {error_rate:.1%} ≥ {thresholds['down_error_rate']:.1%}"] * (
+        error_rate >= thresholds["down_error_rate"]
+    )
+    down += [f"P95 {p95:g} ms ≥ {thresholds['down_p95_ms']:g} ms"] * (p95 >= thresholds["down_p95_ms"])
+    if down:
+        return "down", down
+    degraded = [f"error rate {error_rate:.1%} ≥ {thresholds['degraded_error_rate']:.1%}"] * (
+        error_rate >= thresholds["degraded_error_rate"]
+    )
+    degraded += [f"P95 {p95:g} ms ≥ {thresholds['degraded_p95_ms']:g} ms"] * (
+        p95 >= thresholds["degraded_p95_ms"]
+    )
+    if degraded:
+        return "degraded", degraded
+    return "healthy", ["error rate and P95 within thresholds"]
+
+
+def environment_health(now: datetime | None = None) -> list[Health]:
+    until = now or timezone.now()
+    environments = environment_list()
+    metrics = window_metrics(
+        environments=[e.name for e in environments], since=until - HEALTH_WINDOW, until=until
+    )
+    cards = []
+    for environment in environments:
+        thresholds = thresholds_for(environment.name)
+        verdict, reasons = health_verdict(metrics[environment.name], thresholds)
+        cards.append(Health(environment, verdict, metrics[environment.name], thresholds, reasons))
+    return cards
+
+
+# --- Request log ------------------------------------------------------------------------------------------
+
+STATUS_CLASSES = ("1xx", "2xx", "3xx", "4xx", "5xx")
+
+
+def request_log_filter(filters: dict) -> QuerySet[RequestLog]:
+    """Request logs matching cleaned filter values (see analytics.forms.RequestLogFilterForm)."""
+    logs = RequestLog.objects.all()
+    exact = {"environment": "environment", "route": "route_id", "method": "method", "client_ip": "client_ip"}
+    for key, column in exact.items():
+        if filters.get(key):
+            logs = logs.filter(**{column: filters[key]})
+    if filters.get("status_class") in STATUS_CLASSES:
+        low = int(filters["status_class"][0]) * 100
+        logs = logs.filter(status__gte=low, status__lt=low + 100)
+    ranges = {
+        "min_latency_ms": "latency_ms__gte",
+        "max_latency_ms": "latency_ms__lte",
+        "since": "timestamp__gte",
+        "until": "timestamp__lt",
+    }
+    for key, lookup in ranges.items():
+        if filters.get(key) is not None:
+            logs = logs.filter(**{lookup: filters[key]})
+    order = "timestamp" if filters.get("order") == "oldest" else "-timestamp"
+    return logs.order_by(order, order.replace("timestamp", "id"))
+
+
+def request_log_get(request_id: str) -> RequestLog | None:
+    return RequestLog.objects.filter(request_id=request_id).order_by("id").first()

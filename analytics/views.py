@@ -1,0 +1,168 @@
+"""Analytics pages and the environments JSON: access check, one selector, render. No writes here."""
+
+import csv
+import uuid
+from collections.abc import Iterator
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from . import selectors
+from .charts import line_chart
+from .forms import CompareForm, RequestLogFilterForm
+
+CSV_COLUMNS = (
+    "timestamp",
+    "request_id",
+    "environment",
+    "route_slug",
+    "route_id",
+    "method",
+    "path",
+    "query",
+    "status",
+    "latency_ms",
+    "bytes_in",
+    "bytes_out",
+    "client_ip",
+    "upstream_host",
+    "error_code",
+)
+
+
+def _compare_params(request: HttpRequest) -> tuple[str, list[str] | None]:
+    window = request.GET.get("window", "1h")
+    window = window if window in selectors.WINDOWS else "1h"
+    try:
+        route = str(uuid.UUID(request.GET.get("route", "")))
+    except ValueError:
+        route = None
+    return window, [route] if route else None
+
+
+def environments_json(request: HttpRequest) -> JsonResponse:
+    """`/v1/analytics/environments?window=1h[&route=<uuid>]`: one object per environment."""
+    if not request.user.is_authenticated:
+        return JsonResponse(
+            {"error": "Authentication required.", "code": "unauthenticated", "status": 401}, status=401
+        )
+    window, route_ids = _compare_params(request)
+    since, until = selectors.window_range(window)
+    environments = selectors.environment_list()
+    metrics = selectors.window_metrics(
+        environments=[e.name for e in environments], route_ids=route_ids, since=since, until=until
+    )
+    data = [
+        {"environment": e.name, "display_name": e.label, "color": e.color, **metrics[e.name].as_dict()}
+        for e in environments
+    ]
+    meta = {
+        "window": window,
+        "route": route_ids[0] if route_ids else None,
+        "since": since.isoformat(),
+        "until": until.isoformat(),
+    }
+    return JsonResponse({"data": data, "meta": meta})
+
+
+@login_required
+def compare(request: HttpRequest) -> HttpResponse:
+    window, route_ids = _compare_params(request)
+    since, until = selectors.window_range(window)
+    environments = selectors.environment_list()
+    names = [e.name for e in environments]
+    metrics = selectors.window_metrics(environments=names, route_ids=route_ids, since=since, until=until)
+    series = selectors.time_series(
+        environments=names, route_ids=route_ids, since=since, until=until, step=selectors.STEPS[window]
+    )
+    context = {
+        "form": CompareForm(request.GET or None, initial={"window": window}),
+        "window": window,
+        "since": since,
+        "until": until,
+        "columns": [(e, metrics[e.name]) for e in environments],
+        "charts": _compare_charts(environments, series),
+    }
+    return render(request, _maybe_partial(request, "analytics/compare.html", "figures"), context)
+
+
+def _compare_charts(environments: list, series: list[selectors.Series]) -> list:
+    colors = {e.name: e.color for e in environments}
+    starts = series[0].starts if series else []
+
+    def lines(value):
+        return [(s.environment, colors[s.environment], [value(p) for p in s.points]) for s in series]
+
+    return [
+        line_chart("Requests per step", starts, lines(lambda p: p.total)),
+        line_chart(
+            "Error rate (%)",
+            starts,
+            lines(lambda p: None if p.error_rate is None else 100 * p.error_rate),
+            fmt=lambda v: f"{v:.1f}%",
+        ),
+        line_chart("P95 latency (ms)", starts, lines(lambda p: p.p95), fmt=lambda v: f"{v:.0f} ms"),
+    ]
+
+
+def _maybe_partial(request: HttpRequest, template: str, partial: str) -> str:
+    # The live script re-fetches only the figures region: same view, same selectors, one template.
+    return f"{template}#{partial}" if request.GET.get("partial") == partial else template
+
+
+@login_required
+def health(request: HttpRequest) -> HttpResponse:
+    context = {"cards": selectors.environment_health(), "now": timezone.now(), "window_minutes": 5}
+    return render(request, _maybe_partial(request, "analytics/health.html", "cards"), context)
+
+
+@login_required
+def request_list(request: HttpRequest) -> HttpResponse:
+    form = RequestLogFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    page = Paginator(selectors.request_log_filter(filters), 100).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request, "analytics/requests.html", {"form": form, "page": page, "query": query.urlencode()}
+    )
+
+
+@login_required
+def request_detail(request: HttpRequest, request_id: str) -> HttpResponse:
+    entry = selectors.request_log_get(request_id)
+    if entry is None:
+        raise Http404("No request with that id.")
+    return render(request, "analytics/request_detail.html", {"entry": entry})
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+@login_required
+def request_export(request: HttpRequest) -> StreamingHttpResponse:
+    form = RequestLogFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    rows = selectors.request_log_filter(filters).values_list(*CSV_COLUMNS)
+    response = StreamingHttpResponse(_csv_lines(rows.iterator(chunk_size=2000)), content_type="text/csv")
+    response["Content-Disposition"] = 'attachment; filename="request-log.csv"'
+    return response
+
+
+def _csv_lines(rows) -> Iterator[str]:
+    writer = csv.writer(_Echo())
+    yield writer.writerow(CSV_COLUMNS)
+    for row in rows:
+        yield writer.writerow([_cell(value) for value in row])
+
+
+def _cell(value):
+    # A caller controls paths and queries; keep spreadsheets from running them as formulas.
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return "" if value is None else value

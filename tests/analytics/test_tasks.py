@@ -1,0 +1,23 @@
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
+
+from analytics import tasks
+from analytics.models import RequestLog
+from knoxcall.celery import app
+from tests.analytics.concurrency import make_logs
+
+
+def test_it_schedules_rollup_every_minute_and_purge_with_registered_tasks():
+    schedule = {entry["task"]: entry["schedule"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert schedule["analytics.rollup"] == 60.0
+    assert "analytics.purge" in schedule
+    assert {"analytics.rollup", "analytics.purge"} <= set(app.tasks)
+
+
+def test_it_runs_rollup_and_purge_as_tasks(transactional_db):
+    old = datetime.now(UTC) - timedelta(days=settings.ANALYTICS_RETENTION_DAYS + 1)
+    RequestLog.objects.bulk_create(make_logs(6, start=old))
+    assert tasks.rollup.apply().get() == 6
+    assert tasks.purge.apply().get() == 6
+    assert not RequestLog.objects.exists()

@@ -1,0 +1,100 @@
+import csv
+import io
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from analytics.models import RequestLog
+from analytics.rollup import rollup
+from tests.analytics.concurrency import make_logs
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+@pytest.fixture
+def console(client, environments):
+    user = get_user_model().objects.create_user("viewer", password="pw-for-tests-only")
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def logs(environments) -> list[RequestLog]:
+    rows = RequestLog.objects.bulk_create(make_logs(30, start=NOW - timedelta(minutes=10)))
+    rollup()
+    return rows
+
+
+def test_it_requires_a_login_for_pages_and_json(client, environments):
+    for url in (
+        "/analytics/",
+        "/analytics/health/",
+        "/analytics/requests/",
+        "/analytics/requests/export.csv",
+    ):
+        assert client.get(url).status_code == 302, url
+    assert client.get("/v1/analytics/environments").status_code == 401
+
+
+def test_it_answers_one_json_object_per_environment(console, logs):
+    body = console.get("/v1/analytics/environments?window=1h").json()
+    by_env = {item["environment"]: item for item in body["data"]}
+    assert set(by_env) == {"production", "staging", "development"}
+    assert sum(item["total"] for item in body["data"]) == 30
+    assert by_env["staging"]["color"] == "#d97706"
+    assert body["meta"]["window"] == "1h"
+    assert {"error_rate", "success_rate", "p50_ms", "p95_ms", "p99_ms", "rate_limited"} <= set(
+        by_env["production"]
+    )
+
+
+def test_it_filters_json_by_route(console, logs):
+    other = "00000000-0000-0000-0000-00000000abcd"
+    body = console.get(f"/v1/analytics/environments?window=15m&route={other}").json()
+    assert body["meta"]["route"] == other
+    assert [item["total"] for item in body["data"]] == [0, 0, 0]
+
+
+def test_it_shows_environments_side_by_side(console, logs):
+    html = console.get("/analytics/?window=1h").content.decode()
+    for name in ("production", "staging", "development"):
+        assert f'<td data-environment="{name}">10</td>' in html
+    assert "<svg" in html and 'stroke="#d97706"' in html
+
+
+def test_it_renders_only_the_figures_for_live_refresh(console, logs):
+    html = console.get("/analytics/?window=1h&partial=figures").content.decode()
+    assert "<table" in html and "<html" not in html
+
+
+def test_it_shows_health_cards_with_their_numbers(console, logs, settings):
+    settings.ANALYTICS_HEALTH_THRESHOLDS = {
+        "default": {},
+        "staging": {"degraded_error_rate": 0.99, "down_error_rate": 1.0},
+    }
+    RequestLog.objects.bulk_create(make_logs(30, start=NOW - timedelta(minutes=2), minutes=1, offset=100))
+    rollup()
+    html = console.get("/analytics/health/").content.decode()
+    # 1 in 5 calls answers 500: production is Degraded by the default 5%; staging's override keeps it Healthy.
+    assert 'data-environment="production"' in html and 'data-verdict="degraded"' in html
+    assert 'data-verdict="healthy"' in html
+
+
+def test_it_filters_orders_and_details_the_request_log(console, logs):
+    html = console.get(
+        "/analytics/requests/?environment=staging&status_class=5xx&order=oldest"
+    ).content.decode()
+    staging_500 = [r for r in logs if r.environment == "staging" and r.status == 500]
+    assert f"({len(staging_500)} requests)" in html
+    detail = console.get(f"/analytics/requests/{staging_500[0].request_id}/")
+    assert detail.status_code == 200 and staging_500[0].request_id in detail.content.decode()
+    assert console.get("/analytics/requests/nope/").status_code == 404
+
+
+def test_it_exports_the_filtered_set_as_streamed_csv(console, logs):
+    response = console.get("/analytics/requests/export.csv?environment=production&min_latency_ms=100")
+    assert response.streaming
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    wanted = [r for r in logs if r.environment == "production" and r.latency_ms >= 100]
+    assert sorted(r["request_id"] for r in rows) == sorted(r.request_id for r in wanted)
