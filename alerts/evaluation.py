@@ -14,10 +14,10 @@ from functools import partial
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from analytics.selectors import Metrics
 from environments.models import Environment
 
 from .metrics import (
-    WindowTotals,
     metric_totals_for_window,
     observed_value,
     request_failures_for_window,
@@ -48,11 +48,11 @@ def measure(rule: AlertRule, environment: Environment, now: datetime) -> Measure
     """The rule's observed value in one environment over its window ending now."""
     since = window_start(now, rule.window_minutes)
     scope = {"environment": environment.name, "route_id": rule.route_id, "since": since, "until": now}
-    totals = metric_totals_for_window(**scope)
+    totals, failures = metric_totals_for_window(**scope), 0
     if rule.type == RuleType.REQUEST_FAILURES:
         failures, requests = request_failures_for_window(**scope, status_codes=list(rule.status_codes))
-        totals = WindowTotals(total=requests, failures=failures)
-    value = observed_value(rule.type, totals, rule.percentile)
+        totals = Metrics(total=requests)
+    value = observed_value(rule.type, totals, rule.percentile, failures)
     return Measurement(value=value, requests=totals.total, firing=condition_holds(rule, value, totals.total))
 
 

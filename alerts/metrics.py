@@ -1,34 +1,16 @@
-"""What the alert rules measure: per-minute metric buckets summed over a rule's window.
+"""What the alert rules measure, read through analytics' selectors so alerts and dashboards agree.
 
-A small reader of analytics.models.MetricBucket and RequestLog written for alerts alone; it is to be
-reconciled with analytics/selectors.py (written in parallel) once both are merged. `observed_value` is
-pure: it turns window totals into the number a rule compares with its threshold.
+`observed_value` is pure: it turns a window's Metrics into the number a rule compares with its threshold.
+`request_failures` counts chosen status codes, which the per-minute buckets do not keep, from the request log.
 """
 
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from django.db.models import Sum
-
-from analytics import histogram
-from analytics.models import MetricBucket, RequestLog
+from analytics.models import RequestLog
+from analytics.selectors import Metrics, window_metrics
 
 from .models import RuleType
-
-COUNTED_FIELDS = ("total", "status_5xx", "gateway_errors", "rate_limited", "unauthorized")
-
-
-@dataclass(frozen=True)
-class WindowTotals:
-    total: int = 0
-    status_5xx: int = 0
-    gateway_errors: int = 0
-    rate_limited: int = 0
-    unauthorized: int = 0
-    latency_histogram: list[int] = field(default_factory=histogram.empty)
-    # Only filled for request_failures rules: calls answered with one of the rule's status codes.
-    failures: int = 0
 
 
 def window_start(now: datetime, window_minutes: int) -> datetime:
@@ -39,14 +21,10 @@ def window_start(now: datetime, window_minutes: int) -> datetime:
 
 def metric_totals_for_window(
     *, environment: str, route_id: UUID | None, since: datetime, until: datetime
-) -> WindowTotals:
-    """Sum the buckets of one environment (one route, or all of them) with since <= minute <= until."""
-    buckets = MetricBucket.objects.filter(environment=environment, minute__gte=since, minute__lte=until)
-    if route_id is not None:
-        buckets = buckets.filter(route_id=route_id)
-    sums = buckets.aggregate(**{name: Sum(name) for name in COUNTED_FIELDS})
-    merged = histogram.merge(buckets.values_list("latency_histogram", flat=True))
-    return WindowTotals(**{name: int(sums[name] or 0) for name in COUNTED_FIELDS}, latency_histogram=merged)
+) -> Metrics:
+    """The buckets of one environment (one route, or all of them) from since to until, current minute included."""
+    route_ids = [route_id] if route_id is not None else None
+    return window_metrics(environments=[environment], route_ids=route_ids, since=since, until=until)[environment]
 
 
 def request_failures_for_window(
@@ -59,18 +37,18 @@ def request_failures_for_window(
     return logs.filter(status__in=status_codes).count(), logs.count()
 
 
-def observed_value(rule_type: str, totals: WindowTotals, percentile: int = 95) -> float | None:
-    """The number a rule of this type compares with its threshold; None when there is nothing to measure."""
+def observed_value(rule_type: str, totals: Metrics, percentile: int = 95, failures: int = 0) -> float | None:
+    """The number a rule of this type compares with its threshold; None when there is nothing to measure.
+
+    Rates are percentages here (thresholds read "error rate > 5%"); `failures` is request_failures' count.
+    """
     if rule_type == RuleType.ERROR_RATE:
-        if not totals.total:
-            return None
-        # Capped: a gateway error that is also a 5xx must not push the rate past 100%.
-        errors = min(totals.total, totals.status_5xx + totals.gateway_errors)
-        return round(100.0 * errors / totals.total, 3)
+        rate = totals.error_rate
+        return None if rate is None else round(100.0 * rate, 3)
     if rule_type == RuleType.LATENCY:
-        return histogram.percentile(totals.latency_histogram, percentile)
+        return totals.percentile(percentile)
     counts = {
-        RuleType.REQUEST_FAILURES: totals.failures,
+        RuleType.REQUEST_FAILURES: failures,
         RuleType.RATE_LIMIT_EXCEEDED: totals.rate_limited,
         RuleType.UNAUTHORIZED_CLIENT: totals.unauthorized,
         RuleType.REQUEST_VOLUME: totals.total,

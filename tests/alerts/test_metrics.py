@@ -7,10 +7,11 @@ import pytest
 from django.utils import timezone
 
 from alerts.evaluation import measure
-from alerts.metrics import WindowTotals, metric_totals_for_window, observed_value, window_start
+from alerts.metrics import metric_totals_for_window, observed_value, window_start
 from alerts.models import AlertRule, Direction, RuleType
 from analytics import histogram
 from analytics.models import RequestLog
+from analytics.selectors import Metrics
 from tests.alerts.conftest import add_traffic
 
 
@@ -20,18 +21,18 @@ def rule(**fields) -> AlertRule:
     return AlertRule(**{**defaults, **fields})
 
 
-def test_it_computes_error_rate_from_5xx_and_gateway_errors_capped_at_100():
-    mixed = WindowTotals(total=200, status_5xx=10, gateway_errors=10)
+def test_it_computes_error_rate_from_5xx_and_gateway_errors_as_a_percentage():
+    mixed = Metrics(total=200, status_5xx=10, gateway_errors=10)
     assert observed_value(RuleType.ERROR_RATE, mixed) == 10.0
-    assert observed_value(RuleType.ERROR_RATE, WindowTotals(total=2, status_5xx=2, gateway_errors=2)) == 100.0
-    assert observed_value(RuleType.ERROR_RATE, WindowTotals()) is None
+    assert observed_value(RuleType.ERROR_RATE, Metrics(total=4, status_5xx=4)) == 100.0
+    assert observed_value(RuleType.ERROR_RATE, Metrics()) is None
 
 
 def test_it_reads_latency_percentiles_from_the_merged_histogram():
     hist = histogram.merge([[0] * histogram.SIZE])
     hist[histogram.bucket_index(10)] += 90
     hist[histogram.bucket_index(2000)] += 10
-    totals = WindowTotals(total=100, latency_histogram=hist)
+    totals = Metrics(total=100, latency_histogram=hist)
 
     assert observed_value(RuleType.LATENCY, totals, 50) <= 10.0 * 1.2
     assert observed_value(RuleType.LATENCY, totals, 95) >= 2000
