@@ -1,18 +1,15 @@
 """Reads for the routing console: the route list, the override matrix, comparisons and secrets in use."""
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 
 from environments.models import Environment
+from secrets_vault.rendering import injected_secret_placeholders
 
 from .effective import EffectiveConfig, effective_config
 from .models import OVERRIDABLE_FIELDS, Route, RouteClient, RouteOverride
-
-SECRET_PLACEHOLDER_RE = re.compile(r"\{\{\s*(secret|secret_id):\s*([^}\s]+)\s*\}\}")
-SECRET_FIELDS = ("inject_headers_json", "inject_body_json")
 
 
 def route_list(*, search: str = "", enabled: str = "", overrides: str = "") -> QuerySet[Route]:
@@ -80,27 +77,14 @@ def compare_environments(route: Route, left: Environment, right: Environment) ->
     ]
 
 
-def secret_placeholders(value: Any) -> list[str]:
-    """Every {{secret:NAME}} / {{secret_id:UUID}} in a JSON value, as written (names only, never values)."""
-    found: list[str] = []
-    if isinstance(value, str):
-        found += [f"{kind}:{name}" for kind, name in SECRET_PLACEHOLDER_RE.findall(value)]
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            found += secret_placeholders(key) + secret_placeholders(item)
-    elif isinstance(value, list):
-        for item in value:
-            found += secret_placeholders(item)
-    return list(dict.fromkeys(found))
-
-
 def secrets_in_use(route: Route) -> list[dict[str, Any]]:
     """Per environment: which placeholders its effective injected headers and body reference, and where."""
     rows = []
     for environment in Environment.objects.all():
         config = effective_for(route, environment)
-        uses = [{"placeholder": p, "field": f, "overridden": f in config.overridden}
-                for f in SECRET_FIELDS for p in secret_placeholders(config[f])]
+        found = injected_secret_placeholders(config["inject_headers_json"], config["inject_body_json"])
+        uses = [{"placeholder": f"{p.kind}:{p.arg}", "field": field, "overridden": field in config.overridden}
+                for field, placeholders in found.items() for p in placeholders]
         rows.append({"environment": environment, "uses": uses})
     return rows
 

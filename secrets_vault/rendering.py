@@ -148,6 +148,14 @@ def secret_placeholders(parsed: Any) -> list[Placeholder]:
     return list(dict.fromkeys(p for p in placeholders(parsed) if p.is_secret))
 
 
+def injected_secret_placeholders(headers_json: Any, body_json: Any) -> dict[str, list[Placeholder]]:
+    """The secret placeholders of each injection field, as the proxy will read them."""
+    return {
+        "inject_headers_json": secret_placeholders(parse_headers(headers_json)),
+        "inject_body_json": secret_placeholders(parse_body(body_json or {})),
+    }
+
+
 def render(template: Template, context: RenderContext) -> str:
     values = context.values
     return "".join([part if part.__class__ is str else values[part] for part in template])

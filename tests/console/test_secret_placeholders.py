@@ -2,16 +2,22 @@ from django.test import Client
 
 from environments.audit import SYSTEM
 from environments.models import Environment
-from routing.selectors import secret_placeholders
 from routing.services import route_override_update, route_update
+from secrets_vault.rendering import injected_secret_placeholders
 from secrets_vault.services import secret_create, secret_set_value
 from tests.support.console import make_user, seed_world
 
 
-def test_it_finds_placeholders_in_nested_json_values_and_keys():
-    value = {"Authorization": "Bearer {{secret:API_TOKEN}}", "nested": {"list": ["{{ secret_id:1234-ab }}"]},
-             "{{secret:KEY_NAME}}": 1, "plain": "no placeholder {{secret}}", "again": "{{secret:API_TOKEN}}"}
-    assert secret_placeholders(value) == ["secret:API_TOKEN", "secret_id:1234-ab", "secret:KEY_NAME"]
+def test_it_finds_the_secret_placeholders_the_proxy_will_inject():
+    secret_id = "0f8fad5b-d9cb-469f-a165-70867728950e"
+    found = injected_secret_placeholders(
+        {"Authorization": "Bearer {{secret:API_TOKEN}}", "X-Env": "{{environment}}", "X-Id": "{{ secret_id:%s }}" % secret_id},
+        {"nested": {"list": ["{{secret:KEY_NAME}}", "{{secret:API_TOKEN}}"]}, "plain": "no placeholder"},
+    )
+    assert {field: [str(p) for p in ps] for field, ps in found.items()} == {
+        "inject_headers_json": ["{{secret:API_TOKEN}}", "{{secret_id:%s}}" % secret_id],
+        "inject_body_json": ["{{secret:KEY_NAME}}", "{{secret:API_TOKEN}}"],
+    }
 
 
 def test_it_lists_each_environments_effective_placeholders_never_values(db):
