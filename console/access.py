@@ -7,25 +7,16 @@ refused exactly like a button click, and shows the same message.
 from collections.abc import Callable
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest
 
 from environments.audit import Actor
 from environments.permissions import ADMINISTRATOR, DEVELOPER, require_change
-from knoxcall.lib.client_ip import parse_networks, resolve_client_ip
-
-
-def request_ip(request: HttpRequest) -> str | None:
-    peer = request.META.get("REMOTE_ADDR") or ""
-    header = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    forwarded = [header] if header else []
-    trusted = parse_networks(tuple(settings.TRUSTED_PROXIES))
-    return resolve_client_ip(peer, forwarded, trusted) or None
+from knoxcall.lib.client_ip import client_ip_of_request
 
 
 def actor_for(request: HttpRequest) -> Actor:
-    return Actor.for_user(request.user, request_ip(request))
+    return Actor.for_user(request.user, client_ip_of_request(request) or None)
 
 
 def may_change(actor: Actor, *, protected: bool = False, admin_only: bool = False) -> bool:

@@ -2,12 +2,15 @@
 
 from django.urls import path
 
+from knoxcall.lib.throttle import throttle_by_client_ip
+
 from . import views
 
 app_name = "console"
 urlpatterns = [
     path("", views.home, name="home"),
-    path("login/", views.ConsoleLoginView.as_view(), name="login"),
+    # Brute-force protection per trusted client IP, like the admin login.
+    path("login/", throttle_by_client_ip("console-login")(views.ConsoleLoginView.as_view()), name="login"),
     path("logout/", views.ConsoleLogoutView.as_view(), name="logout"),
     path("audit/", views.audit_log, name="audit_log"),
     path("theme/environments.css", views.environment_colors, name="environment_colors"),

@@ -76,3 +76,12 @@ def ip_in_networks(ip: str | None, networks: Sequence[Network]) -> bool:
         return False
     address = normalise_ip(ip)
     return address is not None and any(address in network for network in networks)
+
+
+def client_ip_of_request(request) -> str:
+    """The trusted client IP of a Django request (console, API, login throttling, audit)."""
+    from django.conf import settings
+
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR")
+    peer = request.META.get("REMOTE_ADDR", "")
+    return resolve_client_ip(peer, [forwarded] if forwarded else [], parse_networks(tuple(settings.TRUSTED_PROXIES)))

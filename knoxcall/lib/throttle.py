@@ -13,14 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django_ratelimit import ALL
 from django_ratelimit.core import is_ratelimited
 
-from .client_ip import parse_networks, resolve_client_ip
-
-
-def client_ip_of_request(request: HttpRequest) -> str:
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR")
-    peer = request.META.get("REMOTE_ADDR", "")
-    trusted = parse_networks(tuple(settings.TRUSTED_PROXIES))
-    return resolve_client_ip(peer, [forwarded] if forwarded else [], trusted)
+from .client_ip import client_ip_of_request
 
 
 def client_ip_key(group: str, request: HttpRequest) -> str:

@@ -1,4 +1,4 @@
-"""Brute-force protection of the admin login, keyed by the trusted client IP."""
+"""Brute-force protection of the admin and console logins, keyed by the trusted client IP."""
 
 import pytest
 from django.core.cache import cache
@@ -24,6 +24,15 @@ def test_it_refuses_logins_past_the_rate_from_one_ip(client):
     codes = [attempt(client, REMOTE_ADDR="192.0.2.1").status_code for _ in range(4)]
     assert codes == [200, 200, 200, 429]
     assert attempt(client, REMOTE_ADDR="192.0.2.2").status_code == 200  # another caller is not affected
+
+
+def test_it_throttles_the_console_login_too():
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=False)
+    codes = [client.post("/login/", {"username": "admin", "password": "wrong"}, REMOTE_ADDR="192.0.2.9").status_code
+             for _ in range(4)]
+    assert codes == [200, 200, 200, 429]
 
 
 def test_it_ignores_forwarded_for_from_an_untrusted_peer(client):
