@@ -22,9 +22,11 @@ def window_start(now: datetime, window_minutes: int) -> datetime:
 def metric_totals_for_window(
     *, environment: str, route_id: UUID | None, since: datetime, until: datetime
 ) -> Metrics:
-    """The buckets of one environment (one route, or all of them) from since to until, current minute included."""
+    """One environment's buckets (one route, or all) from since to until, the current minute included."""
     route_ids = [route_id] if route_id is not None else None
-    return window_metrics(environments=[environment], route_ids=route_ids, since=since, until=until)[environment]
+    return window_metrics(environments=[environment], route_ids=route_ids, since=since, until=until)[
+        environment
+    ]
 
 
 def request_failures_for_window(

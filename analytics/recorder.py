@@ -87,14 +87,19 @@ def _insert(batch: list[RequestRecord]) -> None:
         "route_id": uuid_text,
         "api_key_id": uuid_text,
     }
-    defaults = {f.column: f.get_db_prep_save(f.get_default(), connection) for f in model_fields
-                if f.name not in recorded}
+    defaults = {
+        f.column: f.get_db_prep_save(f.get_default(), connection)
+        for f in model_fields
+        if f.name not in recorded
+    }
     columns = [f.column for f in model_fields]
     sql = (
         f"INSERT INTO {quote(RequestLog._meta.db_table)} ({', '.join(quote(c) for c in columns)}) "
         f"VALUES ({', '.join(['%s'] * len(columns))})"
     )
-    getters = [(f.name, convert.get(f.name), f.name in recorded, defaults.get(f.column)) for f in model_fields]
+    getters = [
+        (f.name, convert.get(f.name), f.name in recorded, defaults.get(f.column)) for f in model_fields
+    ]
     rows = [
         tuple(
             (conv(getattr(entry, name)) if conv else getattr(entry, name)) if has else default

@@ -84,7 +84,12 @@ def wrk(url: str, connections: int, duration: int, headers: dict[str, str]) -> d
         value, unit = re.search(rf"\s{label}%\s+([\d.]+)(us|ms|s)", out).groups()
         return float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
 
-    return {"rps": rps, "p50": percentile("50"), "p99": percentile("99"), "non2xx": int(errors.group(1)) if errors else 0}
+    return {
+        "rps": rps,
+        "p50": percentile("50"),
+        "p99": percentile("99"),
+        "non2xx": int(errors.group(1)) if errors else 0,
+    }
 
 
 def prepare_gateway_data(data_dir: Path, upstream_port: int, env: dict) -> None:
@@ -103,7 +108,9 @@ def prepare_gateway_data(data_dir: Path, upstream_port: int, env: dict) -> None:
         f"    route_create(actor=SYSTEM, name='bench', slug='bench', target_base_url='http://127.0.0.1:{upstream_port}')\n"
     )
     subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, check=True)
-    setup_hook = os.environ.get("KNOXCALL_BENCH_SETUP")  # extra set-up (e.g. clients, keys) from other benches
+    setup_hook = os.environ.get(
+        "KNOXCALL_BENCH_SETUP"
+    )  # extra set-up (e.g. clients, keys) from other benches
     if setup_hook:
         subprocess.run([sys.executable, setup_hook], cwd=ROOT, env=env, check=True)
 
@@ -111,8 +118,20 @@ def prepare_gateway_data(data_dir: Path, upstream_port: int, env: dict) -> None:
 def gateway_command(server: str, port: int) -> list[str]:
     app = "knoxcall.asgi:application"
     if server == "uvicorn":
-        return [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port),
-                "--no-access-log", "--no-proxy-headers", "--log-level", "warning"]
+        return [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            app,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-access-log",
+            "--no-proxy-headers",
+            "--log-level",
+            "warning",
+        ]
     return [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), app]
 
 
@@ -133,11 +152,19 @@ def run(args) -> None:
             sys.exit(f"{tool} is missing: apt-get install nginx-light wrk")
     work = Path(tempfile.mkdtemp(prefix="knoxcall-bench-"))
     upstream_port, nginx_port, gateway_port = free_port(), free_port(), free_port()
-    (work / "nginx.conf").write_text(NGINX_CONF.format(dir=work, upstream=upstream_port, nginx_proxy=nginx_port))
+    (work / "nginx.conf").write_text(
+        NGINX_CONF.format(dir=work, upstream=upstream_port, nginx_proxy=nginx_port)
+    )
     nginx_bin = shutil.which("nginx") or "/usr/sbin/nginx"
     processes = [subprocess.Popen([nginx_bin, "-c", str(work / "nginx.conf"), "-p", str(work)])]
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "knoxcall.settings", "KNOXCALL_DATA_DIR": str(work / "var"),
-           "PORT": str(gateway_port), "LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)}
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "knoxcall.settings",
+        "KNOXCALL_DATA_DIR": str(work / "var"),
+        "PORT": str(gateway_port),
+        "LOG_LEVEL": "WARNING",
+        "PYTHONPATH": str(ROOT),
+    }
     results: dict[str, dict] = {}
     try:
         wait_for_port(upstream_port)
@@ -148,13 +175,19 @@ def run(args) -> None:
         for server in args.servers.split(","):
             for client in args.clients.split(","):
                 gw_env = {**env, "KNOXCALL_UPSTREAM_CLIENT": client}
-                gateway = subprocess.Popen(gateway_command(server, gateway_port), cwd=ROOT, env=gw_env,
-                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                gateway = subprocess.Popen(
+                    gateway_command(server, gateway_port),
+                    cwd=ROOT,
+                    env=gw_env,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
                 try:
                     wait_for_port(gateway_port)
                     label = f"gateway {server} + {client}"
-                    results[label] = measure(label, f"http://127.0.0.1:{gateway_port}/api/users?x=1", args,
-                                             proxy_headers)
+                    results[label] = measure(
+                        label, f"http://127.0.0.1:{gateway_port}/api/users?x=1", args, proxy_headers
+                    )
                 finally:
                     gateway.send_signal(signal.SIGTERM)
                     gateway.wait(10)
@@ -169,19 +202,28 @@ def run(args) -> None:
 def report(results: dict[str, dict]) -> None:
     reference = results["nginx proxy_pass"][32]["rps"]
     base_p50 = results["upstream direct"][1]["p50"]
-    print(f"\n{'configuration':32} {'req/s @32':>10} {'x nginx':>8} {'p50/p99 @32 ms':>16} "
-          f"{'req/s @1':>9} {'p50/p99 @1 ms':>15} {'added p50 @1':>13} {'non-2xx':>8}")
+    print(
+        f"\n{'configuration':32} {'req/s @32':>10} {'x nginx':>8} {'p50/p99 @32 ms':>16} "
+        f"{'req/s @1':>9} {'p50/p99 @1 ms':>15} {'added p50 @1':>13} {'non-2xx':>8}"
+    )
     for name, result in results.items():
         at32, at1 = result[32], result[1]
-        print(f"{name:32} {at32['rps']:>10,.0f} {at32['rps'] / reference:>8.3f} "
-              f"{at32['p50']:>7.2f}/{at32['p99']:<8.2f} {at1['rps']:>9,.0f} {at1['p50']:>6.2f}/{at1['p99']:<8.2f} "
-              f"{at1['p50'] - base_p50:>13.2f} {at32['non2xx'] + at1['non2xx']:>8}")
-    print("\nratios are against nginx proxy_pass at 32 connections, measured in this same run;"
-          " 'added p50 @1' is the median latency over hitting the upstream directly.")
+        print(
+            f"{name:32} {at32['rps']:>10,.0f} {at32['rps'] / reference:>8.3f} "
+            f"{at32['p50']:>7.2f}/{at32['p99']:<8.2f} {at1['rps']:>9,.0f} "
+            f"{at1['p50']:>6.2f}/{at1['p99']:<8.2f} "
+            f"{at1['p50'] - base_p50:>13.2f} {at32['non2xx'] + at1['non2xx']:>8}"
+        )
+    print(
+        "\nratios are against nginx proxy_pass at 32 connections, measured in this same run;"
+        " 'added p50 @1' is the median latency over hitting the upstream directly."
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run")
     parser.add_argument("--rounds", type=int, default=1, help="wrk runs per figure (median)")
     parser.add_argument("--servers", default="daphne,uvicorn")

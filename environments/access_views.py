@@ -67,7 +67,9 @@ def api_keys(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         try:
             _, raw_key = api_key_create(
-                actor=actor_for(request), name=request.POST.get("name", ""), role=request.POST.get("role", ""),
+                actor=actor_for(request),
+                name=request.POST.get("name", ""),
+                role=request.POST.get("role", ""),
                 may_invoke=request.POST.get("may_invoke") == "on", live=request.POST.get("live") == "on",
             )
         except (ValidationError, PermissionDenied) as exc:

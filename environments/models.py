@@ -25,12 +25,16 @@ class Environment(models.Model):
     display_name = models.CharField(max_length=100, blank=True)
     description = models.TextField(blank=True)
     color = models.CharField(
-        max_length=7, default="#6366f1", validators=[RegexValidator(HEX_COLOR_RE, "Use a colour like #6366f1.")]
+        max_length=7,
+        default="#6366f1",
+        validators=[RegexValidator(HEX_COLOR_RE, "Use a colour like #6366f1.")],
     )
     is_default = models.BooleanField(default=False)
     is_protected = models.BooleanField(default=False)
     region = models.CharField(max_length=63, blank=True)
-    expires_at = models.DateTimeField(null=True, blank=True, help_text="Temporary (feature-branch) environments.")
+    expires_at = models.DateTimeField(
+        null=True, blank=True, help_text="Temporary (feature-branch) environments."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -56,6 +60,9 @@ class ConfigVersion(models.Model):
     version = models.BigIntegerField(default=0)
     changed_at = models.DateTimeField(auto_now=True)
 
+    def __str__(self) -> str:
+        return f"configuration version {self.version}"
+
 
 class AuditEntry(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -78,7 +85,8 @@ class AuditEntry(models.Model):
         verbose_name_plural = "audit entries"
 
     def __str__(self) -> str:
-        return f"{self.actor_label} {self.action} {self.resource_type} {self.resource_name or self.resource_id}"
+        resource = self.resource_name or self.resource_id
+        return f"{self.actor_label} {self.action} {self.resource_type} {resource}"
 
 
 API_KEY_LIVE_PREFIX = "tk_live_"

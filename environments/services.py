@@ -46,7 +46,8 @@ def environment_create(*, actor: Actor, name: str, **fields: Any) -> Environment
 def environment_update(*, actor: Actor, environment: Environment, **fields: Any) -> Environment:
     unknown = set(fields) - EDITABLE_FIELDS
     if unknown:
-        raise ValidationError(f"These environment fields cannot be changed here: {', '.join(sorted(unknown))}.")
+        names = ", ".join(sorted(unknown))
+        raise ValidationError(f"These environment fields cannot be changed here: {names}.")
     environment = Environment.objects.select_for_update().get(pk=environment.pk)
     require_change(actor, protected=[environment.name] if environment.is_protected else [],
                    admin_only="is_protected" in fields)
@@ -84,7 +85,9 @@ def environment_delete(*, actor: Actor, environment: Environment) -> None:
     environment = Environment.objects.select_for_update().get(pk=environment.pk)
     require_change(actor, protected=[environment.name] if environment.is_protected else [])
     if environment.is_default:
-        raise ValidationError("The default environment cannot be deleted; make another one the default first.")
+        raise ValidationError(
+            "The default environment cannot be deleted; make another one the default first."
+        )
     before = snapshot(environment, ENVIRONMENT_FIELDS)
     environment_id = environment.pk
     environment.delete()

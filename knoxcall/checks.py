@@ -15,7 +15,9 @@ def check_production_defaults(app_configs, **kwargs) -> list[Error]:
         )
     if not settings.ALLOWED_HOSTS or "*" in settings.ALLOWED_HOSTS:
         errors.append(
-            Error("ALLOWED_HOSTS must name this server's hosts.", hint="Set ALLOWED_HOSTS.", id="knoxcall.E002")
+            Error(
+                "ALLOWED_HOSTS must name this server's hosts.", hint="Set ALLOWED_HOSTS.", id="knoxcall.E002"
+            )
         )
     if not [key for key in settings.KNOXCALL_MASTER_KEY if key.strip()]:
         errors.append(

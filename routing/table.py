@@ -86,7 +86,9 @@ def resolve_route(
         host_header=parts.netloc.encode("idna") if parts.netloc else b"",
         allowed_methods=frozenset(config["allowed_methods"] or ()),
         timeout_seconds=config["timeout_ms"] / 1000,
-        is_loop=_is_gateway_itself((parts.hostname or "").lower(), parts.port or (443 if parts.scheme == "https" else 80)),
+        is_loop=_is_gateway_itself(
+            (parts.hostname or "").lower(), parts.port or (443 if parts.scheme == "https" else 80)
+        ),
         injection=build_injection(config.values, environment, route.name, vault or Vault()),
     )
 

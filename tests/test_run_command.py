@@ -22,13 +22,25 @@ def free_port() -> int:
 
 
 def start(data_dir: Path, port: int, upstream_port: int, *args: str, **extra_env) -> subprocess.Popen:
-    env = {**os.environ, "KNOXCALL_DATA_DIR": str(data_dir), "KNOXCALL_DEMO_UPSTREAM_PORT": str(upstream_port),
-           "PORT": str(port), "KNOXCALL_ADMIN_PASSWORD": "", **extra_env}
+    env = {
+        **os.environ,
+        "KNOXCALL_DATA_DIR": str(data_dir),
+        "KNOXCALL_DEMO_UPSTREAM_PORT": str(upstream_port),
+        "PORT": str(port),
+        "KNOXCALL_ADMIN_PASSWORD": "",
+        **extra_env,
+    }
     env.pop("DATABASE_URL", None)  # the embedded profile: SQLite in the data dir
     env.pop("DJANGO_SETTINGS_MODULE", None)
-    return subprocess.Popen([sys.executable, "manage.py", "knoxcall", "run", "--port", str(port), *args], cwd=ROOT,
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "knoxcall", "run", "--port", str(port), *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
 
 
 def wait_for_proxy(port: int, environment: str | None = None) -> httpx.Response:
@@ -60,7 +72,11 @@ def test_it_serves_the_demo_and_stops_everything_on_ctrl_c(tmp_path):
     try:
         staging = wait_for_proxy(port, "staging").json()
         production = wait_for_proxy(port).json()
-        assert (staging["served_by"], staging["path"], staging["query"]) == ("staging", "/staging/hello", "x=1")
+        assert (staging["served_by"], staging["path"], staging["query"]) == (
+            "staging",
+            "/staging/hello",
+            "x=1",
+        )
         assert (production["served_by"], production["path"]) == ("production", "/production/hello")
         login = httpx.get(f"http://127.0.0.1:{port}/admin/login/", timeout=5)
         assert login.status_code == 200 and "csrfmiddlewaretoken" in login.text

@@ -23,7 +23,9 @@ ADMIN_USERNAME = "admin"
 
 def configure(parser) -> None:
     parser.add_argument("--port", type=int, default=settings.GATEWAY_PORT)
-    parser.add_argument("--server", choices=["daphne", "uvicorn"], default=os.environ.get("KNOXCALL_SERVER", "daphne"))
+    parser.add_argument(
+        "--server", choices=["daphne", "uvicorn"], default=os.environ.get("KNOXCALL_SERVER", "daphne")
+    )
     parser.add_argument("--no-worker", action="store_true", help="Do not start the Celery worker and beat.")
 
 
@@ -52,12 +54,28 @@ def _commands(port: int, server: str, with_worker: bool) -> dict[str, list[str]]
     if server == "uvicorn":
         # --no-proxy-headers: only TRUSTED_PROXIES (knoxcall/lib/client_ip.py) decides who the caller is;
         # uvicorn's own X-Forwarded-For handling would trust any local peer and let it spoof its address.
-        serve = [python, "-m", "uvicorn", asgi, "--host", "127.0.0.1", "--port", str(port), "--no-access-log",
-                 "--no-proxy-headers"]
+        serve = [
+            python,
+            "-m",
+            "uvicorn",
+            asgi,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-access-log",
+            "--no-proxy-headers",
+        ]
     else:
         serve = [python, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), asgi]
     commands = {
-        "demo-upstream": [python, "-m", "knoxcall.lib.demo_upstream", "--port", str(settings.DEMO_UPSTREAM_PORT)],
+        "demo-upstream": [
+            python,
+            "-m",
+            "knoxcall.lib.demo_upstream",
+            "--port",
+            str(settings.DEMO_UPSTREAM_PORT),
+        ],
         server: serve,
     }
     if with_worker:

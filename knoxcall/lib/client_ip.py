@@ -84,4 +84,6 @@ def client_ip_of_request(request) -> str:
 
     forwarded = request.META.get("HTTP_X_FORWARDED_FOR")
     peer = request.META.get("REMOTE_ADDR", "")
-    return resolve_client_ip(peer, [forwarded] if forwarded else [], parse_networks(tuple(settings.TRUSTED_PROXIES)))
+    return resolve_client_ip(
+        peer, [forwarded] if forwarded else [], parse_networks(tuple(settings.TRUSTED_PROXIES))
+    )

@@ -48,8 +48,22 @@ class Call:
     """What the proxy learns about one call as it goes; becomes the request log record at the end."""
 
     __slots__ = (
-        "api_key_id", "bytes_in", "bytes_out", "client_ip", "environment", "error_code", "method", "path",
-        "query", "rate_limit_headers", "recorded", "request_id", "route", "secrets_used", "started", "status",
+        "api_key_id",
+        "bytes_in",
+        "bytes_out",
+        "client_ip",
+        "environment",
+        "error_code",
+        "method",
+        "path",
+        "query",
+        "rate_limit_headers",
+        "recorded",
+        "request_id",
+        "route",
+        "secrets_used",
+        "started",
+        "status",
         "upstream_host",
     )
 
@@ -160,7 +174,9 @@ def _choose_route(table, found: dict[bytes, list[bytes]], call: Call, method: st
         raise GatewayError("loop_detected", "The route's target is this gateway.")
     if route.allowed_methods and method not in route.allowed_methods:
         allow = ", ".join(sorted(route.allowed_methods)).encode()
-        raise GatewayError("method_not_allowed", f"{method} is not allowed on this route.", headers=[(b"allow", allow)])
+        raise GatewayError(
+            "method_not_allowed", f"{method} is not allowed on this route.", headers=[(b"allow", allow)]
+        )
     return route
 
 
@@ -297,7 +313,9 @@ async def _send_upstream(scope, receive, found, call: Call, route):
             if call.error_code == "client_disconnected":
                 raise CallerDisconnected from exc
             if call.bytes_in > cap:
-                raise GatewayError("payload_too_large", f"The request body exceeds {cap} bytes.", close=True) from exc
+                raise GatewayError(
+                    "payload_too_large", f"The request body exceeds {cap} bytes.", close=True
+                ) from exc
             # Only a refused or dropped connection of an idempotent call is worth a second try.
             if attempt + 1 < attempts and exc.code == "upstream_unavailable":
                 continue
@@ -351,7 +369,9 @@ async def proxy(scope: dict, receive, send) -> None:
         table = await ensure_table()
         peer = (scope.get("client") or ("", 0))[0]
         forwarded_for = [value.decode("latin-1") for value in found.get(b"x-forwarded-for", ())]
-        call.client_ip = resolve_client_ip(peer, forwarded_for, parse_networks(tuple(settings.TRUSTED_PROXIES)))
+        call.client_ip = resolve_client_ip(
+            peer, forwarded_for, parse_networks(tuple(settings.TRUSTED_PROXIES))
+        )
         route = _choose_route(table, found, call, call.method)
         call.rate_limit_headers = await enforce_access(table, route, found, call)
         response = await _send_upstream(scope, receive, found, call, route)

@@ -84,7 +84,9 @@ class AiohttpClient:
         import aiohttp
 
         self._aiohttp = aiohttp
-        connector = aiohttp.TCPConnector(limit=settings.PROXY_POOL_SIZE, ttl_dns_cache=300, keepalive_timeout=30)
+        connector = aiohttp.TCPConnector(
+            limit=settings.PROXY_POOL_SIZE, ttl_dns_cache=300, keepalive_timeout=30
+        )
         self._session = aiohttp.ClientSession(
             connector=connector, auto_decompress=False, cookie_jar=aiohttp.DummyCookieJar()
         )

@@ -33,7 +33,9 @@ def _total() -> int:
 
 
 def test_it_folds_proxied_traffic_into_exact_per_environment_figures(gateway, upstream):
-    route = allow_local_callers(route_create(actor=SYSTEM, name="Mix", slug="mix", target_base_url=upstream.url))
+    route = allow_local_callers(
+        route_create(actor=SYSTEM, name="Mix", slug="mix", target_base_url=upstream.url)
+    )
     gateway.reload()
     sent = send_mix(gateway, "mix")
     wait_for_logs(sent)

@@ -19,13 +19,20 @@ def version() -> int:
 
 def test_it_audits_and_bumps_the_version_with_each_change(environments):
     before = version()
-    route = route_create(actor=Actor(label="alice", role="administrator", ip="10.0.0.1"), name="Billing",
-                         target_base_url="https://billing.example.com")
+    route = route_create(
+        actor=Actor(label="alice", role="administrator", ip="10.0.0.1"),
+        name="Billing",
+        target_base_url="https://billing.example.com",
+    )
     route_override_update(actor=SYSTEM, route=route, environment=environments["staging"], timeout_ms=500)
     assert version() == before + 2
-    created, overridden = AuditEntry.objects.order_by("timestamp")[len(environments):]
+    created, overridden = AuditEntry.objects.order_by("timestamp")[len(environments) :]
     assert (created.actor_label, created.action, created.resource_type, created.client_ip) == (
-        "alice", "create", "route", "10.0.0.1")
+        "alice",
+        "create",
+        "route",
+        "10.0.0.1",
+    )
     assert created.after["slug"] == "billing"
     assert (overridden.action, overridden.environment) == ("override", "staging")
     assert overridden.before["timeout_ms"] is None and overridden.after["timeout_ms"] == 500
@@ -70,8 +77,15 @@ def test_it_refuses_bad_environment_names(environments):
 
 def test_it_refuses_unsafe_targets(environments, settings):
     settings.UPSTREAM_ALLOWED_HOSTS = []
-    for url in ("http://127.0.0.1:9000", "http://169.254.169.254/latest", "http://user:pw@api.example.com",
-                "file:///etc/passwd", "http://10.1.2.3", "http://[::1]:80", "http://localhost"):
+    for url in (
+        "http://127.0.0.1:9000",
+        "http://169.254.169.254/latest",
+        "http://user:pw@api.example.com",
+        "file:///etc/passwd",
+        "http://10.1.2.3",
+        "http://[::1]:80",
+        "http://localhost",
+    ):
         with pytest.raises(ValidationError, match="target_base_url"):
             route_create(actor=SYSTEM, name=f"r{abs(hash(url))}", target_base_url=url)
     assert not Route.objects.exists()
@@ -82,8 +96,14 @@ def test_it_keeps_the_audit_log_append_only_in_sql_on_postgresql(environments):
     if connection.vendor != "postgresql":
         pytest.skip("runs in the PostgreSQL pass (DATABASE_URL=postgres://…)")
     entry = AuditEntry.objects.first()
-    for statement in ("UPDATE environments_auditentry SET action = 'forged' WHERE id = %s",
-                      "DELETE FROM environments_auditentry WHERE id = %s"):
-        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+    for statement in (
+        "UPDATE environments_auditentry SET action = 'forged' WHERE id = %s",
+        "DELETE FROM environments_auditentry WHERE id = %s",
+    ):
+        with (
+            pytest.raises(DatabaseError, match="append-only"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
             cursor.execute(statement, [str(entry.pk)])
     assert AuditEntry.objects.get(pk=entry.pk).action == entry.action

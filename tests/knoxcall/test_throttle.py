@@ -30,14 +30,20 @@ def test_it_throttles_the_console_login_too():
     from django.test import Client
 
     client = Client(enforce_csrf_checks=False)
-    codes = [client.post("/login/", {"username": "admin", "password": "wrong"}, REMOTE_ADDR="192.0.2.9").status_code
-             for _ in range(4)]
+    codes = [
+        client.post(
+            "/login/", {"username": "admin", "password": "wrong"}, REMOTE_ADDR="192.0.2.9"
+        ).status_code
+        for _ in range(4)
+    ]
     assert codes == [200, 200, 200, 429]
 
 
 def test_it_ignores_forwarded_for_from_an_untrusted_peer(client):
-    codes = [attempt(client, REMOTE_ADDR="192.0.2.1", HTTP_X_FORWARDED_FOR=f"198.51.100.{i}").status_code
-             for i in range(4)]
+    codes = [
+        attempt(client, REMOTE_ADDR="192.0.2.1", HTTP_X_FORWARDED_FOR=f"198.51.100.{i}").status_code
+        for i in range(4)
+    ]
     assert codes[-1] == 429  # rotating a spoofed header does not reset the count
 
 

@@ -33,17 +33,26 @@ def test_it_makes_no_database_query_per_proxied_call(gateway, upstream, queries_
     queries_by_thread.clear()
     for i in range(50):
         assert gateway.get(f"/call/{i}", environment="staging").status_code == 200
-    by_others = [(thread, sql) for thread, sql in queries_by_thread
-                 if thread not in ("knoxcall-_poll_loop", "knoxcall-recorder")]
+    by_others = [
+        (thread, sql)
+        for thread, sql in queries_by_thread
+        if thread not in ("knoxcall-_poll_loop", "knoxcall-recorder")
+    ]
     assert by_others == []  # in particular nothing from the "gateway" event-loop thread
     watcher = [sql for thread, sql in queries_by_thread if thread == "knoxcall-_poll_loop"]
     assert all("environments_configversion" in sql for sql in watcher)  # only the one-row version poll
-    writer = [sql for thread, sql in queries_by_thread if thread == "knoxcall-recorder" and sql != "BEGIN IMMEDIATE"]
-    assert all(sql.startswith('INSERT INTO "analytics_requestlog"') for sql in writer)  # batched, off the path
+    writer = [
+        sql for thread, sql in queries_by_thread if thread == "knoxcall-recorder" and sql != "BEGIN IMMEDIATE"
+    ]
+    assert all(
+        sql.startswith('INSERT INTO "analytics_requestlog"') for sql in writer
+    )  # batched, off the path
 
 
 def test_it_serves_a_change_made_through_a_service_within_a_second(gateway, upstream, environments):
-    route = allow_local_callers(route_create(actor=SYSTEM, name="Demo", slug="demo", target_base_url=upstream.url + "/old"))
+    route = allow_local_callers(
+        route_create(actor=SYSTEM, name="Demo", slug="demo", target_base_url=upstream.url + "/old")
+    )
     gateway.reload()
     assert echo_json(gateway.get("/x", environment="staging"))["path"] == "/old/x"
     route_override_update(

@@ -11,7 +11,11 @@ from tests.support.upstream import echo_json
 
 @pytest.fixture
 def route(gateway, upstream):
-    route = allow_local_callers(route_create(actor=SYSTEM, name="Payments API", slug="payments", target_base_url=upstream.url + "/prod"))
+    route = allow_local_callers(
+        route_create(
+            actor=SYSTEM, name="Payments API", slug="payments", target_base_url=upstream.url + "/prod"
+        )
+    )
     gateway.reload()
     return route
 
@@ -132,7 +136,9 @@ def test_it_refuses_a_protected_environment_change_by_a_developer(environments, 
     developer = Actor(label="dev", role="developer")
     route = route_create(actor=developer, name="R", target_base_url=upstream.url)
     with pytest.raises(PermissionDenied, match="production is protected"):
-        route_override_update(actor=developer, route=route, environment=environments["production"], timeout_ms=1000)
+        route_override_update(
+            actor=developer, route=route, environment=environments["production"], timeout_ms=1000
+        )
     with pytest.raises(PermissionDenied):
         environment_update(actor=developer, environment=environments["production"], description="x")
     route_override_update(actor=developer, route=route, environment=environments["staging"], timeout_ms=1000)

@@ -18,7 +18,9 @@ from tests.support.upstream import echo_json, pattern_bytes
 
 @pytest.fixture
 def route(gateway, upstream):
-    route = allow_local_callers(route_create(actor=SYSTEM, name="Demo", slug="demo", target_base_url=upstream.url + "/base"))
+    route = allow_local_callers(
+        route_create(actor=SYSTEM, name="Demo", slug="demo", target_base_url=upstream.url + "/base")
+    )
     gateway.reload()
     return route
 
@@ -37,15 +39,31 @@ def raw_request(gateway, request: bytes, read_timeout: float = 5.0) -> bytes:
 
 
 def test_it_strips_hop_by_hop_and_connection_listed_request_headers(gateway, upstream, route):
-    gateway.get("/x", headers={
-        "Connection": "keep-alive, X-Private-Hop", "X-Private-Hop": "1", "Keep-Alive": "timeout=5",
-        "Proxy-Authorization": "Basic Zm9vOmJhcg==", "TE": "trailers", "Trailer": "X-T",
-        "Proxy-Connection": "keep-alive", "Upgrade": "websocket", "X-End-To-End": "kept",
-    })
+    gateway.get(
+        "/x",
+        headers={
+            "Connection": "keep-alive, X-Private-Hop",
+            "X-Private-Hop": "1",
+            "Keep-Alive": "timeout=5",
+            "Proxy-Authorization": "Basic Zm9vOmJhcg==",
+            "TE": "trailers",
+            "Trailer": "X-T",
+            "Proxy-Connection": "keep-alive",
+            "Upgrade": "websocket",
+            "X-End-To-End": "kept",
+        },
+    )
     received = upstream.complete[0]
     names = {name.lower() for name, _ in received.headers}
-    for hop in ("x-private-hop", "keep-alive", "proxy-authorization", "te", "trailer", "proxy-connection",
-                "upgrade"):
+    for hop in (
+        "x-private-hop",
+        "keep-alive",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "proxy-connection",
+        "upgrade",
+    ):
         assert hop not in names
     assert received.header("x-end-to-end") == "kept"
 
@@ -69,8 +87,14 @@ def test_it_sends_the_target_host_and_forwarding_headers(gateway, upstream, rout
 
 def test_it_ignores_forwarded_for_from_an_untrusted_peer(gateway, upstream, route, settings):
     settings.TRUSTED_PROXIES = []
-    gateway.get("/x", headers={"X-Forwarded-For": "203.0.113.9", "X-Real-IP": "203.0.113.9",
-                               "Forwarded": "for=203.0.113.9"})
+    gateway.get(
+        "/x",
+        headers={
+            "X-Forwarded-For": "203.0.113.9",
+            "X-Real-IP": "203.0.113.9",
+            "Forwarded": "for=203.0.113.9",
+        },
+    )
     received = upstream.complete[0]
     assert received.all("x-forwarded-for") == ["127.0.0.1"]
     assert received.header("x-real-ip") is None and received.header("forwarded") is None
@@ -115,7 +139,11 @@ def test_it_answers_502_when_the_upstream_refuses_connections(gateway, upstream)
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         closed_port = sock.getsockname()[1]
-    allow_local_callers(route_create(actor=SYSTEM, name="Gone", slug="gone", target_base_url=f"http://127.0.0.1:{closed_port}"))
+    allow_local_callers(
+        route_create(
+            actor=SYSTEM, name="Gone", slug="gone", target_base_url=f"http://127.0.0.1:{closed_port}"
+        )
+    )
     gateway.reload()
     response = gateway.get("/x", route="gone")
     assert response.status_code == 502
@@ -123,7 +151,9 @@ def test_it_answers_502_when_the_upstream_refuses_connections(gateway, upstream)
 
 
 def test_it_answers_504_when_the_headers_take_too_long(gateway, upstream):
-    allow_local_callers(route_create(actor=SYSTEM, name="Slow", slug="slow", target_base_url=upstream.url, timeout_ms=400))
+    allow_local_callers(
+        route_create(actor=SYSTEM, name="Slow", slug="slow", target_base_url=upstream.url, timeout_ms=400)
+    )
     gateway.reload()
     response = gateway.get("/sleep/3000", route="slow")
     assert response.status_code == 504
@@ -131,14 +161,18 @@ def test_it_answers_504_when_the_headers_take_too_long(gateway, upstream):
 
 
 def test_it_ends_a_drip_feeding_upstream_at_the_total_deadline(gateway, upstream):
-    allow_local_callers(route_create(actor=SYSTEM, name="Drip", slug="drip", target_base_url=upstream.url, timeout_ms=1000))
+    allow_local_callers(
+        route_create(actor=SYSTEM, name="Drip", slug="drip", target_base_url=upstream.url, timeout_ms=1000)
+    )
     gateway.reload()
     started = time.monotonic()
-    with pytest.raises(httpx.HTTPError):
-        with gateway.client.stream("GET", "/drip", headers={"x-knoxcall-route": "drip"}) as response:
-            assert response.status_code == 200
-            for _ in response.iter_raw():
-                pass
+    with (
+        pytest.raises(httpx.HTTPError),
+        gateway.client.stream("GET", "/drip", headers={"x-knoxcall-route": "drip"}) as response,
+    ):
+        assert response.status_code == 200
+        for _ in response.iter_raw():
+            pass
     assert time.monotonic() - started < 30  # ended by the deadline, not by the upstream's 120 s of drip
     recorder.flush()
     assert RequestLog.objects.get(route_slug="drip").error_code == "upstream_reset"
@@ -168,13 +202,24 @@ def test_it_streams_two_mebibytes_both_ways(gateway, upstream, route):
     assert hashlib.sha256(fetched.content).hexdigest() == hashlib.sha256(payload).hexdigest()
 
 
-@pytest.mark.parametrize("path", [
-    "/../admin/", "/a/../../etc/passwd", "/%2e%2e/admin/", "/a/%2E%2e/x", "/a%2f..%2fx", "/..;/admin",
-    "/a/%252e%252e/x", "/a/./b", "/a\\..\\b",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/../admin/",
+        "/a/../../etc/passwd",
+        "/%2e%2e/admin/",
+        "/a/%2E%2e/x",
+        "/a%2f..%2fx",
+        "/..;/admin",
+        "/a/%252e%252e/x",
+        "/a/./b",
+        "/a\\..\\b",
+    ],
+)
 def test_it_refuses_paths_that_climb_out_of_the_base_path(gateway, upstream, route, path):
     response = raw_request(
-        gateway, f"GET {path} HTTP/1.1\r\nHost: x\r\nx-knoxcall-route: demo\r\nConnection: close\r\n\r\n".encode()
+        gateway,
+        f"GET {path} HTTP/1.1\r\nHost: x\r\nx-knoxcall-route: demo\r\nConnection: close\r\n\r\n".encode(),
     )
     assert response.startswith(b"HTTP/1.1 400"), response[:200]
     assert b'"bad_request"' in response
@@ -186,12 +231,15 @@ def test_it_appends_the_path_verbatim(gateway, upstream, route):
     assert upstream.complete[0].path == "/base/a%20b//c;v=1/%7Euser"
 
 
-@pytest.mark.parametrize("framing", [
-    b"Content-Length: 5\r\nTransfer-Encoding: chunked\r\n",
-    b"Content-Length: 5\r\nContent-Length: 6\r\n",
-    b"Content-Length: -5\r\n",
-    b"Content-Length: 5x\r\n",
-])
+@pytest.mark.parametrize(
+    "framing",
+    [
+        b"Content-Length: 5\r\nTransfer-Encoding: chunked\r\n",
+        b"Content-Length: 5\r\nContent-Length: 6\r\n",
+        b"Content-Length: -5\r\n",
+        b"Content-Length: 5x\r\n",
+    ],
+)
 def test_it_refuses_ambiguous_framing_and_closes(gateway, upstream, route, framing):
     response = raw_request(
         gateway,
@@ -202,14 +250,27 @@ def test_it_refuses_ambiguous_framing_and_closes(gateway, upstream, route, frami
 
 
 def test_it_writes_a_request_log_row_for_every_call(gateway, upstream, route):
-    answers = [gateway.get("/ok"), gateway.get("/status/503"), gateway.get("/x", route="missing"),
-               gateway.get("/x", environment="nowhere")]
+    answers = [
+        gateway.get("/ok"),
+        gateway.get("/status/503"),
+        gateway.get("/x", route="missing"),
+        gateway.get("/x", environment="nowhere"),
+    ]
     recorder.flush()
     logs = {log.request_id: log for log in RequestLog.objects.all()}
     assert set(logs) == {answer.headers["x-request-id"] for answer in answers}
     by_status = sorted((log.status, log.error_code, log.environment) for log in logs.values())
-    assert by_status == [(200, "", "production"), (404, "environment_not_found", ""),
-                         (404, "route_not_found", ""), (503, "", "production")]
+    assert by_status == [
+        (200, "", "production"),
+        (404, "environment_not_found", ""),
+        (404, "route_not_found", ""),
+        (503, "", "production"),
+    ]
     ok = next(log for log in logs.values() if log.status == 200)
-    assert (ok.method, ok.path, ok.route_slug, ok.upstream_host) == ("GET", "/ok", "demo", f"127.0.0.1:{upstream.port}")
+    assert (ok.method, ok.path, ok.route_slug, ok.upstream_host) == (
+        "GET",
+        "/ok",
+        "demo",
+        f"127.0.0.1:{upstream.port}",
+    )
     assert ok.bytes_out > 0 and ok.latency_ms > 0
