@@ -161,8 +161,19 @@ ALERTS_HTTP_TIMEOUT = env.float("KNOXCALL_ALERTS_HTTP_TIMEOUT", default=5.0)
 ALERTS_DELIVERY_MAX_ATTEMPTS = env.int("KNOXCALL_ALERTS_DELIVERY_MAX_ATTEMPTS", default=6)
 ALERTS_DELIVERY_BACKOFF_BASE_SECONDS = env.float("KNOXCALL_ALERTS_BACKOFF_BASE_SECONDS", default=10.0)
 ALERTS_DELIVERY_BACKOFF_CAP_SECONDS = env.float("KNOXCALL_ALERTS_BACKOFF_CAP_SECONDS", default=600.0)
-# Email goes through Django's mailer (SMTP on localhost:25 unless configured; Django 6.1's MAILERS setting
-# is left to whoever owns the deployment settings). Tests use pytest-django's locmem outbox.
+# Alert email goes through Django 6.1's mailers: SMTP configured from the environment (tests swap in locmem).
+MAILERS = {
+    "default": {
+        "BACKEND": env.str("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend"),
+        "OPTIONS": {
+            "host": env.str("EMAIL_HOST", default="localhost"),
+            "port": env.int("EMAIL_PORT", default=25),
+            "username": env.str("EMAIL_HOST_USER", default=""),
+            "password": env.str("EMAIL_HOST_PASSWORD", default=""),
+            "use_tls": env.bool("EMAIL_USE_TLS", default=False),
+        },
+    }
+}
 
 # --- Analytics ------------------------------------------------------------------------------------------
 ANALYTICS_RETENTION_DAYS = env.int("KNOXCALL_LOG_RETENTION_DAYS", default=7)
