@@ -27,7 +27,7 @@ from .errors import GatewayError
 from .headers import VIA_TOKEN, downstream_response_headers, request_id_from, upstream_request_headers
 from .lifecycle import start_background
 from .paths import UnsafePathError, upstream_url
-from .upstream import Timeouts, UpstreamBodyError, UpstreamError, get_client
+from .upstream import Body, Timeouts, UpstreamBodyError, UpstreamError, get_client
 
 log = logging.getLogger(__name__)
 
@@ -264,8 +264,7 @@ async def _injected_body(
         async for chunk in _stream_body(receive, call, cap):
             chunks.append(chunk)
     except RequestBodyTooLarge:
-        message = f"The request body exceeds {cap} bytes."
-        raise GatewayError("payload_too_large", message, close=True) from None
+        raise _too_large(cap) from None
     try:
         return injection.merge_body(b"".join(chunks), context)
     except ValueError:
@@ -273,33 +272,32 @@ async def _injected_body(
         raise GatewayError("bad_request", message) from None
 
 
-async def _send_upstream(scope, receive, found, call: Call, route):
+def _too_large(cap: int) -> GatewayError:
+    return GatewayError("payload_too_large", f"The request body exceeds {cap} bytes.", close=True)
+
+
+async def _request_body(scope, receive, found, call: Call, route, context, headers: list) -> Body:
+    """The body to send upstream (None, bytes, or a stream), adding its Content-Length when known."""
     length = _content_length(found)
     cap = settings.PROXY_MAX_BODY_BYTES
     if length is not None and length > cap:
-        raise GatewayError("payload_too_large", f"The request body exceeds {cap} bytes.", close=True)
-    injection = route.injection
-    context = _injection_context(injection, call) if injection is not None else None
-    headers = _forwarded_headers(scope, found, call, route)
-    if _injects_body(injection, scope, found):
-        body = await _injected_body(receive, call, cap, injection, context)
-        headers.append((b"content-length", str(len(body)).encode()))
+        raise _too_large(cap)
+    if _injects_body(route.injection, scope, found):
+        body = await _injected_body(receive, call, cap, route.injection, context)
     elif length is not None and length <= SMALL_BODY:
         body = await _read_whole_body(receive, length, call)
-        headers.append((b"content-length", str(len(body)).encode()))
     elif length is None and b"transfer-encoding" not in found:
-        body = None
+        return None
     else:
-        body = _stream_body(receive, call, cap)
         if length is not None:
             headers.append((b"content-length", str(length).encode()))
-    if context is not None:
-        headers = _inject_headers(headers, injection, context)
-    try:
-        url = upstream_url(route.target_base_url, call.path, call.query)
-    except UnsafePathError as exc:
-        raise GatewayError("bad_request", str(exc)) from exc
-    call.upstream_host = route.host_header.decode()
+        return _stream_body(receive, call, cap)
+    headers.append((b"content-length", str(len(body)).encode()))
+    return body
+
+
+async def _forward(call: Call, url: str, headers: list, body: Body, route):
+    """Send upstream; only a refused or dropped connection of an idempotent, unstreamed call is retried."""
     timeouts = Timeouts(
         connect=min(settings.PROXY_CONNECT_TIMEOUT, route.timeout_seconds),
         read=route.timeout_seconds,
@@ -312,14 +310,26 @@ async def _send_upstream(scope, receive, found, call: Call, route):
         except UpstreamError as exc:
             if call.error_code == "client_disconnected":
                 raise CallerDisconnected from exc
-            if call.bytes_in > cap:
-                raise GatewayError(
-                    "payload_too_large", f"The request body exceeds {cap} bytes.", close=True
-                ) from exc
-            # Only a refused or dropped connection of an idempotent call is worth a second try.
+            if call.bytes_in > settings.PROXY_MAX_BODY_BYTES:
+                raise _too_large(settings.PROXY_MAX_BODY_BYTES) from exc
             if attempt + 1 < attempts and exc.code == "upstream_unavailable":
                 continue
             raise GatewayError(exc.code, exc.message) from exc
+
+
+async def _send_upstream(scope, receive, found, call: Call, route):
+    try:  # the path first: a refused path reads no body
+        url = upstream_url(route.target_base_url, call.path, call.query)
+    except UnsafePathError as exc:
+        raise GatewayError("bad_request", str(exc)) from exc
+    injection = route.injection
+    context = _injection_context(injection, call) if injection is not None else None
+    headers = _forwarded_headers(scope, found, call, route)
+    body = await _request_body(scope, receive, found, call, route, context, headers)
+    if context is not None:
+        headers = _inject_headers(headers, injection, context)
+    call.upstream_host = route.host_header.decode()
+    return await _forward(call, url, headers, body, route)
 
 
 async def _send_error(send, error: GatewayError, call: Call) -> None:
