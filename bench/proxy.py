@@ -2,12 +2,16 @@
 """Proxy benchmark: the gateway against nginx proxy_pass, measured side by side in one run.
 
 Starts, all on 127.0.0.1: an nginx upstream answering a small JSON body, an nginx proxy_pass to it (the
-reference), and the gateway (one process, every check of the proxy on: route table, environment,
-client-IP resolution, path checks, request logging) under daphne and under uvicorn, then drives each with
-wrk at 1 and 32 connections and prints req/s, p50/p99 latency and ratios. Figures only, never a test.
+reference), and the gateway (one process) under daphne and under uvicorn, then drives each with wrk at 1
+and 32 connections and prints req/s, p50/p99 latency and ratios. Figures only, never a test.
+
+Gateway scenarios (bench/setup_gateway.py): "every check" = route table, environment, API key and client-IP
+allowlist, route and key rate limits (in memory, or Redis with --redis), a secret injected into a header,
+path checks and request logging — once per upstream client (aiohttp, httpx); "IP check only" = the same
+gateway with authentication by client IP and nothing else, the baseline for the cost of the checks.
 
 Needs Debian's nginx and wrk: `apt-get install nginx-light wrk`. Run with `make bench` or
-`.venv/bin/python bench/proxy.py [--duration 5] [--rounds 1] [--clients aiohttp,httpx]`.
+`.venv/bin/python bench/proxy.py [--duration 5] [--rounds 1] [--clients aiohttp,httpx] [--redis URL]`.
 """
 
 import argparse
@@ -92,27 +96,13 @@ def wrk(url: str, connections: int, duration: int, headers: dict[str, str]) -> d
     }
 
 
-def prepare_gateway_data(data_dir: Path, upstream_port: int, env: dict) -> None:
-    script = (
-        "import django; django.setup()\n"
-        "from django.core.management import call_command\n"
-        "call_command('migrate', verbosity=0)\n"
-        "from environments.audit import SYSTEM\n"
-        "from environments.models import Environment\n"
-        "from environments.services import environment_create\n"
-        "from routing.models import Route\n"
-        "from routing.services import route_create\n"
-        "if not Environment.objects.filter(name='staging').exists():\n"
-        "    environment_create(actor=SYSTEM, name='staging')\n"
-        "if not Route.objects.filter(slug='bench').exists():\n"
-        f"    route_create(actor=SYSTEM, name='bench', slug='bench', target_base_url='http://127.0.0.1:{upstream_port}')\n"
-    )
-    subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, check=True)
-    setup_hook = os.environ.get(
-        "KNOXCALL_BENCH_SETUP"
-    )  # extra set-up (e.g. clients, keys) from other benches
-    if setup_hook:
-        subprocess.run([sys.executable, setup_hook], cwd=ROOT, env=env, check=True)
+def prepare_gateway_data(upstream_port: int, env: dict) -> str:
+    """Migrate the bench data dir and create its routes (bench/setup_gateway.py); returns the API key."""
+    setup = [sys.executable, str(ROOT / "bench" / "setup_gateway.py"), f"http://127.0.0.1:{upstream_port}"]
+    done = subprocess.run(setup, cwd=ROOT, env=env, capture_output=True, text=True)
+    if done.returncode:
+        sys.exit(f"bench set-up failed:\n{done.stderr}")
+    return done.stdout.strip()
 
 
 def gateway_command(server: str, port: int) -> list[str]:
@@ -146,6 +136,36 @@ def measure(name: str, url: str, args, headers: dict | None = None) -> dict:
     return result
 
 
+def scenarios(raw_key: str, clients: list[str]) -> list[tuple[str, str, dict]]:
+    """(label, upstream client, headers): every check on with each client, and the plain route as baseline."""
+    staging = {"x-knoxcall-environment": "staging"}
+    full = {"x-knoxcall-route": "full", "x-knoxcall-key": raw_key, **staging}
+    plain = {"x-knoxcall-route": "plain", **staging}
+    chosen = [(f"every check, {client}", client, full) for client in clients]
+    return chosen + [(f"IP check only, {clients[0]}", clients[0], plain)]
+
+
+def measure_gateway(server: str, client: str, headers: dict, env: dict, port: int, args) -> dict:
+    gateway = subprocess.Popen(
+        gateway_command(server, port),
+        cwd=ROOT,
+        env={**env, "KNOXCALL_UPSTREAM_CLIENT": client},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port(port)
+        return measure(
+            f"{server} {client} {headers['x-knoxcall-route']}",
+            f"http://127.0.0.1:{port}/api/users?x=1",
+            args,
+            headers,
+        )
+    finally:
+        gateway.send_signal(signal.SIGTERM)
+        gateway.wait(10)
+
+
 def run(args) -> None:
     for tool in ("nginx", "wrk"):
         if not shutil.which(tool) and not Path(f"/usr/sbin/{tool}").exists():
@@ -164,33 +184,20 @@ def run(args) -> None:
         "PORT": str(gateway_port),
         "LOG_LEVEL": "WARNING",
         "PYTHONPATH": str(ROOT),
+        "REDIS_URL": args.redis,
+        "KNOXCALL_RATE_LIMIT_PREFIX": f"knoxcall-bench-{os.getpid()}:",
     }
     results: dict[str, dict] = {}
     try:
         wait_for_port(upstream_port)
-        prepare_gateway_data(work / "var", upstream_port, env)
+        raw_key = prepare_gateway_data(upstream_port, env)
         results["upstream direct"] = measure("upstream", f"http://127.0.0.1:{upstream_port}/", args)
         results["nginx proxy_pass"] = measure("nginx", f"http://127.0.0.1:{nginx_port}/", args)
-        proxy_headers = {"x-knoxcall-route": "bench", "x-knoxcall-environment": "staging"}
         for server in args.servers.split(","):
-            for client in args.clients.split(","):
-                gw_env = {**env, "KNOXCALL_UPSTREAM_CLIENT": client}
-                gateway = subprocess.Popen(
-                    gateway_command(server, gateway_port),
-                    cwd=ROOT,
-                    env=gw_env,
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
+            for label, client, headers in scenarios(raw_key, args.clients.split(",")):
+                results[f"{server}: {label}"] = measure_gateway(
+                    server, client, headers, env, gateway_port, args
                 )
-                try:
-                    wait_for_port(gateway_port)
-                    label = f"gateway {server} + {client}"
-                    results[label] = measure(
-                        label, f"http://127.0.0.1:{gateway_port}/api/users?x=1", args, proxy_headers
-                    )
-                finally:
-                    gateway.send_signal(signal.SIGTERM)
-                    gateway.wait(10)
     finally:
         for process in processes:
             process.terminate()
@@ -228,6 +235,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1, help="wrk runs per figure (median)")
     parser.add_argument("--servers", default="daphne,uvicorn")
     parser.add_argument("--clients", default="aiohttp,httpx", help="upstream clients to compare")
+    parser.add_argument("--redis", default="", help="REDIS_URL for the rate limiter (default: in memory)")
     run(parser.parse_args())
 
 
