@@ -185,7 +185,7 @@ def _channel_snapshot(channel: NotificationChannel) -> dict[str, Any]:
     return data
 
 
-def _channel_protected(channel: NotificationChannel) -> list[str]:
+def channel_protected(channel: NotificationChannel) -> list[str]:
     names: set[str] = set()
     for rule in channel.rules.prefetch_related("environments"):
         names.update(protected_covered(rule.environments.all()))
@@ -215,7 +215,7 @@ def notification_channel_update(
 ) -> NotificationChannel:
     """Change a channel; in `config`, a secret left empty keeps its current value (forms never show it)."""
     channel = NotificationChannel.objects.select_for_update().get(pk=channel.pk)
-    require_change(actor, protected=_channel_protected(channel))
+    require_change(actor, protected=channel_protected(channel))
     before = _channel_snapshot(channel)
     if name is not None:
         channel.name = name
@@ -236,7 +236,7 @@ def notification_channel_update(
 @transaction.atomic
 def notification_channel_delete(*, actor: Actor, channel: NotificationChannel) -> None:
     channel = NotificationChannel.objects.select_for_update().get(pk=channel.pk)
-    require_change(actor, protected=_channel_protected(channel))
+    require_change(actor, protected=channel_protected(channel))
     before = _channel_snapshot(channel)
     channel_id, name = channel.pk, channel.name
     channel.delete()

@@ -7,6 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from analytics.selectors import environment_health
 from environments.models import Environment
 
 from . import selectors
@@ -26,8 +27,10 @@ class ConsoleLogoutView(auth_views.LogoutView):
 @login_required
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
+    # One grouped query over the last 5 minutes of rollups: cheap enough for every home page view.
+    health = {card.environment.name: card for card in environment_health()}
     return render(request, "console/home.html", {"cards": selectors.environment_cards(),
-                                                 "totals": selectors.totals()})
+                                                 "totals": selectors.totals(), "health": health})
 
 
 @login_required

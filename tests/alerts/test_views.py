@@ -59,7 +59,8 @@ def test_it_previews_whether_a_rule_would_fire_now(client, production_rule):
     page = client.get(f"/alerts/rules/{production_rule.pk}/").content.decode()
 
     assert "Would it fire now?" in page
-    assert "<td>15.0</td>" in page and "<td>200</td>" in page and "<td>yes</td>" in page
+    row = page.split('data-environment="production"')[1].split("</tr>")[0]
+    assert '<td class="num">15.0</td>' in row and '<td class="num">200</td>' in row and "would fire" in row
     assert not AlertIncident.objects.exists()  # a preview writes nothing
 
 
@@ -98,7 +99,7 @@ def test_it_lets_a_developer_add_a_development_rule_but_not_touch_production(cli
                                                                     "environments": []})
 
     assert created.status_code == 302 and AlertRule.objects.filter(name="Dev volume").exists()
-    assert refused.status_code == 200 and "production is protected" in refused.content.decode()
+    assert refused.status_code == 403 and "production is protected" in refused.content.decode()
     assert AlertRule.objects.filter(name="Production error rate").exists()
 
 
@@ -108,7 +109,7 @@ def test_it_refuses_a_viewer_any_change(client, environments):
     response = client.post("/alerts/channels/new/", {"name": "S", "kind": "slack", "enabled": "on",
                                                      "webhook_url": "https://hooks.slack.com/services/a/b/c"})
 
-    assert response.status_code == 200 and "Viewers can look" in response.content.decode()
+    assert response.status_code == 403 and "Viewers can look" in response.content.decode()
     assert client.get("/alerts/rules/").status_code == 200
 
 

@@ -2,11 +2,24 @@
 
 anon = not signed in (redirected to the login page), then Viewer, Developer, Administrator. A 403 comes from
 the services' refusal (or a form page only editors may open); 302 after a POST is a change that was made.
+Viewers read everything and change nothing; Developers are refused protected environments (production) and
+admin-only actions (API keys, default environment); Administrators may do everything.
 """
+
+import re
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
+from alerts.models import AlertIncident
+from alerts.services import alert_rule_create, notification_channel_create
+from analytics.models import RequestLog
+from environments.audit import SYSTEM
+from environments.models import Client as AccessClient
+from environments.services import api_key_create
+from routing.services import route_client_assign
+from secrets_vault.services import secret_create, secret_set_value
 from tests.support.console import make_user, seed_world
 
 ROLES = ("anon", "viewer", "developer", "administrator")
@@ -65,7 +78,140 @@ TABLE = [
     ("post", R + "test/", {"environment": "production", "method": "GET", "path": "/x"},
      (302, 403, 403, 200)),
     ("get", R + "history/", None, (302, 200, 200, 200)),
+    # A route's Environment Clients: assigning in production is an Administrator's change.
+    ("post", R + "clients/", {"environment": "{staging_pk}", "client": "{client}", "action": "assign"},
+     (302, 403, 302, 302)),
+    ("post", R + "clients/", {"environment": "{production_pk}", "client": "{client}", "action": "assign"},
+     (302, 403, 403, 302)),
+    ("post", R + "clients/", {"environment": "{production_pk}", "client": "{prod_client}",
+                              "action": "unassign"}, (302, 403, 403, 302)),
 ]
+
+S, SP = "/secrets/{secret}/", "/secrets/{prod_secret}/"  # staging value only / a production value too
+SECRETS = [
+    ("get", "/secrets/", None, (302, 200, 200, 200)),
+    ("post", "/secrets/", {"name": "NEW_SECRET"}, (302, 403, 302, 302)),
+    ("post", "/secrets/", {"name": "bad name"}, (302, 400, 400, 400)),
+    ("get", S, None, (302, 200, 200, 200)),
+    ("get", SP, None, (302, 200, 200, 200)),
+    ("post", S + "values/staging/set", {"value": "typed"}, (302, 403, 302, 302)),
+    ("post", S + "values/production/set", {"value": "typed"}, (302, 403, 403, 302)),
+    ("post", S + "values/staging/delete", {}, (302, 403, 302, 302)),
+    ("post", SP + "values/production/delete", {}, (302, 403, 403, 302)),
+    ("post", S + "edit", {"description": "changed"}, (302, 403, 302, 302)),
+    ("post", SP + "edit", {"description": "changed"}, (302, 403, 403, 302)),
+    ("post", S + "rename", {"name": "RENAMED"}, (302, 403, 302, 302)),
+    ("post", SP + "rename", {"name": "RENAMED"}, (302, 403, 403, 302)),
+    ("post", S + "delete", {}, (302, 403, 302, 302)),
+    ("post", SP + "delete", {}, (302, 403, 403, 302)),
+]
+
+# CP is assigned in production, C nowhere.
+C, CP = "/environments/clients/{client}/", "/environments/clients/{prod_client}/"
+CLIENT = {"name": "office", "type": "server", "ip_address": "10.1.0.0/16", "enabled": "on"}
+ACCESS = [
+    ("get", "/environments/clients/", None, (302, 200, 200, 200)),
+    ("post", "/environments/clients/", CLIENT, (302, 403, 302, 302)),
+    ("post", "/environments/clients/", {**CLIENT, "ip_address": "10.0.0.1/8"}, (302, 403, 400, 400)),
+    ("get", C, None, (302, 200, 200, 200)),
+    ("post", C, {**CLIENT, "name": "renamed"}, (302, 403, 302, 302)),
+    ("post", CP, {**CLIENT, "name": "renamed"}, (302, 403, 403, 302)),
+    ("post", C, {"delete": "1"}, (302, 403, 302, 302)),
+    ("post", CP, {"delete": "1"}, (302, 403, 403, 302)),
+    ("get", "/environments/api-keys/", None, (302, 200, 200, 200)),
+    ("post", "/environments/api-keys/", {"name": "ci", "role": "developer", "may_invoke": "on"},
+     (302, 403, 403, 200)),
+    ("post", "/environments/api-keys/{api_key}/revoke/", {}, (302, 403, 403, 302)),
+]
+
+ANALYTICS = [
+    ("get", "/analytics/", None, (302, 200, 200, 200)),
+    ("get", "/analytics/compare/?window=24h&route={route}", None, (302, 200, 200, 200)),
+    ("get", "/analytics/?partial=figures", None, (302, 200, 200, 200)),
+    ("get", "/analytics/health/", None, (302, 200, 200, 200)),
+    ("get", "/analytics/health/?partial=cards", None, (302, 200, 200, 200)),
+    ("get", "/analytics/requests/", None, (302, 200, 200, 200)),
+    ("get", "/analytics/requests/?environment=staging&status_class=5xx&order=oldest", None,
+     (302, 200, 200, 200)),
+    ("get", "/analytics/requests/export.csv?environment=staging", None, (302, 200, 200, 200)),
+    ("get", "/analytics/requests/req-role-table/", None, (302, 200, 200, 200)),
+    ("get", "/analytics/requests/no-such-request/", None, (302, 404, 404, 404)),
+]
+
+RULE = {"name": "Volume", "enabled": "on", "type": "request_volume", "direction": "above",
+        "threshold": "1000", "percentile": "95", "window_minutes": "5", "min_requests": "1",
+        "severity": "info", "cooldown_minutes": "30"}
+CHANNEL = {"name": "Ops mail", "kind": "email", "enabled": "on", "addresses": "ops@example.com"}
+AR, ARP = "/alerts/rules/{rule}/", "/alerts/rules/{prod_rule}/"  # staging only / production
+AC, ACP = "/alerts/channels/{channel}/", "/alerts/channels/{prod_channel}/"  # unused / used by production
+ALERTS = [
+    ("get", "/alerts/", None, (302, 200, 200, 200)),
+    ("get", "/alerts/?state=open&environment=production", None, (302, 200, 200, 200)),
+    ("get", "/alerts/incidents/{incident}/", None, (302, 200, 200, 200)),
+    ("get", "/alerts/rules/", None, (302, 200, 200, 200)),
+    ("get", "/alerts/rules/?environment=staging", None, (302, 200, 200, 200)),
+    ("get", "/alerts/rules/new/", None, (302, 403, 200, 200)),
+    ("post", "/alerts/rules/new/", {**RULE, "environments": ["{staging_pk}"]}, (302, 403, 302, 302)),
+    ("post", "/alerts/rules/new/", {**RULE, "environments": ["{production_pk}"]}, (302, 403, 403, 302)),
+    ("post", "/alerts/rules/new/", RULE, (302, 403, 403, 302)),  # no environment = every one
+    ("get", AR, None, (302, 200, 200, 200)),
+    ("get", ARP, None, (302, 200, 200, 200)),
+    ("post", AR, {**RULE, "environments": ["{staging_pk}"]}, (302, 403, 302, 302)),
+    ("post", ARP, {**RULE, "environments": ["{production_pk}"]}, (302, 403, 403, 302)),
+    ("post", AR + "delete/", {}, (302, 403, 302, 302)),
+    ("post", ARP + "delete/", {}, (302, 403, 403, 302)),
+    ("get", "/alerts/channels/", None, (302, 200, 200, 200)),
+    ("get", "/alerts/channels/new/", None, (302, 403, 200, 200)),
+    ("post", "/alerts/channels/new/", CHANNEL, (302, 403, 302, 302)),
+    ("get", AC, None, (302, 200, 200, 200)),
+    ("post", AC, {**CHANNEL, "name": "Renamed"}, (302, 403, 302, 302)),
+    ("post", ACP, {**CHANNEL, "name": "Renamed"}, (302, 403, 403, 302)),
+    ("post", AC + "test/", {}, (302, 403, 302, 302)),
+    ("post", AC + "delete/", {}, (302, 403, 302, 302)),
+    ("post", ACP + "delete/", {}, (302, 403, 403, 302)),
+]
+
+TABLE = TABLE + SECRETS + ACCESS + ANALYTICS + ALERTS
+
+
+def seed_more(world: dict) -> dict:
+    """Secrets, clients, an API key, a logged request, alert rules, channels and an incident to act on."""
+    envs, route = world["environments"], world["route"]
+    secret = secret_create(actor=SYSTEM, name="STAGING_TOKEN")
+    secret_set_value(actor=SYSTEM, secret=secret, environment=envs["staging"], value="s")
+    prod_secret = secret_create(actor=SYSTEM, name="PAYMENT_TOKEN")
+    secret_set_value(actor=SYSTEM, secret=prod_secret, environment=envs["production"], value="p")
+    client = AccessClient.objects.create(name="laptop", ip_address="192.0.2.7")
+    prod_client = AccessClient.objects.create(name="datacenter", ip_address="198.51.100.0/24")
+    route_client_assign(actor=SYSTEM, route=route, environment=envs["production"], client=prod_client)
+    api_key, _ = api_key_create(actor=SYSTEM, name="deploy", role="developer")
+    RequestLog.objects.create(request_id="req-role-table", timestamp=timezone.now(), environment="staging",
+                              route_id=route.pk, route_slug=route.slug, method="GET", path="/x", status=502,
+                              latency_ms=12.5, error_code="upstream_unreachable")
+    channel = notification_channel_create(actor=SYSTEM, name="Spare", kind="email",
+                                          config={"addresses": ["spare@example.com"]})
+    prod_channel = notification_channel_create(actor=SYSTEM, name="Pager", kind="email",
+                                               config={"addresses": ["pager@example.com"]})
+    rule = alert_rule_create(actor=SYSTEM, name="Staging errors", type="error_rate", threshold=5.0,
+                             environments=[envs["staging"]])
+    prod_rule = alert_rule_create(actor=SYSTEM, name="Production errors", type="error_rate", threshold=5.0,
+                                  environments=[envs["production"]], channels=[prod_channel])
+    incident = AlertIncident.objects.create(rule=prod_rule, environment=envs["production"],
+                                            observed_value=9.0, threshold=5.0, opened_at=timezone.now())
+    return {"route": route.pk, "secret": secret.pk, "prod_secret": prod_secret.pk, "client": client.pk,
+            "prod_client": prod_client.pk, "api_key": api_key.pk, "channel": channel.pk,
+            "prod_channel": prod_channel.pk, "rule": rule.pk, "prod_rule": prod_rule.pk,
+            "incident": incident.pk, "staging_pk": envs["staging"].pk, "production_pk": envs["production"].pk}
+
+
+def _fill(value, ids: dict):
+    if isinstance(value, str):  # only {name} placeholders: JSON bodies like "{}" stay as they are
+        return re.sub(r"\{(\w+)\}", lambda m: str(ids.get(m.group(1), m.group(0))), value)
+    if isinstance(value, list):
+        return [_fill(v, ids) for v in value]
+    if isinstance(value, dict):
+        return {k: _fill(v, ids) for k, v in value.items()}
+    return value
 
 
 def _cases():
@@ -77,11 +223,11 @@ def _cases():
 @pytest.mark.parametrize(("method", "url", "data", "role", "expected"), list(_cases()))
 def test_it_answers_each_role_with_the_expected_status(db, settings, method, url, data, role, expected):
     settings.KNOXCALL_GATEWAY_URL = "http://127.0.0.1:9"  # closed port: the Test tab reports an error fast
-    world = seed_world("http://127.0.0.1:9")
+    ids = seed_more(seed_world("http://127.0.0.1:9"))
     client = Client()
     if role != "anon":
         client.force_login(make_user(role, password=None))
-    url = url.format(route=world["route"].pk)
+    url, data = _fill(url, ids), _fill(data, ids)
     response = client.get(url) if method == "get" else client.post(url, data)
     assert response.status_code == expected, response.content[:2000]
     if role == "anon" and url != "/logout/":

@@ -37,7 +37,7 @@ def test_it_creates_and_edits_a_client(admin_client):
 def test_it_refuses_an_invalid_address(admin_client):
     response = admin_client.post("/environments/clients/", {"name": "bad", "type": "server",
                                  "ip_address": "10.0.0.1/8"})
-    assert response.status_code == 200 and b"host bits" in response.content
+    assert response.status_code == 400 and b"host bits" in response.content
     assert not Client.objects.exists()
 
 
