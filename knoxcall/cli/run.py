@@ -127,6 +127,7 @@ def handle(options: dict, out) -> None:
         f"\nConsole:  http://127.0.0.1:{port}/admin/\n"
         f"Proxy:    curl -H 'x-knoxcall-route: demo' -H 'x-knoxcall-environment: staging' "
         f"http://127.0.0.1:{port}/hello?x=1\n"
+        f"API key:  {sys.executable} manage.py knoxcall apikey create --name ops --role administrator\n"
         f"Data dir: {settings.DATA_DIR}\nCtrl-C stops everything.\n"
     )
     code = supervise(_commands(port, options["server"], not options["no_worker"]), out)
