@@ -1,0 +1,112 @@
+"""The base of every /v1 view: request id, envelope, actor, pagination and idempotent writes.
+
+Each app's `api.py` subclasses `ApiView`; views stay thin: look up → one service or selector → `self.ok(...)`.
+"""
+
+import hashlib
+import math
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+from rest_framework import exceptions
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from environments.audit import Actor
+from knoxcall.lib.throttle import client_ip_of_request
+
+from .errors import Conflict, Replay
+from .models import IdempotencyRecord
+
+WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+IDEMPOTENCY_TTL = timedelta(hours=24)
+DEFAULT_PER_PAGE, MAX_PER_PAGE = 20, 100
+
+
+def _positive_int(request: Request, name: str, default: int, maximum: int) -> int:
+    raw = request.query_params.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise exceptions.ValidationError({name: [f"{name} must be a whole number."]}) from None
+    if value < 1:
+        raise exceptions.ValidationError({name: [f"{name} must be at least 1."]})
+    return min(value, maximum)
+
+
+class ApiView(APIView):
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        request.request_id = uuid.uuid4().hex
+        body = request._request.body if request.method in WRITE_METHODS else b""  # read before parsing
+        super().initial(request, *args, **kwargs)
+        self._check_idempotency(request, body)
+
+    @property
+    def actor(self) -> Actor:
+        ip = client_ip_of_request(self.request._request) or None
+        if self.request.auth is not None:
+            return Actor.for_api_key(self.request.auth, ip)
+        return Actor.for_user(self.request.user, ip)
+
+    # --- answers ------------------------------------------------------------------------------------------
+    def ok(self, data: Any, status: int = 200, **meta: Any) -> Response:
+        return Response({"data": data, "meta": {"request_id": self.request.request_id, **meta}}, status=status)
+
+    def page(self, queryset: QuerySet | list, serialize) -> Response:
+        """page/per_page pagination (default 20, at most 100) with total and total_pages in meta."""
+        page = _positive_int(self.request, "page", 1, 10**9)
+        per_page = _positive_int(self.request, "per_page", DEFAULT_PER_PAGE, MAX_PER_PAGE)
+        total = queryset.count() if isinstance(queryset, QuerySet) else len(queryset)
+        start = (page - 1) * per_page
+        rows = [serialize(row) for row in queryset[start:start + per_page]] if start < total else []
+        return self.ok(rows, total=total, page=page, per_page=per_page,
+                       total_pages=math.ceil(total / per_page) if total else 0)
+
+    def finalize_response(self, request: Request, response: Response, *args: Any, **kwargs: Any) -> Response:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if getattr(request, "request_id", None):
+            response["X-Request-Id"] = request.request_id
+        pending = getattr(request, "idempotency", None)
+        if pending is not None and response.status_code < 500:
+            self._store_answer(pending, response)
+        return response
+
+    # --- X-Idempotency-Key --------------------------------------------------------------------------------
+    def _check_idempotency(self, request: Request, body: bytes) -> None:
+        key = request.headers.get("X-Idempotency-Key", "").strip()
+        if request.method not in WRITE_METHODS or not key:
+            return
+        if len(key) > 255:
+            raise exceptions.ValidationError({"X-Idempotency-Key": ["At most 255 characters."]})
+        credential = str(request.auth.pk) if request.auth is not None else f"user:{request.user.pk}"
+        digest = hashlib.sha256(b"\n".join([request.method.encode(), request.path.encode(), body])).hexdigest()
+        record = IdempotencyRecord.objects.filter(
+            credential=credential, key=key, expires_at__gt=timezone.now()
+        ).first()
+        if record is not None:
+            if record.request_hash != digest:
+                raise Conflict("This X-Idempotency-Key was used with a different request; use a new key.")
+            raise Replay(record.status, record.response)
+        request.idempotency = (credential, key, digest)
+
+    @staticmethod
+    def _store_answer(pending: tuple[str, str, str], response: Response) -> None:
+        credential, key, digest = pending
+        now = timezone.now()
+        IdempotencyRecord.objects.filter(expires_at__lte=now).delete()
+        IdempotencyRecord.objects.filter(credential=credential, key=key).delete()
+        try:
+            with transaction.atomic():
+                IdempotencyRecord.objects.create(
+                    credential=credential, key=key, request_hash=digest, status=response.status_code,
+                    response=response.data, expires_at=now + IDEMPOTENCY_TTL,
+                )
+        except IntegrityError:
+            pass  # a concurrent retry with the same key stored its answer first; it is the same request
