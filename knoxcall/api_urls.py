@@ -6,7 +6,7 @@ Paths follow KnoxCall's public API (and its SDKs); `{route}` is a UUID or a slug
 from django.conf import settings
 from django.urls import path
 from django.views.decorators.csp import csp_override
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
+from drf_spectacular.views import SpectacularJSONAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
 from alerts import api as alerts
 from analytics import api as analytics
@@ -25,7 +25,7 @@ DOCS_CSP = {
 
 app_name = "api"
 urlpatterns = [
-    path("openapi.json", SpectacularAPIView.as_view(), name="schema"),
+    path("openapi.json", SpectacularJSONAPIView.as_view(), name="schema"),
     path("docs", csp_override(DOCS_CSP)(SpectacularSwaggerSplitView.as_view(url_name="api:schema")), name="docs"),
     path("redoc", csp_override(DOCS_CSP)(SpectacularRedocView.as_view(url_name="api:schema")), name="redoc"),
     path("account", environments.AccountView.as_view()),

@@ -76,6 +76,7 @@ RouteWriteSerializer = _strict(type("RouteWriteSerializer", (serializers.Seriali
     "slug": serializers.CharField(max_length=63, required=False, help_text="Write-once; derived from the name."),
     "description": serializers.CharField(required=False, allow_blank=True, max_length=2000),
     **_config_fields(nullable=False),
+    "target_base_url": serializers.CharField(max_length=2048),
     "__module__": __name__,
 }))
 OverrideWriteSerializer = _strict(type("RouteEnvironmentWriteSerializer", (serializers.Serializer,), {
