@@ -15,7 +15,8 @@ from routing import api as routing
 from secrets_vault import api as secrets
 
 # Swagger UI and Redoc (served from drf-spectacular-sidecar, no CDN) style themselves with inline styles, and
-# Redoc runs its search in a blob: worker; only these two pages get that much, and still no foreign origin.
+# Redoc runs its search in a blob: worker; only these two pages get that much, and still no foreign origin
+# (Redoc's footer logo from cdn.redoc.ly is refused by img-src, harmlessly).
 DOCS_CSP = {
     **settings.SECURE_CSP,
     "style-src": ["'self'", "'unsafe-inline'"],
@@ -27,7 +28,7 @@ app_name = "api"
 urlpatterns = [
     path("openapi.json", SpectacularJSONAPIView.as_view(), name="schema"),
     path("docs", csp_override(DOCS_CSP)(SpectacularSwaggerSplitView.as_view(url_name="api:schema")), name="docs"),
-    path("redoc", csp_override(DOCS_CSP)(SpectacularRedocView.as_view(url_name="api:schema")), name="redoc"),
+    path("redoc", csp_override(DOCS_CSP)(SpectacularRedocView.as_view(url_name="api:schema", template_name="api/redoc.html")), name="redoc"),
     path("account", environments.AccountView.as_view()),
     path("environments", environments.EnvironmentListView.as_view()),
     path("environments/<str:env>", environments.EnvironmentDetailView.as_view()),
