@@ -49,15 +49,19 @@ class AlertRuleWriteSerializer(serializers.Serializer):
     direction = serializers.ChoiceField(choices=Direction.choices, required=False)
     threshold = serializers.FloatField(min_value=0, max_value=1e12)
     percentile = serializers.ChoiceField(choices=Percentile.choices, required=False)
-    status_codes = serializers.ListField(child=serializers.IntegerField(min_value=100, max_value=599),
-                                         required=False, max_length=50)
+    status_codes = serializers.ListField(
+        child=serializers.IntegerField(min_value=100, max_value=599), required=False, max_length=50
+    )
     window_minutes = serializers.IntegerField(min_value=1, max_value=10_080, required=False)
     min_requests = serializers.IntegerField(min_value=0, max_value=MAX_INT, required=False)
     severity = serializers.ChoiceField(choices=Severity.choices, required=False)
     cooldown_minutes = serializers.IntegerField(min_value=1, max_value=MAX_INT, required=False)
     route = serializers.CharField(max_length=100, required=False, allow_null=True, help_text="UUID or slug.")
-    environments = serializers.ListField(child=serializers.CharField(max_length=63), required=False,
-                                         help_text="Names; none means every environment.")
+    environments = serializers.ListField(
+        child=serializers.CharField(max_length=63),
+        required=False,
+        help_text="Names; none means every environment.",
+    )
     channels = serializers.ListField(child=serializers.CharField(max_length=100), required=False)
 
 

@@ -93,8 +93,12 @@ def _feed_filters(request) -> dict:
 
 
 class LogFeedView(ApiView):
-    @api_doc(response=RequestLogSerializer, cursor=True, parameters=FEED_PARAMETERS,
-             summary="The request log as a cursor feed (ascending, at least once: dedupe on request_id).")
+    @api_doc(
+        response=RequestLogSerializer,
+        cursor=True,
+        parameters=FEED_PARAMETERS,
+        summary="The request log as a cursor feed (ascending, at least once: dedupe on request_id).",
+    )
     def get(self, request):
         limit = _positive_int(request, "limit", FEED_LIMIT_DEFAULT, FEED_LIMIT_MAX)
         logs = selectors.request_log_filter(_feed_filters(request)).order_by("id")
@@ -104,8 +108,14 @@ class LogFeedView(ApiView):
             logs = logs.filter(status=_positive_int(request, "status_code", 0, 999))
         rows = list(logs[:limit])
         next_cursor = encode_cursor(rows[-1].pk) if len(rows) == limit else None
-        return self.ok([log_data(r) for r in rows], next_cursor=next_cursor, limit=limit,
-                       delivery="at_least_once", dedupe_on="request_id", watermark_seconds=0)
+        return self.ok(
+            [log_data(r) for r in rows],
+            next_cursor=next_cursor,
+            limit=limit,
+            delivery="at_least_once",
+            dedupe_on="request_id",
+            watermark_seconds=0,
+        )
 
 
 class LogDetailView(ApiView):
@@ -124,18 +134,33 @@ class RouteLogView(ApiView):
         return self.page(logs, log_data)
 
 
-COUNT_FIELDS = ("total", "status_2xx", "status_3xx", "status_4xx", "status_5xx", "gateway_errors",
-                "rate_limited", "unauthorized", "bytes_in", "bytes_out", "errors")
+COUNT_FIELDS = (
+    "total",
+    "status_2xx",
+    "status_3xx",
+    "status_4xx",
+    "status_5xx",
+    "gateway_errors",
+    "rate_limited",
+    "unauthorized",
+    "bytes_in",
+    "bytes_out",
+    "errors",
+)
 RATE_FIELDS = ("error_rate", "success_rate", "p50_ms", "p95_ms", "p99_ms")
-EnvironmentMetricsSerializer = type("EnvironmentMetricsSerializer", (serializers.Serializer,), {
-    "environment": serializers.CharField(),
-    "display_name": serializers.CharField(),
-    "color": serializers.CharField(),
-    "latency_sum_ms": serializers.FloatField(),
-    **{name: serializers.IntegerField() for name in COUNT_FIELDS},
-    **{name: serializers.FloatField(allow_null=True) for name in RATE_FIELDS},
-    "__module__": __name__,
-})
+EnvironmentMetricsSerializer = type(
+    "EnvironmentMetricsSerializer",
+    (serializers.Serializer,),
+    {
+        "environment": serializers.CharField(),
+        "display_name": serializers.CharField(),
+        "color": serializers.CharField(),
+        "latency_sum_ms": serializers.FloatField(),
+        **{name: serializers.IntegerField() for name in COUNT_FIELDS},
+        **{name: serializers.FloatField(allow_null=True) for name in RATE_FIELDS},
+        "__module__": __name__,
+    },
+)
 
 
 def _route_ids(request) -> list[str] | None:
@@ -150,10 +175,15 @@ def _route_ids(request) -> list[str] | None:
 
 
 class AnalyticsEnvironmentsView(ApiView):
-    @api_doc(response=EnvironmentMetricsSerializer, many=True, parameters=[
-        OpenApiParameter("window", OpenApiTypes.STR, enum=list(selectors.WINDOWS)),
-        OpenApiParameter("route", OpenApiTypes.STR, description="Route UUID or slug."),
-    ], summary="Per-environment metrics over a window (rates are fractions, latencies milliseconds).")
+    @api_doc(
+        response=EnvironmentMetricsSerializer,
+        many=True,
+        parameters=[
+            OpenApiParameter("window", OpenApiTypes.STR, enum=list(selectors.WINDOWS)),
+            OpenApiParameter("route", OpenApiTypes.STR, description="Route UUID or slug."),
+        ],
+        summary="Per-environment metrics over a window (rates are fractions, latencies milliseconds).",
+    )
     def get(self, request):
         window = request.query_params.get("window", "1h")
         window = window if window in selectors.WINDOWS else "1h"
@@ -163,7 +193,14 @@ class AnalyticsEnvironmentsView(ApiView):
         metrics = selectors.window_metrics(
             environments=[e.name for e in environments], route_ids=route_ids, since=since, until=until
         )
-        data = [{"environment": e.name, "display_name": e.label, "color": e.color, **metrics[e.name].as_dict()}
-                for e in environments]
-        return self.ok(EnvironmentMetricsSerializer(data, many=True).data, window=window,
-                       route=route_ids[0] if route_ids else None, since=since.isoformat(), until=until.isoformat())
+        data = [
+            {"environment": e.name, "display_name": e.label, "color": e.color, **metrics[e.name].as_dict()}
+            for e in environments
+        ]
+        return self.ok(
+            EnvironmentMetricsSerializer(data, many=True).data,
+            window=window,
+            route=route_ids[0] if route_ids else None,
+            since=since.isoformat(),
+            until=until.isoformat(),
+        )

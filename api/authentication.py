@@ -1,6 +1,6 @@
 """API-key authentication of the management API: `Authorization: Bearer tk_…` or `x-api-key: tk_…`.
 
-Repeated failures from one client IP are throttled (knoxcall.lib.throttle), so keys cannot be guessed at speed.
+Repeated failures from one client IP are throttled (knoxcall.lib.throttle): keys cannot be guessed fast.
 """
 
 from dataclasses import dataclass

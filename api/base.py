@@ -57,7 +57,9 @@ class ApiView(APIView):
 
     # --- answers ------------------------------------------------------------------------------------------
     def ok(self, data: Any, status: int = 200, **meta: Any) -> Response:
-        return Response({"data": data, "meta": {"request_id": self.request.request_id, **meta}}, status=status)
+        return Response(
+            {"data": data, "meta": {"request_id": self.request.request_id, **meta}}, status=status
+        )
 
     def page(self, queryset: QuerySet | list, serialize) -> Response:
         """page/per_page pagination (default 20, at most 100) with total and total_pages in meta."""
@@ -65,9 +67,14 @@ class ApiView(APIView):
         per_page = _positive_int(self.request, "per_page", DEFAULT_PER_PAGE, MAX_PER_PAGE)
         total = queryset.count() if isinstance(queryset, QuerySet) else len(queryset)
         start = (page - 1) * per_page
-        rows = [serialize(row) for row in queryset[start:start + per_page]] if start < total else []
-        return self.ok(rows, total=total, page=page, per_page=per_page,
-                       total_pages=math.ceil(total / per_page) if total else 0)
+        rows = [serialize(row) for row in queryset[start : start + per_page]] if start < total else []
+        return self.ok(
+            rows,
+            total=total,
+            page=page,
+            per_page=per_page,
+            total_pages=math.ceil(total / per_page) if total else 0,
+        )
 
     def finalize_response(self, request: Request, response: Response, *args: Any, **kwargs: Any) -> Response:
         response = super().finalize_response(request, response, *args, **kwargs)
@@ -86,7 +93,9 @@ class ApiView(APIView):
         if len(key) > 255:
             raise exceptions.ValidationError({"X-Idempotency-Key": ["At most 255 characters."]})
         credential = str(request.auth.pk) if request.auth is not None else f"user:{request.user.pk}"
-        digest = hashlib.sha256(b"\n".join([request.method.encode(), request.path.encode(), body])).hexdigest()
+        digest = hashlib.sha256(
+            b"\n".join([request.method.encode(), request.path.encode(), body])
+        ).hexdigest()
         record = IdempotencyRecord.objects.filter(
             credential=credential, key=key, expires_at__gt=timezone.now()
         ).first()
@@ -105,8 +114,12 @@ class ApiView(APIView):
         try:
             with transaction.atomic():
                 IdempotencyRecord.objects.create(
-                    credential=credential, key=key, request_hash=digest, status=response.status_code,
-                    response=response.data, expires_at=now + IDEMPOTENCY_TTL,
+                    credential=credential,
+                    key=key,
+                    request_hash=digest,
+                    status=response.status_code,
+                    response=response.data,
+                    expires_at=now + IDEMPOTENCY_TTL,
                 )
         except IntegrityError:
             pass  # a concurrent retry with the same key stored its answer first; it is the same request

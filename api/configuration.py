@@ -20,11 +20,29 @@ from routing.models import OVERRIDABLE_FIELDS, Route
 from secrets_vault.models import Secret
 
 FORMAT_VERSION = 1
-ENVIRONMENT_KEYS = ["display_name", "description", "color", "is_default", "is_protected", "region", "expires_at"]
+ENVIRONMENT_KEYS = [
+    "display_name",
+    "description",
+    "color",
+    "is_default",
+    "is_protected",
+    "region",
+    "expires_at",
+]
 CLIENT_KEYS = ["type", "ip_address", "description", "enabled"]
 ROUTE_KEYS = ["name", "description", *OVERRIDABLE_FIELDS]
-RULE_KEYS = ["enabled", "type", "direction", "threshold", "percentile", "status_codes", "window_minutes",
-             "min_requests", "severity", "cooldown_minutes"]
+RULE_KEYS = [
+    "enabled",
+    "type",
+    "direction",
+    "threshold",
+    "percentile",
+    "status_codes",
+    "window_minutes",
+    "min_requests",
+    "severity",
+    "cooldown_minutes",
+]
 SECTIONS = ("environments", "secrets", "clients", "routes", "alert_rules")
 
 
@@ -35,12 +53,15 @@ def _environment(e: Environment) -> dict:
 
 
 def _route(route: Route) -> dict:
-    overrides = {o.environment.name: o.overridden_values() for o in route.overrides.select_related("environment")}
+    overrides = {
+        o.environment.name: o.overridden_values() for o in route.overrides.select_related("environment")
+    }
     clients: dict[str, list[str]] = {}
     for a in route.client_assignments.select_related("environment", "client"):
         clients.setdefault(a.environment.name, []).append(a.client.name)
     return {
-        "slug": route.slug, **{k: getattr(route, k) for k in ROUTE_KEYS},
+        "slug": route.slug,
+        **{k: getattr(route, k) for k in ROUTE_KEYS},
         "overrides": dict(sorted(overrides.items())),
         "clients": {env: sorted(names) for env, names in sorted(clients.items())},
     }
@@ -48,7 +69,8 @@ def _route(route: Route) -> dict:
 
 def _rule(rule: AlertRule) -> dict:
     return {
-        "name": rule.name, **{k: getattr(rule, k) for k in RULE_KEYS},
+        "name": rule.name,
+        **{k: getattr(rule, k) for k in RULE_KEYS},
         "route": rule.route.slug if rule.route else None,
         "environments": sorted(e.name for e in rule.environments.all()),
         "channels": sorted(c.name for c in rule.channels.all()),
@@ -60,8 +82,10 @@ def export_config() -> dict[str, Any]:
         "version": FORMAT_VERSION,
         "environments": [_environment(e) for e in Environment.objects.order_by("-is_default", "name")],
         "secrets": [{"name": s.name, "description": s.description} for s in Secret.objects.order_by("name")],
-        "clients": [{"name": c.name, **{k: getattr(c, k) for k in CLIENT_KEYS}}
-                    for c in Client.objects.order_by("name")],
+        "clients": [
+            {"name": c.name, **{k: getattr(c, k) for k in CLIENT_KEYS}}
+            for c in Client.objects.order_by("name")
+        ],
         "routes": [_route(r) for r in Route.objects.order_by("slug")],
         "alert_rules": [_rule(r) for r in AlertRule.objects.select_related("route").order_by("name")],
     }
@@ -79,7 +103,9 @@ def load(text: str) -> dict[str, Any]:
     if unknown:
         raise ValueError(f"Unknown sections: {', '.join(sorted(unknown))}.")
     if document.get("version", FORMAT_VERSION) != FORMAT_VERSION:
-        raise ValueError(f"Unsupported format version {document.get('version')!r}; expected {FORMAT_VERSION}.")
+        raise ValueError(
+            f"Unsupported format version {document.get('version')!r}; expected {FORMAT_VERSION}."
+        )
     for section in SECTIONS:
         items = document.setdefault(section, [])
         if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
@@ -105,8 +131,13 @@ class Change:
 
 
 KEYS = {"environments": "name", "secrets": "name", "clients": "name", "routes": "slug", "alert_rules": "name"}
-KINDS = {"environments": "environment", "secrets": "secret", "clients": "client", "routes": "route",
-         "alert_rules": "alert_rule"}
+KINDS = {
+    "environments": "environment",
+    "secrets": "secret",
+    "clients": "client",
+    "routes": "route",
+    "alert_rules": "alert_rule",
+}
 
 
 def plan(desired: dict[str, Any]) -> list[Change]:

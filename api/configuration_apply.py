@@ -1,4 +1,4 @@
-"""How each kind of change of a configuration plan is carried out: always through the owning app's services."""
+"""How each kind of change of a configuration plan is carried out: through the owning app's services."""
 
 from typing import Any
 
@@ -43,8 +43,9 @@ def apply_environment(change: Change, actor) -> None:
 
 def apply_secret(change: Change, actor) -> None:
     if change.action == "create":
-        secret_services.secret_create(actor=actor, name=change.name,
-                                      description=change.fields.get("description", ""))
+        secret_services.secret_create(
+            actor=actor, name=change.name, description=change.fields.get("description", "")
+        )
     elif "description" in change.fields:
         secret = Secret.objects.get(name=change.name)
         secret_services.secret_update(actor=actor, secret=secret, description=change.fields["description"])
@@ -74,11 +75,19 @@ def _set_clients(actor, route: Route, wanted: dict, current: dict) -> None:
     pairs = {(env, c) for env, names in wanted.items() for c in names}
     have = {(env, c) for env, names in current.items() for c in names}
     for env, client in sorted(have - pairs):
-        route_services.route_client_unassign(actor=actor, route=route, environment=Environment.objects.get(
-            name=env), client=Client.objects.get(name=client))
+        route_services.route_client_unassign(
+            actor=actor,
+            route=route,
+            environment=Environment.objects.get(name=env),
+            client=Client.objects.get(name=client),
+        )
     for env, client in sorted(pairs - have):
-        route_services.route_client_assign(actor=actor, route=route, environment=Environment.objects.get(
-            name=env), client=Client.objects.get(name=client))
+        route_services.route_client_assign(
+            actor=actor,
+            route=route,
+            environment=Environment.objects.get(name=env),
+            client=Client.objects.get(name=client),
+        )
 
 
 def apply_route(change: Change, actor) -> None:
@@ -121,6 +130,9 @@ def apply_alert_rule(change: Change, actor) -> None:
 
 
 APPLIERS = {
-    "environment": apply_environment, "secret": apply_secret, "client": apply_client, "route": apply_route,
+    "environment": apply_environment,
+    "secret": apply_secret,
+    "client": apply_client,
+    "route": apply_route,
     "alert_rule": apply_alert_rule,
 }

@@ -25,16 +25,28 @@ class Replay(Exception):  # noqa: N818 - not an error: the stored answer of an i
         self.status_code, self.data = status_code, data
 
 
-TYPES = {400: "invalid_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-         406: "not_acceptable", 409: "conflict", 415: "unsupported_media_type", 429: "rate_limited"}
+TYPES = {
+    400: "invalid_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+}
 
 
 def _django_validation_fields(exc: DjangoValidationError) -> tuple[str, dict]:
     if hasattr(exc, "error_dict"):
-        fields = {name: [str(m) for e in errors for m in e.messages] for name, errors in exc.error_dict.items()}
+        fields = {
+            name: [str(m) for e in errors for m in e.messages] for name, errors in exc.error_dict.items()
+        }
         fields.pop("__all__", None)
-        message = "; ".join(f"{k}: {' '.join(v)}" if k != "__all__" else " ".join(v)
-                            for k, v in exc.message_dict.items())
+        message = "; ".join(
+            f"{k}: {' '.join(v)}" if k != "__all__" else " ".join(v) for k, v in exc.message_dict.items()
+        )
         return message, fields
     return " ".join(exc.messages), {}
 
@@ -49,8 +61,11 @@ def _flatten(detail: Any) -> list[str]:
 
 def error_body(request, status_code: int, message: str, fields: dict | None = None) -> dict:
     body = {
-        "error": {"type": TYPES.get(status_code, "error"), "message": message,
-                  "request_id": getattr(request, "request_id", "")},
+        "error": {
+            "type": TYPES.get(status_code, "error"),
+            "message": message,
+            "request_id": getattr(request, "request_id", ""),
+        },
         "status": status_code,
     }
     if fields:

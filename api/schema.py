@@ -45,8 +45,11 @@ class DeletedSerializer(serializers.Serializer):
 
 
 @cache
-def envelope(item: type[serializers.Serializer], many: bool = False,
-             meta: type[serializers.Serializer] = MetaSerializer) -> type[serializers.Serializer]:
+def envelope(
+    item: type[serializers.Serializer],
+    many: bool = False,
+    meta: type[serializers.Serializer] = MetaSerializer,
+) -> type[serializers.Serializer]:
     """`{"data": item | [item], "meta": meta}` as a named serializer, for the schema only."""
     base = item.__name__.removesuffix("Serializer")
     suffix = {MetaSerializer: "Envelope", PageMetaSerializer: "Page", CursorMetaSerializer: "Feed"}[meta]
@@ -62,9 +65,17 @@ PAGE_PARAMETERS = [
 ERRORS = {code: ErrorSerializer for code in (400, 401, 403, 404, 409, 429)}
 
 
-def api_doc(*, response: type[serializers.Serializer] | None, request: Any = None, many: bool = False,
-            paginated: bool = False, cursor: bool = False, status: int = 200,
-            parameters: list | None = None, **kwargs: Any):
+def api_doc(
+    *,
+    response: type[serializers.Serializer] | None,
+    request: Any = None,
+    many: bool = False,
+    paginated: bool = False,
+    cursor: bool = False,
+    status: int = 200,
+    parameters: list | None = None,
+    **kwargs: Any,
+):
     """extend_schema for a /v1 operation: the enveloped answer plus the documented error bodies."""
     meta = PageMetaSerializer if paginated else CursorMetaSerializer if cursor else MetaSerializer
     answer = envelope(response, many=many or paginated or cursor, meta=meta) if response else None

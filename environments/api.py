@@ -43,12 +43,20 @@ class AccountView(ApiView):
     def get(self, request):
         first = Environment.objects.order_by("created_at").values_list("created_at", flat=True).first()
         account = {
-            "id": settings.KNOXCALL_ACCOUNT_SLUG, "slug": settings.KNOXCALL_ACCOUNT_SLUG,
-            "name": settings.KNOXCALL_ACCOUNT_NAME, "region": "self-hosted",
-            "subscription_plan": "self-hosted", "subscription_status": "active", "created_at": first,
+            "id": settings.KNOXCALL_ACCOUNT_SLUG,
+            "slug": settings.KNOXCALL_ACCOUNT_SLUG,
+            "name": settings.KNOXCALL_ACCOUNT_NAME,
+            "region": "self-hosted",
+            "subscription_plan": "self-hosted",
+            "subscription_status": "active",
+            "created_at": first,
             "limits": {
-                "routes": None, "environments": None, "secrets": None, "clients": None,
-                "per_page_max": 100, "max_body_bytes": settings.PROXY_MAX_BODY_BYTES,
+                "routes": None,
+                "environments": None,
+                "secrets": None,
+                "clients": None,
+                "per_page_max": 100,
+                "max_body_bytes": settings.PROXY_MAX_BODY_BYTES,
                 "log_retention_days": settings.ANALYTICS_RETENTION_DAYS,
             },
         }
@@ -103,8 +111,11 @@ class EnvironmentDetailView(ApiView):
     def get(self, request, env: str):
         return self.ok(EnvironmentSerializer(get_environment(env)).data)
 
-    @api_doc(request=EnvironmentWriteSerializer(partial=True), response=EnvironmentSerializer,
-             summary="Change an environment; is_default: true makes it the default.")
+    @api_doc(
+        request=EnvironmentWriteSerializer(partial=True),
+        response=EnvironmentSerializer,
+        summary="Change an environment; is_default: true makes it the default.",
+    )
     def patch(self, request, env: str):
         environment = get_environment(env)
         fields = _valid(EnvironmentWriteSerializer, request, partial=True)
@@ -118,7 +129,8 @@ class EnvironmentDetailView(ApiView):
                 environment = services.environment_make_default(actor=self.actor, environment=environment)
             elif make_default is False and environment.is_default:
                 raise serializers.ValidationError(
-                    {"is_default": ["Make another environment the default instead."]})
+                    {"is_default": ["Make another environment the default instead."]}
+                )
         return self.ok(EnvironmentSerializer(environment).data)
 
     @api_doc(response=DeletedSerializer, summary="Delete an environment with its overrides and assignments.")
@@ -191,11 +203,16 @@ def set_assignments(actor, client: Client, wanted: list[dict]) -> None:
     targets = {(get_route(w["route"]).pk, get_environment(w["environment"]).pk): w for w in wanted}
     for assignment in client.assignments.select_related("route", "environment"):
         if (assignment.route.pk, assignment.environment.pk) not in targets:
-            route_client_unassign(actor=actor, route=assignment.route, environment=assignment.environment,
-                                  client=client)
+            route_client_unassign(
+                actor=actor, route=assignment.route, environment=assignment.environment, client=client
+            )
     for w in targets.values():
-        route_client_assign(actor=actor, route=get_route(w["route"]), environment=get_environment(w["environment"]),
-                            client=client)
+        route_client_assign(
+            actor=actor,
+            route=get_route(w["route"]),
+            environment=get_environment(w["environment"]),
+            client=client,
+        )
 
 
 class ClientListView(ApiView):
@@ -271,8 +288,12 @@ class ApiKeyWriteSerializer(serializers.Serializer):
     role = serializers.ChoiceField(choices=ROLES, default="viewer")
     may_invoke = serializers.BooleanField(default=True)
     live = serializers.BooleanField(default=True, help_text="tk_live_ (default) or tk_test_.")
-    rate_limit_requests = serializers.IntegerField(min_value=1, max_value=MAX_INT, required=False, allow_null=True)
-    rate_limit_window_sec = serializers.IntegerField(min_value=1, max_value=86_400, required=False, allow_null=True)
+    rate_limit_requests = serializers.IntegerField(
+        min_value=1, max_value=MAX_INT, required=False, allow_null=True
+    )
+    rate_limit_window_sec = serializers.IntegerField(
+        min_value=1, max_value=86_400, required=False, allow_null=True
+    )
 
 
 class RevokedSerializer(serializers.Serializer):
@@ -291,12 +312,19 @@ class ApiKeyListView(ApiView):
     def get(self, request):
         return self.page(ApiKey.objects.all(), lambda k: ApiKeySerializer(k).data)
 
-    @api_doc(request=ApiKeyWriteSerializer, response=ApiKeyCreatedSerializer, status=201,
-             summary="Create a key (Administrators); the key is in this answer only.")
+    @api_doc(
+        request=ApiKeyWriteSerializer,
+        response=ApiKeyCreatedSerializer,
+        status=201,
+        summary="Create a key (Administrators); the key is in this answer only.",
+    )
     def post(self, request):
         api_key, raw_key = services.api_key_create(actor=self.actor, **_valid(ApiKeyWriteSerializer, request))
-        data = {**ApiKeySerializer(api_key).data, "api_key": raw_key,
-                "message": "Store this key now: it is not shown again."}
+        data = {
+            **ApiKeySerializer(api_key).data,
+            "api_key": raw_key,
+            "message": "Store this key now: it is not shown again.",
+        }
         return self.ok(data, status=201)
 
 
@@ -336,8 +364,12 @@ AUDIT_FILTERS = [
 
 
 class AuditLogListView(ApiView):
-    @api_doc(response=AuditLogSerializer, paginated=True, parameters=AUDIT_FILTERS,
-             summary="Who changed what, newest first.")
+    @api_doc(
+        response=AuditLogSerializer,
+        paginated=True,
+        parameters=AUDIT_FILTERS,
+        summary="Who changed what, newest first.",
+    )
     def get(self, request):
         entries = AuditEntry.objects.all()
         for name in ("action", "resource_type", "environment"):

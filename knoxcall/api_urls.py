@@ -27,8 +27,18 @@ DOCS_CSP = {
 app_name = "api"
 urlpatterns = [
     path("openapi.json", SpectacularJSONAPIView.as_view(), name="schema"),
-    path("docs", csp_override(DOCS_CSP)(SpectacularSwaggerSplitView.as_view(url_name="api:schema")), name="docs"),
-    path("redoc", csp_override(DOCS_CSP)(SpectacularRedocView.as_view(url_name="api:schema", template_name="api/redoc.html")), name="redoc"),
+    path(
+        "docs",
+        csp_override(DOCS_CSP)(SpectacularSwaggerSplitView.as_view(url_name="api:schema")),
+        name="docs",
+    ),
+    path(
+        "redoc",
+        csp_override(DOCS_CSP)(
+            SpectacularRedocView.as_view(url_name="api:schema", template_name="api/redoc.html")
+        ),
+        name="redoc",
+    ),
     path("account", environments.AccountView.as_view()),
     path("environments", environments.EnvironmentListView.as_view()),
     path("environments/<str:env>", environments.EnvironmentDetailView.as_view()),

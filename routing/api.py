@@ -44,7 +44,9 @@ def _config_fields(nullable: bool) -> dict[str, serializers.Field]:
     return {
         "target_base_url": serializers.CharField(max_length=2048, **opts),
         "enabled": serializers.BooleanField(**opts),
-        "allowed_methods": serializers.ListField(child=serializers.CharField(max_length=16), max_length=10, **opts),
+        "allowed_methods": serializers.ListField(
+            child=serializers.CharField(max_length=16), max_length=10, **opts
+        ),
         "timeout_ms": serializers.IntegerField(min_value=100, max_value=600_000, **opts),
         "requires_clients": serializers.BooleanField(**opts),
         "inject_headers_json": serializers.DictField(child=serializers.CharField(max_length=4096), **opts),
@@ -71,17 +73,32 @@ def _strict(serializer_class):
     return Strict
 
 
-RouteWriteSerializer = _strict(type("RouteWriteSerializer", (serializers.Serializer,), {
-    "name": serializers.CharField(max_length=100),
-    "slug": serializers.CharField(max_length=63, required=False, help_text="Write-once; derived from the name."),
-    "description": serializers.CharField(required=False, allow_blank=True, max_length=2000),
-    **_config_fields(nullable=False),
-    "target_base_url": serializers.CharField(max_length=2048),
-    "__module__": __name__,
-}))
-OverrideWriteSerializer = _strict(type("RouteEnvironmentWriteSerializer", (serializers.Serializer,), {
-    **_config_fields(nullable=True), "__module__": __name__,
-}))
+RouteWriteSerializer = _strict(
+    type(
+        "RouteWriteSerializer",
+        (serializers.Serializer,),
+        {
+            "name": serializers.CharField(max_length=100),
+            "slug": serializers.CharField(
+                max_length=63, required=False, help_text="Write-once; derived from the name."
+            ),
+            "description": serializers.CharField(required=False, allow_blank=True, max_length=2000),
+            **_config_fields(nullable=False),
+            "target_base_url": serializers.CharField(max_length=2048),
+            "__module__": __name__,
+        },
+    )
+)
+OverrideWriteSerializer = _strict(
+    type(
+        "RouteEnvironmentWriteSerializer",
+        (serializers.Serializer,),
+        {
+            **_config_fields(nullable=True),
+            "__module__": __name__,
+        },
+    )
+)
 
 
 class RouteSerializer(serializers.Serializer):
@@ -176,21 +193,30 @@ class RouteEnvironmentSerializer(serializers.Serializer):
 def route_environment_data(route: Route, environment: Environment, override: RouteOverride | None) -> dict:
     stored = {name: getattr(override, name) if override else None for name in OVERRIDABLE_FIELDS}
     config = effective_config(base_values(route), stored)
-    return RouteEnvironmentSerializer({
-        "environment_name": environment.name, "is_default": environment.is_default,
-        "has_override": override is not None, "overridden_fields": sorted(config.overridden),
-        "override": stored, **config.values,
-    }).data
+    return RouteEnvironmentSerializer(
+        {
+            "environment_name": environment.name,
+            "is_default": environment.is_default,
+            "has_override": override is not None,
+            "overridden_fields": sorted(config.overridden),
+            "override": stored,
+            **config.values,
+        }
+    ).data
 
 
 class RouteEnvironmentListView(ApiView):
-    @api_doc(response=RouteEnvironmentSerializer, many=True,
-             summary="Every environment's effective configuration of the route, and what it overrides.")
+    @api_doc(
+        response=RouteEnvironmentSerializer,
+        many=True,
+        summary="Every environment's effective configuration of the route, and what it overrides.",
+    )
     def get(self, request, route: str):
         instance = get_route(route)
         overrides = {o.environment_id: o for o in instance.overrides.all()}
-        return self.ok([route_environment_data(instance, e, overrides.get(e.pk))
-                        for e in Environment.objects.all()])
+        return self.ok(
+            [route_environment_data(instance, e, overrides.get(e.pk)) for e in Environment.objects.all()]
+        )
 
 
 class RouteEnvironmentDetailView(ApiView):
@@ -200,8 +226,11 @@ class RouteEnvironmentDetailView(ApiView):
         override = instance.overrides.filter(environment=environment).first()
         return self.ok(route_environment_data(instance, environment, override))
 
-    @api_doc(request=OverrideWriteSerializer, response=RouteEnvironmentSerializer,
-             summary="Replace the environment's override: fields left out or null inherit the base route.")
+    @api_doc(
+        request=OverrideWriteSerializer,
+        response=RouteEnvironmentSerializer,
+        summary="Replace the environment's override: fields left out or null inherit the base route.",
+    )
     def put(self, request, route: str, env: str):
         instance, environment = get_route(route), get_environment(env)
         serializer = OverrideWriteSerializer(data=request.data)
@@ -213,5 +242,7 @@ class RouteEnvironmentDetailView(ApiView):
 
     @api_doc(response=DeletedSerializer, summary="Remove the override: the environment inherits everything.")
     def delete(self, request, route: str, env: str):
-        services.route_override_delete(actor=self.actor, route=get_route(route), environment=get_environment(env))
+        services.route_override_delete(
+            actor=self.actor, route=get_route(route), environment=get_environment(env)
+        )
         return self.ok({"deleted": True})

@@ -63,7 +63,7 @@ class SecretSerializer(serializers.Serializer):
     environments = SecretEnvironmentSerializer(many=True, source="values.all")
 
     def get_shortcode_name(self, secret: Secret) -> str:
-        return "{{secret:%s}}" % secret.name
+        return f"{{{{secret:{secret.name}}}}}"
 
     def get_secret_type(self, secret: Secret) -> str:
         return "string"
@@ -77,8 +77,9 @@ class SecretSerializer(serializers.Serializer):
 
 class SecretCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=100)
-    secret_type = serializers.ChoiceField(choices=SECRET_TYPES, default="string",
-                                          help_text="Every type is stored as a string value.")
+    secret_type = serializers.ChoiceField(
+        choices=SECRET_TYPES, default="string", help_text="Every type is stored as a string value."
+    )
     value = serializers.CharField(max_length=65536, trim_whitespace=False, write_only=True)
     environment = serializers.CharField(max_length=63, required=False, help_text="Default: the default one.")
     description = serializers.CharField(required=False, allow_blank=True, max_length=2000)
@@ -118,7 +119,9 @@ def _valid(serializer_class, request) -> dict:
 class SecretListView(ApiView):
     @api_doc(response=SecretSerializer, paginated=True)
     def get(self, request):
-        return self.page(Secret.objects.prefetch_related("values__environment"), lambda s: SecretSerializer(s).data)
+        return self.page(
+            Secret.objects.prefetch_related("values__environment"), lambda s: SecretSerializer(s).data
+        )
 
     @sensitive_variables("fields")
     @api_doc(request=SecretCreateSerializer, response=SecretSerializer, status=201)
@@ -127,10 +130,15 @@ class SecretListView(ApiView):
         fields = _valid(SecretCreateSerializer, request)
         environment = _environment_or_default(fields.get("environment"))
         secret = services.secret_create(
-            actor=self.actor, name=fields["name"], description=fields.get("description", ""),
-            expires_at=fields.get("expires_at"), strict_expiry=fields.get("strict_expiry_enforcement", False),
+            actor=self.actor,
+            name=fields["name"],
+            description=fields.get("description", ""),
+            expires_at=fields.get("expires_at"),
+            strict_expiry=fields.get("strict_expiry_enforcement", False),
         )
-        services.secret_set_value(actor=self.actor, secret=secret, environment=environment, value=fields["value"])
+        services.secret_set_value(
+            actor=self.actor, secret=secret, environment=environment, value=fields["value"]
+        )
         return self.ok(secret_data(secret), status=201)
 
 
@@ -161,13 +169,23 @@ class SecretDetailView(ApiView):
 
 class SecretValueView(ApiView):
     @sensitive_variables("fields")
-    @api_doc(request=SecretValueWriteSerializer, response=SecretValueResultSerializer,
-             summary="Set the value in one environment; answers the environment's new value_version.")
+    @api_doc(
+        request=SecretValueWriteSerializer,
+        response=SecretValueResultSerializer,
+        summary="Set the value in one environment; answers the environment's new value_version.",
+    )
     def put(self, request, secret: str):
         instance = get_secret(secret)
         fields = _valid(SecretValueWriteSerializer, request)
         environment = _environment_or_default(fields.get("environment"))
-        row = services.secret_set_value(actor=self.actor, secret=instance, environment=environment,
-                                        value=fields["value"])
-        return self.ok({"id": str(instance.pk), "name": instance.name, "environment": environment.name,
-                        "value_version": row.value_version})
+        row = services.secret_set_value(
+            actor=self.actor, secret=instance, environment=environment, value=fields["value"]
+        )
+        return self.ok(
+            {
+                "id": str(instance.pk),
+                "name": instance.name,
+                "environment": environment.name,
+                "value_version": row.value_version,
+            }
+        )

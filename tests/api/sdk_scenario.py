@@ -29,15 +29,18 @@ def main(base_url: str, api_key: str, upstream_url: str) -> dict:
 
     route = client.routes.create(name="Orders API", target_base_url=upstream_url)
     seen["route"] = client.routes.update(route["id"], requires_clients=False)
-    secret = client.secrets.create(name="ORDERS_TOKEN", secret_type="api_key", value="sdk-canary-production",
-                                   environment="production")
+    secret = client.secrets.create(
+        name="ORDERS_TOKEN", secret_type="api_key", value="sdk-canary-production", environment="production"
+    )
     seen["secret_created"] = secret
     seen["value_qa"] = client.secrets.set_value(secret["id"], value="sdk-canary-qa", environment="qa")
     seen["value_qa_again"] = client.secrets.set_value(secret["id"], value="sdk-canary-qa-2", environment="qa")
     seen["secret"] = client.secrets.get(secret["id"])
 
     seen["override_qa"] = client.routes.upsert_environment(
-        route["slug"], "qa", target_base_url=f"{upstream_url}/qa",
+        route["slug"],
+        "qa",
+        target_base_url=f"{upstream_url}/qa",
         inject_headers={"Authorization": "Bearer {{secret:ORDERS_TOKEN}}"},
     )
     client.routes.upsert_environment(route["slug"], "staging", rate_limit_enabled=True, rate_limit_requests=5)
@@ -50,8 +53,11 @@ def main(base_url: str, api_key: str, upstream_url: str) -> dict:
         return client.call(route["slug"], path="/orders/42", query={"x": "1"}, environment="qa")
 
     response = until(call, lambda r: r.status_code != 404)  # the gateway sees new routes within a second
-    seen["call"] = {"status": response.status_code, "body": response.json(),
-                    "request_id": response.headers.get("x-request-id")}
+    seen["call"] = {
+        "status": response.status_code,
+        "body": response.json(),
+        "request_id": response.headers.get("x-request-id"),
+    }
 
     logs = until(lambda: client._run(client._async.logs.list(route_id=route["id"])), lambda p: p["data"])
     seen["logs"] = logs

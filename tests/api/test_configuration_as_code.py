@@ -27,16 +27,32 @@ def run(*args: str) -> str:
 @pytest.fixture
 def configured(environments):
     staging = environments["staging"]
-    route = route_create(actor=SYSTEM, name="Payments", target_base_url="https://api.example.com/v1",
-                         requires_clients=False, inject_headers_json={"X-Team": "payments"})
-    route_override_update(actor=SYSTEM, route=route, environment=staging, timeout_ms=1500,
-                          target_base_url="https://staging.example.com/v1")
+    route = route_create(
+        actor=SYSTEM,
+        name="Payments",
+        target_base_url="https://api.example.com/v1",
+        requires_clients=False,
+        inject_headers_json={"X-Team": "payments"},
+    )
+    route_override_update(
+        actor=SYSTEM,
+        route=route,
+        environment=staging,
+        timeout_ms=1500,
+        target_base_url="https://staging.example.com/v1",
+    )
     office = client_create(actor=SYSTEM, name="office", ip_address="10.1.0.0/16")
     route_client_assign(actor=SYSTEM, route=route, environment=staging, client=office)
     secret = secret_create(actor=SYSTEM, name="STRIPE_KEY", description="Stripe")
     secret_set_value(actor=SYSTEM, secret=secret, environment=staging, value="sk_canary_never_exported")
-    alert_rule_create(actor=SYSTEM, name="Payments errors", type="error_rate", threshold=5.0,
-                      environments=[staging], route=route)
+    alert_rule_create(
+        actor=SYSTEM,
+        name="Payments errors",
+        type="error_rate",
+        threshold=5.0,
+        environments=[staging],
+        route=route,
+    )
     return route
 
 
@@ -51,8 +67,9 @@ def test_it_exports_every_resource_and_no_secret_value(configured):
     assert [e["name"] for e in document["environments"]] == ["production", "development", "staging"]
     route = document["routes"][0]
     assert route["slug"] == "payments"
-    assert route["overrides"] == {"staging": {"target_base_url": "https://staging.example.com/v1",
-                                              "timeout_ms": 1500}}
+    assert route["overrides"] == {
+        "staging": {"target_base_url": "https://staging.example.com/v1", "timeout_ms": 1500}
+    }
     assert route["clients"] == {"staging": ["office"]}
     assert document["secrets"] == [{"name": "STRIPE_KEY", "description": "Stripe"}]
     assert document["alert_rules"][0]["route"] == "payments"

@@ -1,7 +1,17 @@
 """/v1/account and /v1/environments: shapes, writes through the services, validation errors."""
 
-ENVIRONMENT_KEYS = {"id", "name", "display_name", "description", "color", "is_default", "is_protected", "region",
-                    "expires_at", "created_at"}
+ENVIRONMENT_KEYS = {
+    "id",
+    "name",
+    "display_name",
+    "description",
+    "color",
+    "is_default",
+    "is_protected",
+    "region",
+    "expires_at",
+    "created_at",
+}
 
 
 def test_it_describes_the_account_with_its_limits(viewer):
@@ -24,7 +34,10 @@ def test_it_creates_updates_and_deletes_an_environment(admin):
     assert updated.body["data"]["is_default"] is True and updated.body["data"]["description"] == "For QA"
     assert admin.get("/v1/environments/production").body["data"]["is_default"] is False
     refused = admin.delete("/v1/environments/qa")
-    assert refused.status_code == 400 and "default environment cannot be deleted" in refused.body["error"]["message"]
+    assert (
+        refused.status_code == 400
+        and "default environment cannot be deleted" in refused.body["error"]["message"]
+    )
     assert admin.delete("/v1/environments/staging").body["data"] == {"deleted": True}
     assert admin.get("/v1/environments/staging").status_code == 404
 

@@ -1,4 +1,4 @@
-"""X-Idempotency-Key on writes: the same key and body get the stored answer and no duplicate; another body 409."""
+"""X-Idempotency-Key on writes: same key and body, the stored answer and no duplicate; another body, 409."""
 
 from api.models import IdempotencyRecord
 from routing.models import Route

@@ -15,10 +15,18 @@ def logs(environments):
     route = route_create(actor=SYSTEM, name="Orders", target_base_url="https://a.example.com")
     start = timezone.now() - timedelta(minutes=5)
     rows = [
-        RequestLog(request_id=f"req-{n}", timestamp=start + timedelta(seconds=n), route_id=route.pk if n % 2 else None,
-                   route_slug="orders" if n % 2 else "", environment="staging" if n < 3 else "production",
-                   method="GET", path=f"/p/{n}", status=200 if n != 4 else 502, latency_ms=10.0 + n,
-                   secrets_used=["STRIPE_KEY"])
+        RequestLog(
+            request_id=f"req-{n}",
+            timestamp=start + timedelta(seconds=n),
+            route_id=route.pk if n % 2 else None,
+            route_slug="orders" if n % 2 else "",
+            environment="staging" if n < 3 else "production",
+            method="GET",
+            path=f"/p/{n}",
+            status=200 if n != 4 else 502,
+            latency_ms=10.0 + n,
+            secrets_used=["STRIPE_KEY"],
+        )
         for n in range(7)
     ]
     RequestLog.objects.bulk_create(rows)
@@ -48,7 +56,12 @@ def test_it_filters_the_feed(viewer, logs):
 
 def test_it_answers_one_request_and_a_routes_logs(viewer, logs):
     row = viewer.get("/v1/logs/req-4").body["data"]
-    assert (row["status_code"], row["error"], row["path"], row["secrets_used"]) == (502, "", "/p/4", ["STRIPE_KEY"])
+    assert (row["status_code"], row["error"], row["path"], row["secrets_used"]) == (
+        502,
+        "",
+        "/p/4",
+        ["STRIPE_KEY"],
+    )
     assert viewer.get("/v1/logs/req-404").status_code == 404
     page = viewer.get(f"/v1/routes/{logs.pk}/logs", per_page=2).body
     assert [r["request_id"] for r in page["data"]] == ["req-5", "req-3"]  # newest first

@@ -29,11 +29,17 @@ def load_schema(base_url: str, headers: dict):
 
 def check_operation(operation, base_url: str, headers: dict) -> None:
     @given(case=operation.as_strategy())
-    @settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=MAX_EXAMPLES,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
     def run(case) -> None:
-        case.call_and_validate(base_url=base_url, headers=headers,
-                               checks=[not_a_server_error, response_schema_conformance])
+        case.call_and_validate(
+            base_url=base_url, headers=headers, checks=[not_a_server_error, response_schema_conformance]
+        )
 
     run()
 

@@ -14,7 +14,11 @@ def test_it_pages_20_by_default(admin):
     body = admin.get("/v1/routes").body
     assert len(body["data"]) == 20
     assert {k: body["meta"][k] for k in ("total", "page", "per_page", "total_pages")} == {
-        "total": 25, "page": 1, "per_page": 20, "total_pages": 2}
+        "total": 25,
+        "page": 1,
+        "per_page": 20,
+        "total_pages": 2,
+    }
     second = admin.get("/v1/routes", page=2).body
     assert [r["name"] for r in second["data"]] == [f"r{n:03d}" for n in range(20, 25)]
 

@@ -8,16 +8,26 @@ def test_it_lets_a_viewer_read_but_not_write(viewer):
     assert viewer.get("/v1/routes").status_code == 200
     response = viewer.post("/v1/routes", {"name": "x", "target_base_url": "https://api.example.com"})
     assert response.status_code == 403
-    assert response.body == {"error": {"type": "forbidden", "message": "Viewers can look but not change anything.",
-                                       "request_id": response["X-Request-Id"]}, "status": 403}
+    assert response.body == {
+        "error": {
+            "type": "forbidden",
+            "message": "Viewers can look but not change anything.",
+            "request_id": response["X-Request-Id"],
+        },
+        "status": 403,
+    }
     assert viewer.post("/v1/environments", {"name": "qa"}).status_code == 403
     assert viewer.post("/v1/clients", {"name": "c", "ip_address": "10.0.0.1"}).status_code == 403
-    assert viewer.post("/v1/secrets", {"name": "S", "secret_type": "api_key", "value": "v"}).status_code == 403
+    assert (
+        viewer.post("/v1/secrets", {"name": "S", "secret_type": "api_key", "value": "v"}).status_code == 403
+    )
 
 
 def test_it_keeps_developers_out_of_protected_environments(developer):
     route = route_create(actor=SYSTEM, name="Pay", target_base_url="https://api.example.com")
-    assert developer.put(f"/v1/routes/{route.slug}/environments/staging", {"timeout_ms": 900}).status_code == 200
+    assert (
+        developer.put(f"/v1/routes/{route.slug}/environments/staging", {"timeout_ms": 900}).status_code == 200
+    )
     response = developer.put(f"/v1/routes/{route.slug}/environments/production", {"timeout_ms": 900})
     assert response.status_code == 403
     assert "production is protected" in response.body["error"]["message"]

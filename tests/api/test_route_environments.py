@@ -1,4 +1,4 @@
-"""PUT /v1/routes/{id}/environments/{env} replaces an override: what it leaves out (or sends null) inherits."""
+"""PUT /v1/routes/{id}/environments/{env} replaces an override: fields left out (or null) inherit."""
 
 import pytest
 
@@ -9,8 +9,9 @@ from routing.services import route_create
 
 @pytest.fixture
 def route(environments):
-    return route_create(actor=SYSTEM, name="Orders", target_base_url="https://api.example.com",
-                        timeout_ms=30000)
+    return route_create(
+        actor=SYSTEM, name="Orders", target_base_url="https://api.example.com", timeout_ms=30000
+    )
 
 
 def staging_of(api, ident: str) -> dict:
@@ -19,7 +20,9 @@ def staging_of(api, ident: str) -> dict:
 
 
 def test_it_replaces_the_whole_override_so_omitted_fields_inherit(admin, route):
-    first = admin.put("/v1/routes/orders/environments/staging", {"timeout_ms": 500, "rate_limit_enabled": True})
+    first = admin.put(
+        "/v1/routes/orders/environments/staging", {"timeout_ms": 500, "rate_limit_enabled": True}
+    )
     assert first.body["data"]["overridden_fields"] == ["rate_limit_enabled", "timeout_ms"]
     second = admin.put("/v1/routes/orders/environments/staging", {"rate_limit_enabled": True})
     data = second.body["data"]
@@ -36,7 +39,9 @@ def test_it_treats_null_as_inherit_and_an_all_null_override_as_none(admin, route
 
 
 def test_it_lets_inheriting_environments_follow_the_base(admin, route):
-    admin.put(f"/v1/routes/{route.pk}/environments/staging", {"target_base_url": "https://staging.example.com"})
+    admin.put(
+        f"/v1/routes/{route.pk}/environments/staging", {"target_base_url": "https://staging.example.com"}
+    )
     admin.patch("/v1/routes/orders", {"target_base_url": "https://v2.example.com", "timeout_ms": 700})
     staging = staging_of(admin, str(route.pk))
     assert staging["target_base_url"] == "https://staging.example.com"  # overridden

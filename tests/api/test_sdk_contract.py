@@ -24,9 +24,22 @@ TARGET = ROOT / "var" / "sdk" / "knoxcall-1.2.0"
 def sdk_path() -> Path:
     if not (TARGET / "knoxcall" / "__init__.py").exists():
         result = subprocess.run(
-            [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--require-hashes",
-             "--target", str(TARGET), "-r", str(REQUIREMENT)],
-            capture_output=True, text=True, timeout=300,
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--no-deps",
+                "--require-hashes",
+                "--target",
+                str(TARGET),
+                "-r",
+                str(REQUIREMENT),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
         )
         if result.returncode != 0:
             from tests.conftest import require_service
@@ -37,12 +50,22 @@ def sdk_path() -> Path:
 
 def run_scenario(sdk: Path, tmp_path: Path, base_url: str, api_key: str, upstream_url: str) -> dict:
     env = {
-        "PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "PYTHONPATH": str(sdk),
-        "KNOXCALL_AUTOSTART": "off", "KNOXCALL_INTERCEPT": "off", "KNOXCALL_NO_INTERACTIVE": "1",
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(tmp_path),
+        "PYTHONPATH": str(sdk),
+        "KNOXCALL_AUTOSTART": "off",
+        "KNOXCALL_INTERCEPT": "off",
+        "KNOXCALL_NO_INTERACTIVE": "1",
     }
     script = Path(__file__).with_name("sdk_scenario.py")
-    result = subprocess.run([sys.executable, str(script), base_url, api_key, upstream_url], env=env,
-                            capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    result = subprocess.run(
+        [sys.executable, str(script), base_url, api_key, upstream_url],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout)
 
@@ -58,7 +81,9 @@ def test_it_serves_the_official_sdk_end_to_end(gateway, upstream, sdk_path, tmp_
     assert seen["secret_created"]["secret_type"] == "string"
     assert (seen["value_qa"]["value_version"], seen["value_qa_again"]["value_version"]) == (1, 2)
     assert {e["environment_name"]: e["value_version"] for e in seen["secret"]["environments"]} == {
-        "production": 1, "qa": 2}
+        "production": 1,
+        "qa": 2,
+    }
     assert seen["override_qa"]["overridden_fields"] == ["inject_headers_json", "target_base_url"]
     by_env = {item["environment_name"]: item for item in seen["route_environments"]}
     assert by_env["staging"]["has_override"] is False  # upserted, then deleted: inherits everything again

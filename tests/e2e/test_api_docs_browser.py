@@ -1,4 +1,4 @@
-"""Swagger UI and Redoc of the /v1 API render in a real browser under the console's CSP, from our origin only."""
+"""Swagger UI and Redoc of /v1 render in a real browser under the console's CSP, from our origin only."""
 
 import pytest
 
