@@ -26,6 +26,7 @@ from .models import IdempotencyRecord
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 IDEMPOTENCY_TTL = timedelta(hours=24)
 DEFAULT_PER_PAGE, MAX_PER_PAGE = 20, 100
+API_VERSION = "1"
 
 
 def _positive_int(request: Request, name: str, default: int, maximum: int) -> int:
@@ -80,6 +81,8 @@ class ApiView(APIView):
         response = super().finalize_response(request, response, *args, **kwargs)
         if getattr(request, "request_id", None):
             response["X-Request-Id"] = request.request_id
+        # KnoxCall's SDKs send their API version; this server has one /v1 shape and says which it answered.
+        response["KnoxCall-Version"] = request.headers.get("KnoxCall-Version", API_VERSION)[:64]
         pending = getattr(request, "idempotency", None)
         if pending is not None and response.status_code < 500:
             self._store_answer(pending, response)

@@ -15,6 +15,7 @@ def test_it_accepts_a_bearer_key_and_answers_in_the_envelope(admin):
     assert set(response.body) == {"data", "meta"}
     assert response.body["meta"]["request_id"] == response["X-Request-Id"]
     assert response.body["data"]["slug"] == "self-hosted"
+    assert response["KnoxCall-Version"] == "2025-01-01"  # accepted and echoed
 
 
 def test_it_accepts_the_x_api_key_header(raw_keys):
