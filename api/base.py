@@ -27,6 +27,7 @@ WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 IDEMPOTENCY_TTL = timedelta(hours=24)
 DEFAULT_PER_PAGE, MAX_PER_PAGE = 20, 100
 API_VERSION = "1"
+PENDING = 0  # IdempotencyRecord.status while the first request with the key runs
 
 
 def _positive_int(request: Request, name: str, default: int, maximum: int) -> int:
@@ -83,46 +84,52 @@ class ApiView(APIView):
             response["X-Request-Id"] = request.request_id
         # KnoxCall's SDKs send their API version; this server has one /v1 shape and says which it answered.
         response["KnoxCall-Version"] = request.headers.get("KnoxCall-Version", API_VERSION)[:64]
-        pending = getattr(request, "idempotency", None)
-        if pending is not None and response.status_code < 500:
-            self._store_answer(pending, response)
+        claimed = getattr(request, "idempotency", None)
+        if claimed is not None and response.status_code < 500:
+            claimed.status, claimed.response = response.status_code, response.data
+            claimed.save(update_fields=["status", "response"])
+            request.idempotency = None
         return response
+
+    def dispatch(self, request, *args: Any, **kwargs: Any):
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        finally:
+            claimed = getattr(self.request, "idempotency", None)
+            if claimed is not None:  # a 5xx or an unhandled error: the key may be retried
+                claimed.delete()
 
     # --- X-Idempotency-Key --------------------------------------------------------------------------------
     def _check_idempotency(self, request: Request, body: bytes) -> None:
+        """Claim the key with a pending record, or answer from the record already there.
+
+        The claim is a row insert under a unique constraint, so of two concurrent retries only one runs; the
+        other gets 409 until the first has stored its answer.
+        """
         key = request.headers.get("X-Idempotency-Key", "").strip()
         if request.method not in WRITE_METHODS or not key:
             return
         if len(key) > 255:
             raise exceptions.ValidationError({"X-Idempotency-Key": ["At most 255 characters."]})
         credential = str(request.auth.pk) if request.auth is not None else f"user:{request.user.pk}"
-        digest = hashlib.sha256(
-            b"\n".join([request.method.encode(), request.path.encode(), body])
-        ).hexdigest()
-        record = IdempotencyRecord.objects.filter(
-            credential=credential, key=key, expires_at__gt=timezone.now()
-        ).first()
-        if record is not None:
-            if record.request_hash != digest:
-                raise Conflict("This X-Idempotency-Key was used with a different request; use a new key.")
-            raise Replay(record.status, record.response)
-        request.idempotency = (credential, key, digest)
-
-    @staticmethod
-    def _store_answer(pending: tuple[str, str, str], response: Response) -> None:
-        credential, key, digest = pending
+        parts = [request.method.encode(), request.path.encode(), body]
+        digest = hashlib.sha256(b"\n".join(parts)).hexdigest()
         now = timezone.now()
         IdempotencyRecord.objects.filter(expires_at__lte=now).delete()
-        IdempotencyRecord.objects.filter(credential=credential, key=key).delete()
         try:
             with transaction.atomic():
-                IdempotencyRecord.objects.create(
+                request.idempotency = IdempotencyRecord.objects.create(
                     credential=credential,
                     key=key,
                     request_hash=digest,
-                    status=response.status_code,
-                    response=response.data,
+                    status=PENDING,
                     expires_at=now + IDEMPOTENCY_TTL,
                 )
+            return
         except IntegrityError:
-            pass  # a concurrent retry with the same key stored its answer first; it is the same request
+            record = IdempotencyRecord.objects.filter(credential=credential, key=key).first()
+        if record is None or record.request_hash != digest:
+            raise Conflict("This X-Idempotency-Key was used with a different request; use a new key.")
+        if record.status == PENDING:
+            raise Conflict("A request with this X-Idempotency-Key is still being processed; retry shortly.")
+        raise Replay(record.status, record.response)

@@ -4,6 +4,7 @@ The `error` object is the shape KnoxCall's SDKs parse (type = machine code, mess
 carries per-field messages of a validation error.
 """
 
+import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -12,6 +13,8 @@ from django.db import IntegrityError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
+
+logger = logging.getLogger("knoxcall.api")
 
 
 class Conflict(exceptions.APIException):
@@ -27,6 +30,7 @@ class Replay(Exception):  # noqa: N818 - not an error: the stored answer of an i
 
 TYPES = {
     400: "invalid_request",
+    500: "server_error",
     401: "unauthorized",
     403: "forbidden",
     404: "not_found",
@@ -97,7 +101,9 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         return Response(exc.data, status=exc.status_code, headers={"Idempotent-Replayed": "true"})
     translated = _translate(exc)
     if translated is None:
-        return None
+        # A bug or an outage: logged with its traceback, answered in the same JSON shape as every error.
+        logger.error("Unhandled error in %s", getattr(request, "path", "?"), exc_info=exc)
+        return Response(error_body(request, 500, "Internal error; see the server log."), status=500)
     status_code, message, fields = translated
     headers = {}
     if isinstance(exc, exceptions.Throttled):

@@ -253,6 +253,38 @@ class ClientDetailView(ApiView):
         return self.ok({"deleted": True})
 
 
+class ClientCredentialSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    client_id = serializers.UUIDField()
+    kind = serializers.CharField()
+    label = serializers.CharField(allow_null=True)
+    data = serializers.DictField(child=serializers.CharField())
+    enabled = serializers.BooleanField()
+    expires_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+
+class ClientCredentialListView(ApiView):
+    @api_doc(
+        response=ClientCredentialSerializer,
+        many=True,
+        summary="A client's credentials (bare array): here one of kind ip, its address or network.",
+    )
+    def get(self, request, client: str):
+        instance = get_client(client)
+        credential = {
+            "id": instance.pk,
+            "client_id": instance.pk,
+            "kind": "ip",
+            "label": None,
+            "data": {"ip_address": instance.ip_address},
+            "enabled": instance.enabled,
+            "expires_at": None,
+            "created_at": instance.created_at,
+        }
+        return self.ok([ClientCredentialSerializer(credential).data])
+
+
 # --- API keys ---------------------------------------------------------------------------------------------
 class ApiKeySerializer(serializers.Serializer):
     id = serializers.UUIDField()

@@ -44,6 +44,7 @@ urlpatterns = [
     path("environments/<str:env>", environments.EnvironmentDetailView.as_view()),
     path("clients", environments.ClientListView.as_view()),
     path("clients/<str:client>", environments.ClientDetailView.as_view()),
+    path("clients/<str:client>/credentials", environments.ClientCredentialListView.as_view()),
     path("api-keys", environments.ApiKeyListView.as_view()),
     path("api-keys/<str:key>", environments.ApiKeyDetailView.as_view()),
     path("audit-logs", environments.AuditLogListView.as_view()),

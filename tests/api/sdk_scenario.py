@@ -48,6 +48,8 @@ def main(base_url: str, api_key: str, upstream_url: str) -> dict:
     seen["route_environments"] = client.routes.list_environments(route["slug"])
     seen["route_detail"] = client.routes.get(route["slug"])
     seen["client"] = client.clients.create(name="ci-runner", ip_address="203.0.113.7")
+    seen["client_detail"] = client.clients.get(seen["client"]["id"])
+    seen["client_credentials"] = client.clients.list_credentials(seen["client"]["id"])
 
     def call():
         return client.call(route["slug"], path="/orders/42", query={"x": "1"}, environment="qa")

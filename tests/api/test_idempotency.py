@@ -38,3 +38,37 @@ def test_it_replays_errors_too_and_without_a_key_writes_every_time(admin):
     assert admin.post("/v1/routes", bad, headers={"X-Idempotency-Key": "k-3"}).body == first.body
     admin.post("/v1/environments", {"name": "one"})
     assert admin.post("/v1/environments", {"name": "one"}).status_code == 400
+
+
+def test_it_refuses_a_retry_while_the_first_request_still_runs(admin, raw_keys):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from environments.models import ApiKey
+
+    key_id = str(ApiKey.objects.get(name="administrator key").pk)
+    IdempotencyRecord.objects.create(
+        credential=key_id,
+        key="busy",
+        request_hash="x",
+        status=0,
+        expires_at=timezone.now() + timedelta(hours=1),
+    )
+    response = admin.post("/v1/routes", BODY, headers={"X-Idempotency-Key": "busy"})
+    assert response.status_code == 409
+    assert not Route.objects.exists()
+
+
+def test_it_forgets_a_key_whose_request_failed_on_the_server(admin, monkeypatch):
+    # Fault injection, the one way to make the server fail on purpose: the service raises like an outage.
+    from routing import services
+
+    def explode(**kwargs):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(services, "route_create", explode)
+    failed = admin.post("/v1/routes", BODY, headers={"X-Idempotency-Key": "k-5"})
+    assert (failed.status_code, failed.body["error"]["type"]) == (500, "server_error")
+    monkeypatch.undo()
+    assert admin.post("/v1/routes", BODY, headers={"X-Idempotency-Key": "k-5"}).status_code == 201

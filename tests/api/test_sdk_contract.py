@@ -90,6 +90,8 @@ def test_it_serves_the_official_sdk_end_to_end(gateway, upstream, sdk_path, tmp_
     assert by_env["qa"]["target_base_url"] == f"{upstream.url}/qa"
     assert seen["route_detail"]["environment_override_count"] == 1
     assert seen["client"]["ip_address"] == "203.0.113.7"
+    assert seen["client_detail"]["route_assignments"] == []
+    assert seen["client_credentials"][0]["kind"] == "ip"
 
     assert seen["call"]["status"] == 200
     received = upstream.complete[-1]

@@ -77,6 +77,8 @@ def test_it_creates_a_client_with_route_assignments(developer):
     )
     assert [a["environment_name"] for a in patched.body["data"]["route_assignments"]] == ["staging"]
     assert developer.get("/v1/clients").body["data"][0]["description"] == "HQ"
+    credentials = developer.get("/v1/clients/office/credentials").body["data"]
+    assert [(c["kind"], c["data"]) for c in credentials] == [("ip", {"ip_address": "10.1.2.0/24"})]
     assert developer.delete("/v1/clients/office").body["data"] == {"deleted": True}
 
 
