@@ -8,8 +8,8 @@ from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 
 from api.base import ApiView
+from api.lookups import environment_or_404, route_or_404
 from api.schema import DeletedSerializer, api_doc
-from environments.api import get_environment
 
 from . import services
 from .models import AlertIncident, AlertRule, Direction, NotificationChannel, Percentile, RuleType, Severity
@@ -81,12 +81,11 @@ def _channel(name: str) -> NotificationChannel:
 
 def rule_arguments(fields: dict) -> dict:
     """Turn names (route slug, environment and channel names) into the objects the services take."""
-    from routing.api import get_route
 
     if "route" in fields:
-        fields["route"] = get_route(fields["route"]) if fields["route"] else None
+        fields["route"] = route_or_404(fields["route"]) if fields["route"] else None
     if "environments" in fields:
-        fields["environments"] = [get_environment(name) for name in fields["environments"]]
+        fields["environments"] = [environment_or_404(name) for name in fields["environments"]]
     if "channels" in fields:
         fields["channels"] = [_channel(name) for name in fields["channels"]]
     return fields

@@ -14,8 +14,8 @@ from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 
 from api.base import ApiView, _positive_int
+from api.lookups import route_or_404
 from api.schema import api_doc
-from routing.api import get_route
 
 from . import selectors
 from .models import RequestLog
@@ -85,7 +85,7 @@ def _feed_filters(request) -> dict:
     params = request.query_params
     filters = {"order": "oldest"}
     if params.get("route_id"):
-        filters["route"] = get_route(params["route_id"]).pk
+        filters["route"] = route_or_404(params["route_id"]).pk
     for name in ("environment", "method"):
         if params.get(name):
             filters[name] = params[name].upper() if name == "method" else params[name]
@@ -130,7 +130,7 @@ class LogDetailView(ApiView):
 class RouteLogView(ApiView):
     @api_doc(response=RequestLogSerializer, paginated=True, summary="A route's requests, newest first.")
     def get(self, request, route: str):
-        logs = selectors.request_log_filter({"route": get_route(route).pk})
+        logs = selectors.request_log_filter({"route": route_or_404(route).pk})
         return self.page(logs, log_data)
 
 
@@ -171,7 +171,7 @@ def _route_ids(request) -> list[str] | None:
     try:
         return [str(uuid.UUID(ident))]
     except ValueError:
-        return [str(get_route(ident).pk)]
+        return [str(route_or_404(ident).pk)]
 
 
 class AnalyticsEnvironmentsView(ApiView):

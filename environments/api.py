@@ -1,5 +1,7 @@
 """/v1 endpoints of the environments app: account, environments, clients, API keys and the audit log."""
 
+import uuid
+
 from django.conf import settings
 from django.db import transaction
 from django.http import Http404
@@ -8,6 +10,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema_field
 from rest_framework import serializers
 
 from api.base import ApiView
+from api.lookups import client_or_404, environment_or_404, route_or_404
 from api.schema import DeletedSerializer, api_doc
 
 from . import services
@@ -15,15 +18,6 @@ from .models import ApiKey, AuditEntry, Client, Environment
 from .permissions import ROLES
 
 MAX_INT = 2**31 - 1
-
-
-def get_environment(ident: str) -> Environment:
-    """An environment by its id or its name."""
-    lookup = {"pk": int(ident)} if ident.isdigit() else {"name": ident}
-    environment = Environment.objects.filter(**lookup).first()
-    if environment is None:
-        raise Http404(f"No environment '{ident}'.")
-    return environment
 
 
 # --- account ----------------------------------------------------------------------------------------------
@@ -109,7 +103,7 @@ class EnvironmentListView(ApiView):
 class EnvironmentDetailView(ApiView):
     @api_doc(response=EnvironmentSerializer)
     def get(self, request, env: str):
-        return self.ok(EnvironmentSerializer(get_environment(env)).data)
+        return self.ok(EnvironmentSerializer(environment_or_404(env)).data)
 
     @api_doc(
         request=EnvironmentWriteSerializer(partial=True),
@@ -117,7 +111,7 @@ class EnvironmentDetailView(ApiView):
         summary="Change an environment; is_default: true makes it the default.",
     )
     def patch(self, request, env: str):
-        environment = get_environment(env)
+        environment = environment_or_404(env)
         fields = _valid(EnvironmentWriteSerializer, request, partial=True)
         if fields.pop("name", environment.name) != environment.name:
             raise serializers.ValidationError({"name": ["An environment cannot be renamed."]})
@@ -135,7 +129,7 @@ class EnvironmentDetailView(ApiView):
 
     @api_doc(response=DeletedSerializer, summary="Delete an environment with its overrides and assignments.")
     def delete(self, request, env: str):
-        services.environment_delete(actor=self.actor, environment=get_environment(env))
+        services.environment_delete(actor=self.actor, environment=environment_or_404(env))
         return self.ok({"deleted": True})
 
 
@@ -179,15 +173,11 @@ def _clients():
 
 
 def get_client(ident: str) -> Client:
-    client = _clients().filter(pk=ident).first() if _is_uuid(ident) else _clients().filter(name=ident).first()
-    if client is None:
-        raise Http404(f"No client '{ident}'.")
-    return client
+    """The client with its assignments loaded."""
+    return _clients().get(pk=client_or_404(ident).pk)
 
 
 def _is_uuid(value: str) -> bool:
-    import uuid
-
     try:
         uuid.UUID(value)
     except ValueError:
@@ -197,10 +187,9 @@ def _is_uuid(value: str) -> bool:
 
 def set_assignments(actor, client: Client, wanted: list[dict]) -> None:
     """Make the client's (route, environment) assignments exactly `wanted`, through the routing services."""
-    from routing.api import get_route
     from routing.services import route_client_assign, route_client_unassign
 
-    targets = {(get_route(w["route"]).pk, get_environment(w["environment"]).pk): w for w in wanted}
+    targets = {(route_or_404(w["route"]).pk, environment_or_404(w["environment"]).pk): w for w in wanted}
     for assignment in client.assignments.select_related("route", "environment"):
         if (assignment.route.pk, assignment.environment.pk) not in targets:
             route_client_unassign(
@@ -209,8 +198,8 @@ def set_assignments(actor, client: Client, wanted: list[dict]) -> None:
     for w in targets.values():
         route_client_assign(
             actor=actor,
-            route=get_route(w["route"]),
-            environment=get_environment(w["environment"]),
+            route=route_or_404(w["route"]),
+            environment=environment_or_404(w["environment"]),
             client=client,
         )
 

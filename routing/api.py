@@ -4,15 +4,12 @@ A route is addressed by its UUID or its slug. `PUT /v1/routes/{id}/environments/
 override of that environment: a field left out, or sent as null, inherits the base route (NULL = inherit).
 """
 
-import uuid
-
 from django.db.models import Count
-from django.http import Http404
 from rest_framework import serializers
 
 from api.base import ApiView
+from api.lookups import environment_or_404, route_or_404
 from api.schema import DeletedSerializer, api_doc
-from environments.api import get_environment
 from environments.models import Environment
 
 from . import services
@@ -21,17 +18,6 @@ from .models import OVERRIDABLE_FIELDS, Route, RouteOverride
 from .selectors import base_values
 
 MAX_INT = 2**31 - 1
-
-
-def get_route(ident: str) -> Route:
-    """A route by UUID or slug (or, as the proxy allows, its name)."""
-    try:
-        route = Route.objects.filter(pk=uuid.UUID(ident)).first()
-    except ValueError:
-        route = Route.objects.filter(slug=ident).first() or Route.objects.filter(name=ident).first()
-    if route is None:
-        raise Http404(f"No route '{ident}'.")
-    return route
 
 
 def default_environment_name() -> str | None:
@@ -155,18 +141,20 @@ class RouteListView(ApiView):
 class RouteDetailView(ApiView):
     @api_doc(response=RouteDetailSerializer)
     def get(self, request, route: str):
-        return self.ok(route_data(get_route(route), detail=True))
+        return self.ok(route_data(route_or_404(route), detail=True))
 
     @api_doc(request=RouteWriteSerializer(partial=True), response=RouteDetailSerializer)
     def patch(self, request, route: str):
         serializer = RouteWriteSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        updated = services.route_update(actor=self.actor, route=get_route(route), **serializer.validated_data)
+        updated = services.route_update(
+            actor=self.actor, route=route_or_404(route), **serializer.validated_data
+        )
         return self.ok(route_data(updated, detail=True))
 
     @api_doc(response=DeletedSerializer)
     def delete(self, request, route: str):
-        services.route_delete(actor=self.actor, route=get_route(route))
+        services.route_delete(actor=self.actor, route=route_or_404(route))
         return self.ok({"deleted": True})
 
 
@@ -212,7 +200,7 @@ class RouteEnvironmentListView(ApiView):
         summary="Every environment's effective configuration of the route, and what it overrides.",
     )
     def get(self, request, route: str):
-        instance = get_route(route)
+        instance = route_or_404(route)
         overrides = {o.environment_id: o for o in instance.overrides.all()}
         return self.ok(
             [route_environment_data(instance, e, overrides.get(e.pk)) for e in Environment.objects.all()]
@@ -222,7 +210,7 @@ class RouteEnvironmentListView(ApiView):
 class RouteEnvironmentDetailView(ApiView):
     @api_doc(response=RouteEnvironmentSerializer)
     def get(self, request, route: str, env: str):
-        instance, environment = get_route(route), get_environment(env)
+        instance, environment = route_or_404(route), environment_or_404(env)
         override = instance.overrides.filter(environment=environment).first()
         return self.ok(route_environment_data(instance, environment, override))
 
@@ -232,7 +220,7 @@ class RouteEnvironmentDetailView(ApiView):
         summary="Replace the environment's override: fields left out or null inherit the base route.",
     )
     def put(self, request, route: str, env: str):
-        instance, environment = get_route(route), get_environment(env)
+        instance, environment = route_or_404(route), environment_or_404(env)
         serializer = OverrideWriteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         override = services.route_override_replace(
@@ -243,6 +231,6 @@ class RouteEnvironmentDetailView(ApiView):
     @api_doc(response=DeletedSerializer, summary="Remove the override: the environment inherits everything.")
     def delete(self, request, route: str, env: str):
         services.route_override_delete(
-            actor=self.actor, route=get_route(route), environment=get_environment(env)
+            actor=self.actor, route=route_or_404(route), environment=environment_or_404(env)
         )
         return self.ok({"deleted": True})

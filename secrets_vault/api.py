@@ -12,8 +12,8 @@ from django.views.decorators.debug import sensitive_variables
 from rest_framework import serializers
 
 from api.base import ApiView
+from api.lookups import environment_or_404
 from api.schema import DeletedSerializer, api_doc
-from environments.api import get_environment
 from environments.models import Environment
 
 from . import services
@@ -34,7 +34,7 @@ def get_secret(ident: str) -> Secret:
 
 def _environment_or_default(name: str | None) -> Environment:
     if name:
-        return get_environment(name)
+        return environment_or_404(name)
     default = Environment.objects.filter(is_default=True).first()
     if default is None:
         raise serializers.ValidationError({"environment": ["Name an environment: there is no default."]})

@@ -48,3 +48,9 @@ def test_it_explains_invalid_environments(admin):
     assert set(response.body["fields"]) == {"name", "color"}
     assert admin.post("/v1/environments", {}).body["fields"] == {"name": ["This field is required."]}
     assert admin.patch("/v1/environments/staging", {"name": "other"}).status_code == 400
+
+
+def test_it_answers_404_for_unknown_environment_ids_of_any_size(viewer):
+    assert viewer.get("/v1/environments/99999999999999999999999999").status_code == 404
+    assert viewer.get("/v1/environments/12345").status_code == 404
+    assert viewer.get("/v1/environments/staging").body["data"]["name"] == "staging"
