@@ -60,6 +60,9 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
     target_class = "api.authentication.ApiKeyAuthentication"
     name = ["bearerAuth", "apiKeyHeader"]
 
+    def get_security_requirement(self, auto_schema):
+        return [{"bearerAuth": []}, {"apiKeyHeader": []}]  # either header, not both
+
     def get_security_definition(self, auto_schema):
         return [
             {"type": "http", "scheme": "bearer", "bearerFormat": "tk_…"},
