@@ -1,4 +1,4 @@
-"""Console pages of the analytics app (mounted at /analytics/) and its JSON (mounted at /v1/analytics/)."""
+"""Console pages of the analytics app (mounted at /analytics/); its JSON is analytics/api.py under /v1/."""
 
 from django.urls import path
 
@@ -12,9 +12,4 @@ urlpatterns = [
     path("requests/", views.request_list, name="requests"),
     path("requests/export.csv", views.request_export, name="requests-export"),
     path("requests/<str:request_id>/", views.request_detail, name="request-detail"),
-]
-
-# Included by knoxcall/urls.py under /v1/analytics/; the API issue may re-mount the view with API-key auth.
-api_urlpatterns = [
-    path("environments", views.environments_json, name="environments"),
 ]

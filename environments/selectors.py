@@ -1,5 +1,7 @@
 """Reads of the environments app: API keys, clients, and what an environment takes with it."""
 
+import uuid
+
 from django.db.models import QuerySet
 
 from .api_keys import hash_api_key, looks_like_api_key
@@ -32,3 +34,23 @@ def environment_dependents(environment: Environment) -> dict[str, list[str]]:
         "Route overrides": [str(o.route) for o in overrides],
         "Client assignments": [f"{a.client} on {a.route}" for a in assignments],
     }
+
+
+def _as_uuid(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
+
+
+def environment_find(ident: str) -> Environment | None:
+    """An environment by its id or its name (the management API takes either)."""
+    if ident.isdigit() and len(ident) < 19:  # larger numbers are no id (and overflow SQLite's integers)
+        return Environment.objects.filter(pk=int(ident)).first()
+    return Environment.objects.filter(name=ident).first()
+
+
+def client_find(ident: str) -> Client | None:
+    """A client by its UUID or its name."""
+    key = _as_uuid(ident)
+    return Client.objects.filter(pk=key).first() if key else Client.objects.filter(name=ident).first()

@@ -33,6 +33,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_htmx",
     "knoxcall",
     "console",
@@ -41,6 +43,7 @@ INSTALLED_APPS = [
     "secrets_vault",
     "analytics",
     "alerts",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -253,3 +256,32 @@ LOGIN_THROTTLE_RATE = env.str("KNOXCALL_LOGIN_THROTTLE_RATE", default="10/m")
 API_AUTH_THROTTLE_RATE = env.str("KNOXCALL_API_AUTH_THROTTLE_RATE", default="30/m")
 # Seconds between writes of API keys' last_used_at (batched, off the proxy's hot path).
 API_KEY_USAGE_FLUSH_SECONDS = env.float("KNOXCALL_API_KEY_USAGE_FLUSH_SECONDS", default=10.0)
+
+# --- Management API (/v1, DRF) ------------------------------------------------------------------------------
+# API keys (Bearer or x-api-key) for programs; the console's session too, so a signed-in person can use the
+# docs pages. Errors, envelope and pagination: api/. Account identity shown by GET /v1/account.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.authentication.ApiKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "api.schema.ApiAutoSchema",
+    "EXCEPTION_HANDLER": "api.errors.exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "KnoxCall management API (self-hosted)",
+    "DESCRIPTION": "KnoxCall v1 compatible: envelope {data, meta}, errors {error, status}, Bearer tk_ keys.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {},
+}
+KNOXCALL_ACCOUNT_SLUG = env.str("KNOXCALL_ACCOUNT_SLUG", default="self-hosted")
+KNOXCALL_ACCOUNT_NAME = env.str("KNOXCALL_ACCOUNT_NAME", default="KnoxCall (self-hosted)")

@@ -1,7 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from analytics.urls import api_urlpatterns as analytics_api
 from knoxcall import health
 from knoxcall.lib.throttle import throttle_by_client_ip
 
@@ -19,5 +18,6 @@ urlpatterns = [
     path("alerts/", include("alerts.urls")),
     # Home, sign-in/out, the audit log: the console's own pages (console/urls.py).
     path("", include("console.urls")),
-    path("v1/analytics/", include((analytics_api, "analytics_api"))),
+    # The management API (DRF) with its OpenAPI schema and docs.
+    path("v1/", include("knoxcall.api_urls")),
 ]

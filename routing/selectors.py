@@ -1,5 +1,6 @@
 """Reads for the routing console: the route list, the override matrix, comparisons and secrets in use."""
 
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -98,3 +99,11 @@ def environment_clients(route: Route) -> list[dict[str, Any]]:
          "clients": [a.client for a in assigned if a.environment_id == e.pk]}
         for e in Environment.objects.all()
     ]
+
+
+def route_find(ident: str) -> Route | None:
+    """A route by UUID, slug or name: the same references the proxy accepts in x-knoxcall-route."""
+    try:
+        return Route.objects.filter(pk=uuid.UUID(ident)).first()
+    except ValueError:
+        return Route.objects.filter(slug=ident).first() or Route.objects.filter(name=ident).first()

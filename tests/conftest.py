@@ -1,9 +1,11 @@
 """Shared fixtures: a real recording upstream, the real gateway under uvicorn, and seeded environments."""
 
 import os
+import threading
 
 import httpx
 import pytest
+from django.db.backends import utils as db_utils
 
 from environments.audit import SYSTEM
 from environments.models import Environment
@@ -66,8 +68,16 @@ class Gateway:
 
         snapshot.refresh(force=True)
 
-    def request(self, method: str, path: str, *, route: str | None = "demo", environment: str | None = None,
-                headers: dict | None = None, **kwargs) -> httpx.Response:
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        route: str | None = "demo",
+        environment: str | None = None,
+        headers: dict | None = None,
+        **kwargs,
+    ) -> httpx.Response:
         all_headers = dict(headers or {})
         if route is not None:
             all_headers["x-knoxcall-route"] = route
@@ -90,3 +100,17 @@ def gateway(gateway_server, environments) -> Gateway:
     RequestLog.objects.all().delete()
     yield gw
     gw.client.close()
+
+
+@pytest.fixture
+def queries_by_thread(monkeypatch):
+    """Every SQL statement run in this process during the test, with the name of the thread that ran it."""
+    seen: list[tuple[str, str]] = []
+    original = db_utils.CursorWrapper._execute_with_wrappers
+
+    def recording(self, sql, params, many, executor):
+        seen.append((threading.current_thread().name, sql))
+        return original(self, sql, params, many, executor)
+
+    monkeypatch.setattr(db_utils.CursorWrapper, "_execute_with_wrappers", recording)
+    return seen

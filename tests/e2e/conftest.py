@@ -18,7 +18,7 @@ CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-b
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "screenshots"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(django_db_setup):
     if not Path(CHROMIUM).exists():
         require_service("chromium", f"{CHROMIUM} not found (apt-get install chromium)")
@@ -28,7 +28,7 @@ def browser(django_db_setup):
         require_service("playwright", "the playwright package is not installed (pip install -e '.[test]')")
     # Playwright's sync API keeps an event loop on the test thread; the tests' own ORM calls are still plain
     # synchronous code, so Django's async-safety guard would refuse them while the browser is open. The
-    # guard stays on for every other test.
+    # guard is lifted for one browser module at a time and stays on for every other test.
     previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     try:

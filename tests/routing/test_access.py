@@ -176,12 +176,16 @@ def test_it_logs_refusals_and_the_key_of_allowed_calls(gateway, route, environme
     }
 
 
-def test_it_records_key_usage_in_a_batch(gateway, route, environments, behind_proxy):
+def test_it_records_key_usage_in_a_batch(gateway, route, environments, behind_proxy, queries_by_thread):
     assign(route, environments, "198.51.100.7")
     api_key, raw_key = api_key_create(actor=SYSTEM, name="ci", role="viewer")
     gateway.reload()
-    for _ in range(3):
+    key_usage.flush()  # keys noted by earlier tests are not this test's business
+    queries_by_thread.clear()
+    for _ in range(10):
         call(gateway, ip="198.51.100.7", key=raw_key)
-    assert ApiKey.objects.get(pk=api_key.pk).last_used_at is None  # nothing written per call
-    assert key_usage.flush() == 1
+    key_usage.flush()
+    # Nothing written per call: one batched UPDATE, two if the background flush ran between the calls.
+    updates = [sql for _, sql in queries_by_thread if sql.startswith("UPDATE") and "apikey" in sql]
+    assert 1 <= len(updates) <= 2, updates
     assert ApiKey.objects.get(pk=api_key.pk).last_used_at is not None

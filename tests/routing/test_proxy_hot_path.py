@@ -1,29 +1,11 @@
 """The hot path touches no database, and a change made through a service is served within a second."""
 
-import threading
 import time
-
-import pytest
-from django.db.backends import utils as db_utils
 
 from environments.audit import SYSTEM
 from routing.services import route_create, route_override_update
 from tests.support.access import allow_local_callers
 from tests.support.upstream import echo_json
-
-
-@pytest.fixture
-def queries_by_thread(monkeypatch):
-    """Every SQL statement run in this process during the test, with the name of the thread that ran it."""
-    seen: list[tuple[str, str]] = []
-    original = db_utils.CursorWrapper._execute_with_wrappers
-
-    def recording(self, sql, params, many, executor):
-        seen.append((threading.current_thread().name, sql))
-        return original(self, sql, params, many, executor)
-
-    monkeypatch.setattr(db_utils.CursorWrapper, "_execute_with_wrappers", recording)
-    return seen
 
 
 def test_it_makes_no_database_query_per_proxied_call(gateway, upstream, queries_by_thread):

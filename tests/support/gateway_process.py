@@ -33,7 +33,7 @@ class GatewayProcess:
                    "--port", str(self.port), "--no-access-log", "--no-proxy-headers",
                    "--log-level", "warning"]
         self.process = subprocess.Popen(command, cwd=ROOT, env=self.env)
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90  # a loaded CI machine can take a while to import Django
         while time.monotonic() < deadline:
             try:
                 if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:

@@ -1,0 +1,236 @@
+"""/v1 endpoints of the routing app: routes, their per-environment overrides and their request logs.
+
+A route is addressed by its UUID or its slug. `PUT /v1/routes/{id}/environments/{env}` replaces the whole
+override of that environment: a field left out, or sent as null, inherits the base route (NULL = inherit).
+"""
+
+from django.db.models import Count
+from rest_framework import serializers
+
+from api.base import ApiView
+from api.lookups import environment_or_404, route_or_404
+from api.schema import DeletedSerializer, api_doc
+from environments.models import Environment
+
+from . import services
+from .effective import effective_config
+from .models import OVERRIDABLE_FIELDS, Route, RouteOverride
+from .selectors import base_values
+
+MAX_INT = 2**31 - 1
+
+
+def default_environment_name() -> str | None:
+    return Environment.objects.filter(is_default=True).values_list("name", flat=True).first()
+
+
+def _config_fields(nullable: bool) -> dict[str, serializers.Field]:
+    """Writable overridable fields; nullable for overrides (null = inherit)."""
+    opts = {"required": False, "allow_null": nullable}
+    return {
+        "target_base_url": serializers.CharField(max_length=2048, **opts),
+        "enabled": serializers.BooleanField(**opts),
+        "allowed_methods": serializers.ListField(
+            child=serializers.CharField(max_length=16), max_length=10, **opts
+        ),
+        "timeout_ms": serializers.IntegerField(min_value=100, max_value=600_000, **opts),
+        "requires_clients": serializers.BooleanField(**opts),
+        "inject_headers_json": serializers.DictField(child=serializers.CharField(max_length=4096), **opts),
+        "inject_body_json": serializers.DictField(**opts),
+        "rate_limit_enabled": serializers.BooleanField(**opts),
+        "rate_limit_requests": serializers.IntegerField(min_value=1, max_value=MAX_INT, **opts),
+        "rate_limit_window_sec": serializers.IntegerField(min_value=1, max_value=86_400, **opts),
+        "rate_limit_burst": serializers.IntegerField(min_value=0, max_value=MAX_INT, **opts),
+    }
+
+
+def _strict(serializer_class):
+    """Refuse fields the serializer does not know, naming them, instead of silently dropping them."""
+
+    class Strict(serializer_class):
+        def to_internal_value(self, data):
+            if isinstance(data, dict):
+                unknown = sorted(set(data) - set(self.fields))
+                if unknown:
+                    raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+            return super().to_internal_value(data)
+
+    Strict.__name__ = serializer_class.__name__
+    return Strict
+
+
+RouteWriteSerializer = _strict(
+    type(
+        "RouteWriteSerializer",
+        (serializers.Serializer,),
+        {
+            "name": serializers.CharField(max_length=100),
+            "slug": serializers.CharField(
+                max_length=63, required=False, help_text="Write-once; derived from the name."
+            ),
+            "description": serializers.CharField(required=False, allow_blank=True, max_length=2000),
+            **_config_fields(nullable=False),
+            "target_base_url": serializers.CharField(max_length=2048),
+            "__module__": __name__,
+        },
+    )
+)
+OverrideWriteSerializer = _strict(
+    type(
+        "RouteEnvironmentWriteSerializer",
+        (serializers.Serializer,),
+        {
+            **_config_fields(nullable=True),
+            "__module__": __name__,
+        },
+    )
+)
+
+
+class RouteSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    slug = serializers.CharField()
+    description = serializers.CharField()
+    target_base_url = serializers.CharField()
+    base_environment = serializers.CharField(allow_null=True)
+    enabled = serializers.BooleanField()
+    requires_clients = serializers.BooleanField()
+    allowed_methods = serializers.ListField(child=serializers.CharField())
+    timeout_ms = serializers.IntegerField()
+    inject_headers_json = serializers.DictField(child=serializers.CharField())
+    inject_body_json = serializers.DictField()
+    rate_limit_enabled = serializers.BooleanField()
+    rate_limit_requests = serializers.IntegerField()
+    rate_limit_window_sec = serializers.IntegerField()
+    rate_limit_burst = serializers.IntegerField()
+    environment_override_count = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class RouteDetailSerializer(RouteSerializer):
+    configured_environments = serializers.ListField(child=serializers.CharField())
+
+
+def route_data(route: Route, detail: bool = False) -> dict:
+    route.base_environment = default_environment_name()
+    if not hasattr(route, "override_count"):
+        route.override_count = route.overrides.count()
+    route.environment_override_count = route.override_count
+    if detail:
+        route.configured_environments = sorted(route.overrides.values_list("environment__name", flat=True))
+        return RouteDetailSerializer(route).data
+    return RouteSerializer(route).data
+
+
+class RouteListView(ApiView):
+    @api_doc(response=RouteSerializer, paginated=True)
+    def get(self, request):
+        routes = Route.objects.annotate(override_count=Count("overrides")).order_by("name")
+        return self.page(routes, route_data)
+
+    @api_doc(request=RouteWriteSerializer, response=RouteDetailSerializer, status=201)
+    def post(self, request):
+        serializer = RouteWriteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        route = services.route_create(actor=self.actor, **serializer.validated_data)
+        return self.ok(route_data(route, detail=True), status=201)
+
+
+class RouteDetailView(ApiView):
+    @api_doc(response=RouteDetailSerializer)
+    def get(self, request, route: str):
+        return self.ok(route_data(route_or_404(route), detail=True))
+
+    @api_doc(request=RouteWriteSerializer(partial=True), response=RouteDetailSerializer)
+    def patch(self, request, route: str):
+        serializer = RouteWriteSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        updated = services.route_update(
+            actor=self.actor, route=route_or_404(route), **serializer.validated_data
+        )
+        return self.ok(route_data(updated, detail=True))
+
+    @api_doc(response=DeletedSerializer)
+    def delete(self, request, route: str):
+        services.route_delete(actor=self.actor, route=route_or_404(route))
+        return self.ok({"deleted": True})
+
+
+# --- route environments -----------------------------------------------------------------------------------
+class RouteEnvironmentSerializer(serializers.Serializer):
+    environment_name = serializers.CharField()
+    is_default = serializers.BooleanField()
+    has_override = serializers.BooleanField()
+    overridden_fields = serializers.ListField(child=serializers.CharField())
+    override = serializers.DictField(allow_empty=True, help_text="The stored override: null = inherit.")
+    target_base_url = serializers.CharField()
+    enabled = serializers.BooleanField()
+    requires_clients = serializers.BooleanField()
+    allowed_methods = serializers.ListField(child=serializers.CharField())
+    timeout_ms = serializers.IntegerField()
+    inject_headers_json = serializers.DictField(child=serializers.CharField())
+    inject_body_json = serializers.DictField()
+    rate_limit_enabled = serializers.BooleanField()
+    rate_limit_requests = serializers.IntegerField()
+    rate_limit_window_sec = serializers.IntegerField()
+    rate_limit_burst = serializers.IntegerField()
+
+
+def route_environment_data(route: Route, environment: Environment, override: RouteOverride | None) -> dict:
+    stored = {name: getattr(override, name) if override else None for name in OVERRIDABLE_FIELDS}
+    config = effective_config(base_values(route), stored)
+    return RouteEnvironmentSerializer(
+        {
+            "environment_name": environment.name,
+            "is_default": environment.is_default,
+            "has_override": override is not None,
+            "overridden_fields": sorted(config.overridden),
+            "override": stored,
+            **config.values,
+        }
+    ).data
+
+
+class RouteEnvironmentListView(ApiView):
+    @api_doc(
+        response=RouteEnvironmentSerializer,
+        many=True,
+        summary="Every environment's effective configuration of the route, and what it overrides.",
+    )
+    def get(self, request, route: str):
+        instance = route_or_404(route)
+        overrides = {o.environment_id: o for o in instance.overrides.all()}
+        return self.ok(
+            [route_environment_data(instance, e, overrides.get(e.pk)) for e in Environment.objects.all()]
+        )
+
+
+class RouteEnvironmentDetailView(ApiView):
+    @api_doc(response=RouteEnvironmentSerializer)
+    def get(self, request, route: str, env: str):
+        instance, environment = route_or_404(route), environment_or_404(env)
+        override = instance.overrides.filter(environment=environment).first()
+        return self.ok(route_environment_data(instance, environment, override))
+
+    @api_doc(
+        request=OverrideWriteSerializer,
+        response=RouteEnvironmentSerializer,
+        summary="Replace the environment's override: fields left out or null inherit the base route.",
+    )
+    def put(self, request, route: str, env: str):
+        instance, environment = route_or_404(route), environment_or_404(env)
+        serializer = OverrideWriteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        override = services.route_override_replace(
+            actor=self.actor, route=instance, environment=environment, **serializer.validated_data
+        )
+        return self.ok(route_environment_data(instance, environment, override))
+
+    @api_doc(response=DeletedSerializer, summary="Remove the override: the environment inherits everything.")
+    def delete(self, request, route: str, env: str):
+        services.route_override_delete(
+            actor=self.actor, route=route_or_404(route), environment=environment_or_404(env)
+        )
+        return self.ok({"deleted": True})

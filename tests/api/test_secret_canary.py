@@ -1,0 +1,59 @@
+"""No answer of the API carries a secret value: a canary is looked for in every GET of the schema."""
+
+import json
+import re
+
+from analytics.models import RequestLog
+from api.models import IdempotencyRecord
+from environments.models import AuditEntry
+
+CANARY = "canary-5f3c-never-shown"
+
+
+def test_it_never_returns_a_secret_value(admin):
+    writes = [
+        admin.post(
+            "/v1/secrets",
+            {"name": "TOKEN", "secret_type": "api_key", "value": f"{CANARY}-prod"},
+            headers={"X-Idempotency-Key": "canary-1"},
+        ),
+        admin.put("/v1/secrets/TOKEN/value", {"value": f"{CANARY}-staging", "environment": "staging"}),
+        admin.put("/v1/secrets/TOKEN/value", {"value": f"{CANARY}-dev", "environment": "development"}),
+        admin.post(
+            "/v1/routes",
+            {
+                "name": "Orders",
+                "target_base_url": "https://a.example.com",
+                "inject_headers_json": {"Authorization": "Bearer {{secret:TOKEN}}"},
+            },
+        ),
+        admin.put(
+            "/v1/routes/orders/environments/staging", {"inject_body_json": {"key": "{{secret:TOKEN}}"}}
+        ),
+    ]
+    assert [w.status_code for w in writes] == [201, 200, 200, 201, 200]
+    RequestLog.objects.create(
+        request_id="req-1",
+        timestamp="2026-01-01T00:00:00Z",
+        method="GET",
+        path="/",
+        status=200,
+        latency_ms=1.0,
+        secrets_used=["TOKEN"],
+    )
+    ids = {"{route}": "orders", "{env}": "staging", "{secret}": "TOKEN", "{request_id}": "req-1"}
+    schema = admin.get("/v1/openapi.json").body
+    answers = [json.dumps(w.body) for w in writes]
+    for path, operations in schema["paths"].items():
+        if "get" not in operations or re.search(r"\{(client|key|rule|incident)\}", path):
+            continue
+        for placeholder, value in ids.items():
+            path = path.replace(placeholder, value)
+        response = admin.get(path)
+        assert response.status_code == 200, path
+        answers.append(response.content.decode())
+    assert len(answers) > 20
+    assert not [a for a in answers if CANARY in a]
+    stored = json.dumps([r.response for r in IdempotencyRecord.objects.all()])
+    audit = json.dumps([[e.before, e.after] for e in AuditEntry.objects.all()])
+    assert CANARY not in stored and CANARY not in audit
