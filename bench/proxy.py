@@ -166,6 +166,29 @@ def measure_gateway(server: str, client: str, headers: dict, env: dict, port: in
         gateway.wait(10)
 
 
+def measure_ceiling(upstream_port: int, port: int, env: dict, args) -> dict:
+    """A bare ASGI + aiohttp forwarder (bench/ceiling_app.py): the ceiling for Python on this machine."""
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "bench.ceiling_app:app",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
+    ceiling_env = {**env, "BENCH_UPSTREAM": f"http://127.0.0.1:{upstream_port}"}
+    process = subprocess.Popen(command, cwd=ROOT, env=ceiling_env, stdout=subprocess.DEVNULL)
+    try:
+        wait_for_port(port)
+        return measure("ceiling", f"http://127.0.0.1:{port}/api/users", args)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(10)
+
+
 def run(args) -> None:
     for tool in ("nginx", "wrk"):
         if not shutil.which(tool) and not Path(f"/usr/sbin/{tool}").exists():
@@ -193,6 +216,7 @@ def run(args) -> None:
         raw_key = prepare_gateway_data(upstream_port, env)
         results["upstream direct"] = measure("upstream", f"http://127.0.0.1:{upstream_port}/", args)
         results["nginx proxy_pass"] = measure("nginx", f"http://127.0.0.1:{nginx_port}/", args)
+        results["uvicorn: bare ASGI + aiohttp"] = measure_ceiling(upstream_port, gateway_port, env, args)
         for server in args.servers.split(","):
             for label, client, headers in scenarios(raw_key, args.clients.split(",")):
                 results[f"{server}: {label}"] = measure_gateway(
