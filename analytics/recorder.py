@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 
 from django.conf import settings
-from django.db import close_old_connections, connection, transaction
+from django.db import connection, transaction
 
 log = logging.getLogger(__name__)
 
@@ -130,10 +130,10 @@ def _writer_loop() -> None:
         _wake.wait(settings.PROXY_RECORDER_FLUSH_SECONDS)
         _wake.clear()
         try:
-            close_old_connections()
             flush()
         except Exception as exc:
             log.warning("request log flush failed (%s); %d rows kept in memory for retry", exc, len(_queue))
+            connection.close()  # a broken connection is reopened on the next attempt
     connection.close()
 
 

@@ -8,8 +8,8 @@ Every decision reads the in-memory route table (routing/proxy/snapshot.py).
 
 import asyncio
 import logging
+import random
 import time
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
@@ -34,6 +34,11 @@ log = logging.getLogger(__name__)
 SMALL_BODY = 64 * 1024  # bodies up to this size with a Content-Length are read whole: one write upstream
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 _warm_up_lock: asyncio.Lock | None = None
+
+
+def new_request_id() -> str:
+    """32 hex digits. An identifier, not a secret: random.getrandbits avoids uuid4's urandom syscall."""
+    return f"{random.getrandbits(128):032x}"
 
 
 class RequestBodyTooLarge(Exception):
@@ -373,7 +378,7 @@ async def _relay_response(send, response, call: Call) -> None:
 
 async def proxy(scope: dict, receive, send) -> None:
     found = _read_headers(scope)
-    call = Call(scope, request_id_from(found.get(b"x-request-id", [None])[0], lambda: uuid.uuid4().hex))
+    call = Call(scope, request_id_from(found.get(b"x-request-id", [None])[0], new_request_id))
     response = None
     try:
         table = await ensure_table()

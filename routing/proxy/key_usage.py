@@ -11,7 +11,7 @@ import time
 from datetime import UTC, datetime
 
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import connection
 
 log = logging.getLogger(__name__)
 
@@ -48,10 +48,10 @@ def _loop() -> None:
     while True:
         time.sleep(settings.API_KEY_USAGE_FLUSH_SECONDS)
         try:
-            close_old_connections()
             flush()
         except Exception:
             log.exception("could not record API key usage; will retry")
+            connection.close()  # a broken connection is reopened on the next attempt
 
 
 def _flush_at_exit() -> None:

@@ -9,7 +9,7 @@ import logging
 import threading
 
 from django.conf import settings
-from django.db import close_old_connections, connection
+from django.db import connection
 
 from environments.models import ConfigVersion
 from knoxcall.lib.config_signal import CHANNEL
@@ -47,7 +47,6 @@ def _poll_loop() -> None:
         _wake.wait(settings.PROXY_CONFIG_POLL_SECONDS)
         _wake.clear()
         try:
-            close_old_connections()
             refresh()
         except Exception as exc:  # a database hiccup must not kill the watcher; keep serving the last table
             log.warning("could not refresh the route table (%s); serving version %s",
