@@ -188,15 +188,7 @@ class AnalyticsEnvironmentsView(ApiView):
         window = request.query_params.get("window", "1h")
         window = window if window in selectors.WINDOWS else "1h"
         route_ids = _route_ids(request)
-        since, until = selectors.window_range(window)
-        environments = selectors.environment_list()
-        metrics = selectors.window_metrics(
-            environments=[e.name for e in environments], route_ids=route_ids, since=since, until=until
-        )
-        data = [
-            {"environment": e.name, "display_name": e.label, "color": e.color, **metrics[e.name].as_dict()}
-            for e in environments
-        ]
+        since, until, data = selectors.environment_comparison(window=window, route_ids=route_ids)
         return self.ok(
             EnvironmentMetricsSerializer(data, many=True).data,
             window=window,

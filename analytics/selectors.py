@@ -135,6 +135,20 @@ def window_metrics(
     return result
 
 
+def environment_comparison(*, window: str, route_ids: list | None) -> tuple[datetime, datetime, list[dict]]:
+    """One object per environment over a named window: the JSON of the API and the compare page's data."""
+    since, until = window_range(window)
+    environments = environment_list()
+    metrics = window_metrics(
+        environments=[e.name for e in environments], route_ids=route_ids, since=since, until=until
+    )
+    data = [
+        {"environment": e.name, "display_name": e.label, "color": e.color, **metrics[e.name].as_dict()}
+        for e in environments
+    ]
+    return since, until, data
+
+
 @dataclass
 class Series:
     """Per-step Metrics of one environment, oldest first, aligned on `starts`."""

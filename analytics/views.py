@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
@@ -41,31 +41,6 @@ def _compare_params(request: HttpRequest) -> tuple[str, list[str] | None]:
     except ValueError:
         route = None
     return window, [route] if route else None
-
-
-def environments_json(request: HttpRequest) -> JsonResponse:
-    """`/v1/analytics/environments?window=1h[&route=<uuid>]`: one object per environment."""
-    if not request.user.is_authenticated:
-        return JsonResponse(
-            {"error": "Authentication required.", "code": "unauthenticated", "status": 401}, status=401
-        )
-    window, route_ids = _compare_params(request)
-    since, until = selectors.window_range(window)
-    environments = selectors.environment_list()
-    metrics = selectors.window_metrics(
-        environments=[e.name for e in environments], route_ids=route_ids, since=since, until=until
-    )
-    data = [
-        {"environment": e.name, "display_name": e.label, "color": e.color, **metrics[e.name].as_dict()}
-        for e in environments
-    ]
-    meta = {
-        "window": window,
-        "route": route_ids[0] if route_ids else None,
-        "since": since.isoformat(),
-        "until": until.isoformat(),
-    }
-    return JsonResponse({"data": data, "meta": meta})
 
 
 @login_required
