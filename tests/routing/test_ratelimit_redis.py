@@ -9,7 +9,6 @@ import uuid
 import httpx
 import pytest
 from django.conf import settings
-from django.db import connection
 from django.test import override_settings
 
 from environments.audit import SYSTEM
@@ -81,7 +80,7 @@ def test_it_holds_a_limit_exactly_across_two_gateway_processes(
     # machines stall for seconds, and a timeout would (by design) let calls through unchecked.
     env = {"REDIS_URL": REDIS_URL, "KNOXCALL_RATE_LIMIT_PREFIX": prefix,
            "KNOXCALL_RATE_LIMIT_REDIS_TIMEOUT": "15"}
-    gateways = [GatewayProcess(connection.settings_dict["NAME"], env).start() for _ in range(2)]
+    gateways = [GatewayProcess(env).start() for _ in range(2)]
     try:
         for gateway in gateways:  # each process opens its Redis pool before the storm, as in service
             warm_up = httpx.get(gateway.url + "/echo", headers={"x-knoxcall-route": "metered"})

@@ -18,10 +18,23 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def test_database_url() -> str:
+    """DATABASE_URL of the database the tests run on (SQLite file or PostgreSQL), for other processes."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
 class GatewayProcess:
-    def __init__(self, database_path: str, env: dict[str, str]) -> None:
+    """The gateway under uvicorn (or daphne) in a process of its own, on the tests' database."""
+
+    def __init__(self, env: dict[str, str] | None = None, server: str = "uvicorn") -> None:
         self.port = free_port()
-        self.env = {**os.environ, "DATABASE_URL": f"sqlite:///{database_path}", **env}
+        self.server = server
+        self.env = {**os.environ, "DATABASE_URL": test_database_url(), "PORT": str(self.port), **(env or {})}
         self.process: subprocess.Popen | None = None
 
     @property
@@ -29,10 +42,30 @@ class GatewayProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> "GatewayProcess":
-        command = [sys.executable, "-m", "uvicorn", "knoxcall.asgi:application", "--host", "127.0.0.1",
-                   "--port", str(self.port), "--no-access-log", "--no-proxy-headers",
-                   "--log-level", "warning"]
-        self.process = subprocess.Popen(command, cwd=ROOT, env=self.env)
+        app, port = "knoxcall.asgi:application", str(self.port)
+        command = {
+            "uvicorn": [
+                "-m",
+                "uvicorn",
+                app,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                port,
+                "--no-access-log",
+                "--no-proxy-headers",
+                "--log-level",
+                "warning",
+            ],
+            "daphne": ["-m", "daphne", "-b", "127.0.0.1", "-p", port, app],
+        }[self.server]
+        self.process = subprocess.Popen(
+            [sys.executable, *command],
+            cwd=ROOT,
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + 90  # a loaded CI machine can take a while to import Django
         while time.monotonic() < deadline:
             try:
@@ -44,6 +77,7 @@ class GatewayProcess:
         raise RuntimeError(f"gateway on port {self.port} did not start")
 
     def stop(self) -> None:
+        """SIGTERM, as an orchestrator would: a clean shutdown."""
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             try:
