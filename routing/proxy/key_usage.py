@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 _pending: dict[str, float] = {}
 _lock = threading.Lock()
 _thread: threading.Thread | None = None
+_stopping = threading.Event()
 
 
 def note_key_used(key_id: str) -> None:
@@ -45,13 +46,13 @@ def flush() -> int:
 
 
 def _loop() -> None:
-    while True:
-        time.sleep(settings.API_KEY_USAGE_FLUSH_SECONDS)
+    while not _stopping.wait(settings.API_KEY_USAGE_FLUSH_SECONDS):
         try:
             flush()
         except Exception:
             log.exception("could not record API key usage; will retry")
             connection.close()  # a broken connection is reopened on the next attempt
+    connection.close()
 
 
 def _flush_at_exit() -> None:
@@ -59,6 +60,17 @@ def _flush_at_exit() -> None:
         flush()
     except Exception:
         log.exception("API key usage flush at exit failed")
+
+
+def stop() -> None:
+    """Stop the writer thread and write what is pending (ASGI lifespan shutdown)."""
+    global _thread
+    if _thread is not None:
+        _stopping.set()
+        _thread.join(5)
+        _thread = None
+        _stopping.clear()
+    flush()
 
 
 def start() -> None:

@@ -31,7 +31,7 @@ def stop_background() -> None:
     try:
         snapshot.stop()
         recorder.stop()
-        key_usage.flush()
+        key_usage.stop()
     finally:
         connection.close()
 
