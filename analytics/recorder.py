@@ -6,9 +6,7 @@ flushes what is queued (atexit and the ASGI lifespan both call `flush`). When th
 wait in memory up to PROXY_RECORDER_MAX_QUEUE and are retried; past that the oldest are dropped and counted.
 """
 
-import atexit
 import json
-import logging
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -18,7 +16,7 @@ from datetime import datetime
 from django.conf import settings
 from django.db import connection, transaction
 
-log = logging.getLogger(__name__)
+from knoxcall.lib.flusher import PeriodicFlusher
 
 
 @dataclass(slots=True)
@@ -44,10 +42,6 @@ class RequestRecord:
 
 _queue: deque[RequestRecord] = deque()
 _flush_lock = threading.Lock()
-_wake = threading.Event()
-_writer: threading.Thread | None = None
-_stopping = threading.Event()
-_atexit_registered = threading.Event()
 dropped = 0
 
 
@@ -59,7 +53,7 @@ def record(entry: RequestRecord) -> None:
         dropped += 1
     _queue.append(entry)
     if len(_queue) >= settings.PROXY_RECORDER_BATCH_SIZE:
-        _wake.set()
+        _writer.wake()
 
 
 def _take_batch() -> list[RequestRecord]:
@@ -125,43 +119,6 @@ def flush() -> int:
     return written
 
 
-def _writer_loop() -> None:
-    while not _stopping.is_set():
-        _wake.wait(settings.PROXY_RECORDER_FLUSH_SECONDS)
-        _wake.clear()
-        try:
-            flush()
-        except Exception as exc:
-            log.warning("request log flush failed (%s); %d rows kept in memory for retry", exc, len(_queue))
-            connection.close()  # a broken connection is reopened on the next attempt
-    connection.close()
-
-
-def _flush_at_exit() -> None:
-    try:
-        flush()
-    except Exception:
-        log.exception("request log flush at exit failed; %d rows lost", len(_queue))
-
-
-def stop() -> None:
-    """Stop the writer and flush what is queued (ASGI lifespan shutdown)."""
-    global _writer
-    if _writer is not None:
-        _stopping.set()
-        _wake.set()
-        _writer.join(5)
-        _writer = None
-        _stopping.clear()
-    flush()
-
-
-def start() -> None:
-    global _writer
-    with _flush_lock:
-        if _writer is None:
-            _writer = threading.Thread(target=_writer_loop, name="knoxcall-recorder", daemon=True)
-            _writer.start()
-            if not _atexit_registered.is_set():
-                atexit.register(_flush_at_exit)
-                _atexit_registered.set()
+_writer = PeriodicFlusher("knoxcall-recorder", flush, lambda: settings.PROXY_RECORDER_FLUSH_SECONDS)
+start = _writer.start
+stop = _writer.stop

@@ -4,21 +4,16 @@
 environments.services.api_keys_touch every API_KEY_USAGE_FLUSH_SECONDS, and once more at exit.
 """
 
-import atexit
-import logging
 import threading
 import time
 from datetime import UTC, datetime
 
 from django.conf import settings
-from django.db import connection
 
-log = logging.getLogger(__name__)
+from knoxcall.lib.flusher import PeriodicFlusher
 
 _pending: dict[str, float] = {}
 _lock = threading.Lock()
-_thread: threading.Thread | None = None
-_stopping = threading.Event()
 
 
 def note_key_used(key_id: str) -> None:
@@ -45,38 +40,6 @@ def flush() -> int:
         raise
 
 
-def _loop() -> None:
-    while not _stopping.wait(settings.API_KEY_USAGE_FLUSH_SECONDS):
-        try:
-            flush()
-        except Exception:
-            log.exception("could not record API key usage; will retry")
-            connection.close()  # a broken connection is reopened on the next attempt
-    connection.close()
-
-
-def _flush_at_exit() -> None:
-    try:
-        flush()
-    except Exception:
-        log.exception("API key usage flush at exit failed")
-
-
-def stop() -> None:
-    """Stop the writer thread and write what is pending (ASGI lifespan shutdown)."""
-    global _thread
-    if _thread is not None:
-        _stopping.set()
-        _thread.join(5)
-        _thread = None
-        _stopping.clear()
-    flush()
-
-
-def start() -> None:
-    global _thread
-    with _lock:
-        if _thread is None:
-            _thread = threading.Thread(target=_loop, name="knoxcall-key-usage", daemon=True)
-            _thread.start()
-            atexit.register(_flush_at_exit)
+_writer = PeriodicFlusher("knoxcall-key-usage", flush, lambda: settings.API_KEY_USAGE_FLUSH_SECONDS)
+start = _writer.start
+stop = _writer.stop
