@@ -78,7 +78,22 @@ FEED_PARAMETERS = [
     OpenApiParameter("status_code", OpenApiTypes.INT),
     OpenApiParameter("environment", OpenApiTypes.STR),
     OpenApiParameter("method", OpenApiTypes.STR),
+    OpenApiParameter("since", OpenApiTypes.DATETIME, description="ISO 8601; requests at or after it."),
+    OpenApiParameter("until", OpenApiTypes.DATETIME, description="ISO 8601; requests before it."),
 ]
+
+
+def _datetime_param(request, name: str):
+    """An ISO 8601 query parameter (a date alone means its midnight, UTC), or None when absent."""
+    raw = request.query_params.get(name)
+    if not raw:
+        return None
+    try:
+        return serializers.DateTimeField().to_internal_value(raw)
+    except serializers.ValidationError:
+        raise serializers.ValidationError(
+            {name: [f"{name} must be an ISO 8601 date and time, e.g. 2026-11-28T09:00:00Z."]}
+        ) from None
 
 
 def _feed_filters(request) -> dict:
@@ -89,6 +104,8 @@ def _feed_filters(request) -> dict:
     for name in ("environment", "method"):
         if params.get(name):
             filters[name] = params[name].upper() if name == "method" else params[name]
+    for name in ("since", "until"):
+        filters[name] = _datetime_param(request, name)
     return filters
 
 

@@ -48,7 +48,18 @@ class ApiView(APIView):
         request.request_id = uuid.uuid4().hex
         body = request._request.body if request.method in WRITE_METHODS else b""  # read before parsing
         super().initial(request, *args, **kwargs)
+        self._check_query_parameters(request)
         self._check_idempotency(request, body)
+
+    def _check_query_parameters(self, request: Request) -> None:
+        """List endpoints answer 400 naming a query parameter they do not document, instead of ignoring it."""
+        handler = getattr(self, request.method.lower(), None)
+        known = getattr(handler, "query_parameters", None)
+        unknown = sorted(set(request.query_params) - known) if known is not None else []
+        if unknown:
+            takes = ", ".join(sorted(known)) or "none"
+            message = f"Unknown query parameter; this endpoint takes: {takes}."
+            raise exceptions.ValidationError({name: [message] for name in unknown})
 
     @property
     def actor(self) -> Actor:

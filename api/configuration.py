@@ -81,7 +81,10 @@ def export_config() -> dict[str, Any]:
     return {
         "version": FORMAT_VERSION,
         "environments": [_environment(e) for e in Environment.objects.order_by("-is_default", "name")],
-        "secrets": [{"name": s.name, "description": s.description} for s in Secret.objects.order_by("name")],
+        "secrets": [
+            {"name": s.name, "secret_type": s.secret_type, "description": s.description}
+            for s in Secret.objects.order_by("name")
+        ],
         "clients": [
             {"name": c.name, **{k: getattr(c, k) for k in CLIENT_KEYS}}
             for c in Client.objects.order_by("name")

@@ -42,13 +42,12 @@ def apply_environment(change: Change, actor) -> None:
 
 
 def apply_secret(change: Change, actor) -> None:
+    fields = _only(change.fields, ["description", "secret_type"])
     if change.action == "create":
-        secret_services.secret_create(
-            actor=actor, name=change.name, description=change.fields.get("description", "")
-        )
-    elif "description" in change.fields:
+        secret_services.secret_create(actor=actor, name=change.name, **fields)
+    elif fields:
         secret = Secret.objects.get(name=change.name)
-        secret_services.secret_update(actor=actor, secret=secret, description=change.fields["description"])
+        secret_services.secret_update(actor=actor, secret=secret, **fields)
 
 
 def apply_client(change: Change, actor) -> None:

@@ -76,11 +76,23 @@ def api_doc(
     parameters: list | None = None,
     **kwargs: Any,
 ):
-    """extend_schema for a /v1 operation: the enveloped answer plus the documented error bodies."""
+    """extend_schema for a /v1 operation: the enveloped answer plus the documented error bodies.
+
+    A list operation also remembers its documented query parameters, so ApiView refuses any other one
+    (a misspelt filter would otherwise be ignored and return everything).
+    """
     meta = PageMetaSerializer if paginated else CursorMetaSerializer if cursor else MetaSerializer
     answer = envelope(response, many=many or paginated or cursor, meta=meta) if response else None
     params = (PAGE_PARAMETERS if paginated else []) + (parameters or [])
-    return extend_schema(request=request, responses={status: answer, **ERRORS}, parameters=params, **kwargs)
+    schema = extend_schema(request=request, responses={status: answer, **ERRORS}, parameters=params, **kwargs)
+
+    def decorate(method):
+        method = schema(method)
+        if many or paginated or cursor:
+            method.query_parameters = frozenset(p.name for p in params)
+        return method
+
+    return decorate
 
 
 class ApiAutoSchema(AutoSchema):

@@ -2,6 +2,7 @@
 
 A route is addressed by its UUID or its slug. `PUT /v1/routes/{id}/environments/{env}` replaces the whole
 override of that environment: a field left out, or sent as null, inherits the base route (NULL = inherit).
+`PATCH` on the same path merges: fields left out keep their override, a null resets that one field to inherit.
 """
 
 from django.db.models import Count
@@ -193,6 +194,23 @@ def route_environment_data(route: Route, environment: Environment, override: Rou
     ).data
 
 
+class RouteEnvironmentChangeSerializer(RouteEnvironmentSerializer):
+    changed_fields = serializers.ListField(
+        child=serializers.CharField(), help_text="Override fields whose stored value this request changed."
+    )
+
+
+def _stored_override(route: Route, environment: Environment) -> RouteOverride | None:
+    return route.overrides.filter(environment=environment).first()
+
+
+def _changed_fields(before: RouteOverride | None, after: RouteOverride | None) -> list[str]:
+    def stored(override: RouteOverride | None, name: str):
+        return getattr(override, name) if override else None
+
+    return [name for name in OVERRIDABLE_FIELDS if stored(before, name) != stored(after, name)]
+
+
 class RouteEnvironmentListView(ApiView):
     @api_doc(
         response=RouteEnvironmentSerializer,
@@ -217,7 +235,8 @@ class RouteEnvironmentDetailView(ApiView):
     @api_doc(
         request=OverrideWriteSerializer,
         response=RouteEnvironmentSerializer,
-        summary="Replace the environment's override: fields left out or null inherit the base route.",
+        summary="Replace the environment's whole override: every field left out or null inherits the base "
+        "route, so a field you do not send is reset. Use PATCH to change some fields and keep the rest.",
     )
     def put(self, request, route: str, env: str):
         instance, environment = route_or_404(route), environment_or_404(env)
@@ -227,6 +246,23 @@ class RouteEnvironmentDetailView(ApiView):
             actor=self.actor, route=instance, environment=environment, **serializer.validated_data
         )
         return self.ok(route_environment_data(instance, environment, override))
+
+    @api_doc(
+        request=OverrideWriteSerializer(partial=True),
+        response=RouteEnvironmentChangeSerializer,
+        summary="Merge into the environment's override: fields left out keep their value, null resets one "
+        "field to inherit. Answers the effective configuration and the fields that changed.",
+    )
+    def patch(self, request, route: str, env: str):
+        instance, environment = route_or_404(route), environment_or_404(env)
+        serializer = OverrideWriteSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        before = _stored_override(instance, environment)
+        override = services.route_override_update(
+            actor=self.actor, route=instance, environment=environment, **serializer.validated_data
+        )
+        data = route_environment_data(instance, environment, override)
+        return self.ok({**data, "changed_fields": _changed_fields(before, override)})
 
     @api_doc(response=DeletedSerializer, summary="Remove the override: the environment inherits everything.")
     def delete(self, request, route: str, env: str):

@@ -17,9 +17,7 @@ from api.schema import DeletedSerializer, api_doc
 from environments.models import Environment
 
 from . import services
-from .models import Secret
-
-SECRET_TYPES = ["string", "api_key", "oauth2_token", "basic_auth", "custom"]
+from .models import Secret, SecretType
 
 
 def get_secret(ident: str) -> Secret:
@@ -53,7 +51,7 @@ class SecretSerializer(serializers.Serializer):
     name = serializers.CharField()
     shortcode_name = serializers.SerializerMethodField()
     description = serializers.CharField()
-    secret_type = serializers.SerializerMethodField()
+    secret_type = serializers.CharField()
     base_environment = serializers.SerializerMethodField()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
@@ -65,9 +63,6 @@ class SecretSerializer(serializers.Serializer):
     def get_shortcode_name(self, secret: Secret) -> str:
         return f"{{{{secret:{secret.name}}}}}"
 
-    def get_secret_type(self, secret: Secret) -> str:
-        return "string"
-
     def get_base_environment(self, secret: Secret) -> str | None:
         return Environment.objects.filter(is_default=True).values_list("name", flat=True).first()
 
@@ -78,7 +73,7 @@ class SecretSerializer(serializers.Serializer):
 class SecretCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=100)
     secret_type = serializers.ChoiceField(
-        choices=SECRET_TYPES, default="string", help_text="Every type is stored as a string value."
+        choices=SecretType.values, default=SecretType.STRING, help_text="Every type is stored as a string value."
     )
     value = serializers.CharField(max_length=65536, trim_whitespace=False, write_only=True)
     environment = serializers.CharField(max_length=63, required=False, help_text="Default: the default one.")
@@ -89,6 +84,7 @@ class SecretCreateSerializer(serializers.Serializer):
 
 class SecretUpdateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=100, required=False)
+    secret_type = serializers.ChoiceField(choices=SecretType.values, required=False)
     description = serializers.CharField(required=False, allow_blank=True, max_length=2000)
     expires_at = serializers.DateTimeField(required=False, allow_null=True)
     strict_expiry_enforcement = serializers.BooleanField(required=False)
@@ -133,6 +129,7 @@ class SecretListView(ApiView):
             actor=self.actor,
             name=fields["name"],
             description=fields.get("description", ""),
+            secret_type=fields["secret_type"],
             expires_at=fields.get("expires_at"),
             strict_expiry=fields.get("strict_expiry_enforcement", False),
         )

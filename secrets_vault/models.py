@@ -15,6 +15,16 @@ from environments.models import Environment
 SECRET_NAME_RE = r"^[A-Za-z0-9_]+$"
 
 
+class SecretType(models.TextChoices):
+    """KnoxCall's secret types: a label for people and tools; every type is stored as a string value."""
+
+    STRING = "string", "String"
+    API_KEY = "api_key", "API key"
+    OAUTH2_TOKEN = "oauth2_token", "OAuth 2 token"
+    BASIC_AUTH = "basic_auth", "Basic auth"
+    CUSTOM = "custom", "Custom"
+
+
 class Secret(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(
@@ -23,6 +33,7 @@ class Secret(models.Model):
         validators=[RegexValidator(SECRET_NAME_RE, "Use letters, digits and underscores only.")],
     )
     description = models.TextField(blank=True)
+    secret_type = models.CharField(max_length=20, choices=SecretType.choices, default=SecretType.STRING)
     expires_at = models.DateTimeField(null=True, blank=True)
     strict_expiry = models.BooleanField(
         default=False, help_text="When expired, refuse calls that use it instead of only warning."

@@ -16,10 +16,10 @@ from environments.models import Environment
 from environments.permissions import require_change
 
 from . import cipher
-from .models import Secret, SecretValue
+from .models import Secret, SecretType, SecretValue
 from .rendering import SECRET, SECRET_ID, TemplateError, parse_body, parse_headers, secret_placeholders
 
-SECRET_FIELDS = ["name", "description", "expires_at", "strict_expiry"]
+SECRET_FIELDS = ["name", "description", "secret_type", "expires_at", "strict_expiry"]
 FORBIDDEN_IN_VALUES = ("\r", "\n", "\0")
 
 
@@ -61,12 +61,17 @@ def secret_create(
     actor: Actor,
     name: str,
     description: str = "",
+    secret_type: str = SecretType.STRING,
     expires_at: datetime | None = None,
     strict_expiry: bool = False,
 ) -> Secret:
     require_change(actor)
     secret = Secret(
-        name=name.strip(), description=description, expires_at=expires_at, strict_expiry=strict_expiry
+        name=name.strip(),
+        description=description,
+        secret_type=secret_type,
+        expires_at=expires_at,
+        strict_expiry=strict_expiry,
     )
     secret.full_clean()
     secret.save()
@@ -83,8 +88,8 @@ def secret_create(
 
 @transaction.atomic
 def secret_update(*, actor: Actor, secret: Secret, **fields: Any) -> Secret:
-    """Change the description or the expiry rules; renaming is secret_rename."""
-    unknown = set(fields) - {"description", "expires_at", "strict_expiry"}
+    """Change the description, the type or the expiry rules; renaming is secret_rename."""
+    unknown = set(fields) - {"description", "secret_type", "expires_at", "strict_expiry"}
     if unknown:
         raise ValidationError(f"These secret fields cannot be changed here: {', '.join(sorted(unknown))}.")
     secret = Secret.objects.select_for_update().get(pk=secret.pk)

@@ -71,7 +71,7 @@ def test_it_exports_every_resource_and_no_secret_value(configured):
         "staging": {"target_base_url": "https://staging.example.com/v1", "timeout_ms": 1500}
     }
     assert route["clients"] == {"staging": ["office"]}
-    assert document["secrets"] == [{"name": "STRIPE_KEY", "description": "Stripe"}]
+    assert document["secrets"] == [{"name": "STRIPE_KEY", "secret_type": "string", "description": "Stripe"}]
     assert document["alert_rules"][0]["route"] == "payments"
     assert "sk_canary" not in text
 

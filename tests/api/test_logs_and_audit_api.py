@@ -54,6 +54,23 @@ def test_it_filters_the_feed(viewer, logs):
     assert viewer.get("/v1/logs", cursor="garbage!").status_code == 400
 
 
+def test_it_honours_since_and_until_on_the_feed(viewer, logs):
+    rows = {r["request_id"]: r for r in viewer.get("/v1/logs").body["data"]}
+    since, until = rows["req-2"]["ts"], rows["req-5"]["ts"]
+    found = viewer.get("/v1/logs", since=since, until=until).body["data"]
+    assert [r["request_id"] for r in found] == ["req-2", "req-3", "req-4"]  # until is exclusive
+    refused = viewer.get("/v1/logs", since="yesterday")
+    assert refused.status_code == 400 and "since" in refused.body["fields"]
+
+
+def test_it_refuses_unknown_query_parameters_on_list_endpoints(viewer, logs):
+    for path, misspelt in [("/v1/logs", "enviroment"), ("/v1/routes", "name"), ("/v1/audit-logs", "actor")]:
+        answer = viewer.get(path, **{misspelt: "x"})
+        assert answer.status_code == 400, path
+        assert misspelt in answer.body["fields"]
+    assert viewer.get("/v1/routes", page=1, per_page=5).status_code == 200
+
+
 def test_it_answers_one_request_and_a_routes_logs(viewer, logs):
     row = viewer.get("/v1/logs/req-4").body["data"]
     assert (row["status_code"], row["error"], row["path"], row["secrets_used"]) == (

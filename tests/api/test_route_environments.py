@@ -69,3 +69,42 @@ def test_it_validates_override_fields(admin, route):
     assert bad.status_code == 400 and "FETCH" in bad.body["error"]["message"]
     assert admin.put("/v1/routes/orders/environments/nowhere", {}).status_code == 404
     assert admin.put("/v1/routes/missing/environments/staging", {}).status_code == 404
+
+
+def test_it_patches_one_field_and_keeps_the_other_overrides(admin, route):
+    admin.put(
+        "/v1/routes/orders/environments/staging",
+        {"target_base_url": "https://staging.example.com", "timeout_ms": 500},
+    )
+    answer = admin.patch("/v1/routes/orders/environments/staging", {"rate_limit_enabled": True})
+    assert answer.status_code == 200
+    data = answer.body["data"]
+    assert data["target_base_url"] == "https://staging.example.com"  # kept, not reset to the base
+    assert data["timeout_ms"] == 500
+    assert data["rate_limit_enabled"] is True
+    assert data["overridden_fields"] == ["rate_limit_enabled", "target_base_url", "timeout_ms"]
+    assert data["changed_fields"] == ["rate_limit_enabled"]
+
+
+def test_it_resets_only_the_field_patched_to_null(admin, route):
+    admin.put(
+        "/v1/routes/orders/environments/staging",
+        {"target_base_url": "https://staging.example.com", "timeout_ms": 500},
+    )
+    data = admin.patch("/v1/routes/orders/environments/staging", {"timeout_ms": None}).body["data"]
+    assert data["timeout_ms"] == 30000  # inherits the base again
+    assert data["override"]["target_base_url"] == "https://staging.example.com"
+    assert data["changed_fields"] == ["timeout_ms"]
+
+
+def test_it_patches_an_environment_without_an_override_and_reports_no_change_for_a_noop(admin, route):
+    first = admin.patch("/v1/routes/orders/environments/development", {"enabled": False}).body["data"]
+    assert first["has_override"] is True and first["changed_fields"] == ["enabled"]
+    again = admin.patch("/v1/routes/orders/environments/development", {"enabled": False}).body["data"]
+    assert again["changed_fields"] == []
+
+
+def test_it_refuses_unknown_fields_in_a_patch(admin, route):
+    answer = admin.patch("/v1/routes/orders/environments/staging", {"target": "https://x.example.com"})
+    assert answer.status_code == 400
+    assert "target" in answer.body["fields"]

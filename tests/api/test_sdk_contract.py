@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
 from environments.audit import SYSTEM
@@ -62,7 +63,7 @@ def test_it_serves_the_official_sdk_end_to_end(gateway, upstream, sdk_path, tmp_
     assert seen["created_environment"]["name"] == "qa"
     assert "qa" in seen["environments_after"]
     assert seen["route"]["slug"] == "orders-api" and seen["route"]["requires_clients"] is False
-    assert seen["secret_created"]["secret_type"] == "string"
+    assert seen["secret_created"]["secret_type"] == "api_key"  # stored as sent
     assert (seen["value_qa"]["value_version"], seen["value_qa_again"]["value_version"]) == (1, 2)
     assert {e["environment_name"]: e["value_version"] for e in seen["secret"]["environments"]} == {
         "production": 1,
@@ -88,3 +89,20 @@ def test_it_serves_the_official_sdk_end_to_end(gateway, upstream, sdk_path, tmp_
     assert {"create", "update", "override"} <= actions
     assert seen["account"]["slug"] == "self-hosted"
     assert "sdk-canary" not in json.dumps({k: v for k, v in seen.items() if k != "call"})
+
+
+def test_it_keeps_an_sdk_upserted_target_when_a_raw_patch_changes_another_field(
+    gateway, sdk_path, tmp_path, upstream
+):
+    _, raw_key = api_key_create(actor=SYSTEM, name="sdk", role="administrator")
+    run_scenario(sdk_path, tmp_path, gateway.url, raw_key, upstream.url)  # upserts qa's target with the SDK
+    answer = httpx.patch(
+        f"{gateway.url}/v1/routes/orders-api/environments/qa",
+        json={"rate_limit_enabled": True},
+        headers={"Authorization": f"Bearer {raw_key}"},
+        timeout=10,
+    )
+    assert answer.status_code == 200
+    data = answer.json()["data"]
+    assert data["target_base_url"] == f"{upstream.url}/qa"
+    assert data["changed_fields"] == ["rate_limit_enabled"]

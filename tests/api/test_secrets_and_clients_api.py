@@ -19,7 +19,7 @@ def test_it_creates_a_secret_with_a_first_value_and_sets_values_per_environment(
     data = created.body["data"]
     assert (data["shortcode_name"], data["secret_type"], data["environment_count"]) == (
         "{{secret:STRIPE_KEY}}",
-        "string",
+        "api_key",  # stored and returned as sent (it read back as "string" before)
         1,
     )
     assert data["environments"][0]["environment_name"] == "staging"
@@ -48,6 +48,9 @@ def test_it_updates_renames_and_deletes_a_secret(admin):
     )
     renamed = admin.patch("/v1/secrets/OLD", {"name": "NEW", "strict_expiry_enforcement": True})
     assert (renamed.body["data"]["name"], renamed.body["data"]["strict_expiry_enforcement"]) == ("NEW", True)
+    assert renamed.body["data"]["secret_type"] == "custom"
+    retyped = admin.patch("/v1/secrets/NEW", {"secret_type": "oauth2_token"}).body["data"]
+    assert admin.get("/v1/secrets/NEW").body["data"]["secret_type"] == retyped["secret_type"] == "oauth2_token"
     assert admin.get("/v1/secrets").body["meta"]["total"] == 1
     assert admin.delete("/v1/secrets/NEW").body["data"] == {"deleted": True}
     invalid = admin.post("/v1/secrets", {"name": "bad name", "secret_type": "x", "value": ""})
