@@ -73,7 +73,9 @@ class SecretSerializer(serializers.Serializer):
 class SecretCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=100)
     secret_type = serializers.ChoiceField(
-        choices=SecretType.values, default=SecretType.STRING, help_text="Every type is stored as a string value."
+        choices=SecretType.values,
+        default=SecretType.STRING,
+        help_text="Every type is stored as a string value.",
     )
     value = serializers.CharField(max_length=65536, trim_whitespace=False, write_only=True)
     environment = serializers.CharField(max_length=63, required=False, help_text="Default: the default one.")

@@ -49,8 +49,8 @@ def _detail_context(request: HttpRequest, secret: Secret, **extra) -> dict:
         "secret": secret,
         "states": [(s, may_change(actor, protected=s.environment.is_protected)) for s in states],
         "edit_form": extra.get("edit_form") or SecretEditForm(initial={
-            "secret_type": secret.secret_type, "description": secret.description, "expires_at": secret.expires_at,
-            "strict_expiry": secret.strict_expiry}),
+            "secret_type": secret.secret_type, "description": secret.description,
+            "expires_at": secret.expires_at, "strict_expiry": secret.strict_expiry}),
         "rename_form": extra.get("rename_form") or SecretRenameForm(initial={"name": secret.name}),
         "used_by": services.routes_referencing(secret),
         "can_edit_secret": may_change(actor, protected=protected_values),

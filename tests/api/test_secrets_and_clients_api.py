@@ -50,7 +50,9 @@ def test_it_updates_renames_and_deletes_a_secret(admin):
     assert (renamed.body["data"]["name"], renamed.body["data"]["strict_expiry_enforcement"]) == ("NEW", True)
     assert renamed.body["data"]["secret_type"] == "custom"
     retyped = admin.patch("/v1/secrets/NEW", {"secret_type": "oauth2_token"}).body["data"]
-    assert admin.get("/v1/secrets/NEW").body["data"]["secret_type"] == retyped["secret_type"] == "oauth2_token"
+    assert (
+        admin.get("/v1/secrets/NEW").body["data"]["secret_type"] == retyped["secret_type"] == "oauth2_token"
+    )
     assert admin.get("/v1/secrets").body["meta"]["total"] == 1
     assert admin.delete("/v1/secrets/NEW").body["data"] == {"deleted": True}
     invalid = admin.post("/v1/secrets", {"name": "bad name", "secret_type": "x", "value": ""})
