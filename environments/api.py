@@ -135,6 +135,12 @@ class EnvironmentDetailView(ApiView):
 
 # --- clients ----------------------------------------------------------------------------------------------
 class AssignmentSerializer(serializers.Serializer):
+    """One assignment; `route` and `environment` are the fields a write takes, the rest describe them."""
+
+    route = serializers.CharField(
+        source="route.slug", help_text="The route's slug (a write takes it or the UUID)."
+    )
+    environment = serializers.CharField(source="environment.name")
     route_id = serializers.UUIDField(source="route.pk")
     route_slug = serializers.CharField(source="route.slug")
     route_name = serializers.CharField(source="route.name")
@@ -239,6 +245,53 @@ class ClientDetailView(ApiView):
     @api_doc(response=DeletedSerializer)
     def delete(self, request, client: str):
         services.client_delete(actor=self.actor, client=get_client(client))
+        return self.ok({"deleted": True})
+
+
+def _assignments_of(client: Client):
+    return client.assignments.select_related("route", "environment").order_by(
+        "route__name", "environment__name"
+    )
+
+
+class ClientAssignmentListView(ApiView):
+    @api_doc(
+        response=AssignmentSerializer, many=True, summary="The routes and environments the client may call."
+    )
+    def get(self, request, client: str):
+        return self.ok(AssignmentSerializer(_assignments_of(client_or_404(client)), many=True).data)
+
+    @api_doc(
+        request=AssignmentWriteSerializer,
+        response=AssignmentSerializer,
+        status=201,
+        summary="Add one assignment, keeping the others (idempotent: an existing one answers 200).",
+    )
+    def post(self, request, client: str):
+        from routing.services import route_client_assign
+
+        instance = client_or_404(client)
+        fields = _valid(AssignmentWriteSerializer, request)
+        route, environment = route_or_404(fields["route"]), environment_or_404(fields["environment"])
+        existed = instance.assignments.filter(route=route, environment=environment).exists()
+        assignment = route_client_assign(
+            actor=self.actor, route=route, environment=environment, client=instance
+        )
+        return self.ok(AssignmentSerializer(assignment).data, status=200 if existed else 201)
+
+
+class ClientAssignmentDetailView(ApiView):
+    @api_doc(response=DeletedSerializer, summary="Remove one assignment, keeping the others.")
+    def delete(self, request, client: str, route: str, env: str):
+        from routing.services import route_client_unassign
+
+        instance = client_or_404(client)
+        found_route, environment = route_or_404(route), environment_or_404(env)
+        if not instance.assignments.filter(route=found_route, environment=environment).exists():
+            raise Http404(
+                f"Client '{instance.name}' is not assigned to '{found_route.slug}' in '{environment.name}'."
+            )
+        route_client_unassign(actor=self.actor, route=found_route, environment=environment, client=instance)
         return self.ok({"deleted": True})
 
 

@@ -45,6 +45,11 @@ urlpatterns = [
     path("clients", environments.ClientListView.as_view()),
     path("clients/<str:client>", environments.ClientDetailView.as_view()),
     path("clients/<str:client>/credentials", environments.ClientCredentialListView.as_view()),
+    path("clients/<str:client>/assignments", environments.ClientAssignmentListView.as_view()),
+    path(
+        "clients/<str:client>/assignments/<str:route>/<str:env>",
+        environments.ClientAssignmentDetailView.as_view(),
+    ),
     path("api-keys", environments.ApiKeyListView.as_view()),
     path("api-keys/<str:key>", environments.ApiKeyDetailView.as_view()),
     path("audit-logs", environments.AuditLogListView.as_view()),

@@ -33,10 +33,17 @@ def check_caller(table, route, found: dict[bytes, list[bytes]], key, client_ip: 
     if key is None and not ip_allowed:
         if KEY_HEADER in found:
             raise GatewayError("invalid_api_key", "Invalid, revoked or non-invoking API key.")
-        raise GatewayError("invalid_api_key", "Send a valid x-knoxcall-key or call from an allowed client.")
+        raise GatewayError(
+            "invalid_api_key",
+            f"No x-knoxcall-key was sent, and no client assigned to this route in {route.environment} "
+            f"contains the caller's IP {client_ip}: send a valid x-knoxcall-key, or assign a client that "
+            "contains this IP to the route in this environment.",
+            extra={"ip": client_ip},
+        )
     if route.config["requires_clients"] and not ip_allowed:
         raise GatewayError(
-            "ip_not_authorized", f"{client_ip} is not an allowed client of this route in {route.environment}",
+            "ip_not_authorized",
+            f"{client_ip} is not an allowed client of this route in {route.environment}",
             extra={"ip": client_ip},
         )
 

@@ -100,3 +100,45 @@ def test_it_explains_invalid_clients(developer):
     )
     assert protected.status_code == 404
     assert developer.get("/v1/clients/y").status_code == 404  # the whole write was undone
+
+
+def test_it_adds_and_removes_one_assignment_without_resending_the_others(developer):
+    route_create(actor=SYSTEM, name="Orders", target_base_url="https://a.example.com")
+    created = developer.post(
+        "/v1/clients",
+        {
+            "name": "ci",
+            "ip_address": "10.9.0.0/16",
+            "route_assignments": [{"route": "orders", "environment": "staging"}],
+        },
+    ).body["data"]
+    assert {"route": "orders", "environment": "staging"}.items() <= created["route_assignments"][0].items()
+
+    added = developer.post("/v1/clients/ci/assignments", {"route": "orders", "environment": "development"})
+    assert added.status_code == 201
+    assert (added.body["data"]["route"], added.body["data"]["environment"]) == ("orders", "development")
+    again = developer.post("/v1/clients/ci/assignments", {"route": "orders", "environment": "development"})
+    assert again.status_code == 200  # idempotent
+    listed = developer.get("/v1/clients/ci/assignments").body["data"]
+    assert [(a["route"], a["environment"]) for a in listed] == [
+        ("orders", "development"),
+        ("orders", "staging"),
+    ]
+
+    # What the endpoint returns is what it accepts: one listed assignment can be posted back as it is.
+    round_trip = {key: listed[0][key] for key in ("route", "environment")}
+    assert developer.post("/v1/clients/ci/assignments", round_trip).status_code == 200
+
+    assert developer.delete("/v1/clients/ci/assignments/orders/staging").body["data"] == {"deleted": True}
+    assert [a["environment"] for a in developer.get("/v1/clients/ci/assignments").body["data"]] == [
+        "development"
+    ]
+    assert developer.delete("/v1/clients/ci/assignments/orders/staging").status_code == 404
+
+
+def test_it_keeps_protected_assignments_for_administrators(developer):
+    route_create(actor=SYSTEM, name="Orders", target_base_url="https://a.example.com")
+    developer.post("/v1/clients", {"name": "ci", "ip_address": "10.9.0.1"})
+    refused = developer.post("/v1/clients/ci/assignments", {"route": "orders", "environment": "production"})
+    assert refused.status_code == 403
+    assert developer.get("/v1/clients/ci/assignments").body["data"] == []

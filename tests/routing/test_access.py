@@ -45,8 +45,9 @@ def call(gateway, *, ip=None, key=None, environment=None):
 def test_it_lets_a_valid_key_call_when_clients_are_not_required(
     gateway, upstream, route, environments, behind_proxy
 ):
-    route_override_update(actor=SYSTEM, route=route, environment=environments["production"],
-                          requires_clients=False)
+    route_override_update(
+        actor=SYSTEM, route=route, environment=environments["production"], requires_clients=False
+    )
     _, raw_key = api_key_create(actor=SYSTEM, name="ci", role="viewer")
     gateway.reload()
     response = call(gateway, ip=FOREIGN_IP, key=raw_key)
@@ -55,8 +56,9 @@ def test_it_lets_a_valid_key_call_when_clients_are_not_required(
 
 
 def test_it_refuses_a_revoked_key(gateway, upstream, route, environments, behind_proxy):
-    route_override_update(actor=SYSTEM, route=route, environment=environments["production"],
-                          requires_clients=False)
+    route_override_update(
+        actor=SYSTEM, route=route, environment=environments["production"], requires_clients=False
+    )
     api_key, raw_key = api_key_create(actor=SYSTEM, name="old", role="viewer")
     api_key_revoke(actor=SYSTEM, api_key=api_key)
     gateway.reload()
@@ -67,8 +69,9 @@ def test_it_refuses_a_revoked_key(gateway, upstream, route, environments, behind
 
 
 def test_it_refuses_a_key_that_may_not_invoke(gateway, upstream, route, environments, behind_proxy):
-    route_override_update(actor=SYSTEM, route=route, environment=environments["production"],
-                          requires_clients=False)
+    route_override_update(
+        actor=SYSTEM, route=route, environment=environments["production"], requires_clients=False
+    )
     _, raw_key = api_key_create(actor=SYSTEM, name="api-only", role="administrator", may_invoke=False)
     gateway.reload()
     assert call(gateway, ip=FOREIGN_IP, key=raw_key).status_code == 401
@@ -85,7 +88,10 @@ def test_it_refuses_a_foreign_ip_without_a_key(gateway, upstream, route, environ
     gateway.reload()
     response = call(gateway, ip=FOREIGN_IP)
     assert response.status_code == 401
-    assert response.json()["code"] == "invalid_api_key"
+    body = response.json()
+    assert body["code"] == "invalid_api_key"
+    assert body["ip"] == FOREIGN_IP  # says which address was checked, and what is missing
+    assert FOREIGN_IP in body["error"] and "no client assigned to this route in production" in body["error"]
     assert upstream.received == []
 
 
@@ -104,8 +110,9 @@ def test_it_refuses_a_valid_key_from_a_foreign_ip_when_clients_are_required(
 
 
 def test_it_applies_requires_clients_per_environment(gateway, route, environments, behind_proxy):
-    route_override_update(actor=SYSTEM, route=route, environment=environments["development"],
-                          requires_clients=False)
+    route_override_update(
+        actor=SYSTEM, route=route, environment=environments["development"], requires_clients=False
+    )
     _, raw_key = api_key_create(actor=SYSTEM, name="ci", role="viewer")
     gateway.reload()
     assert call(gateway, ip=FOREIGN_IP, key=raw_key, environment="production").status_code == 403
@@ -172,7 +179,9 @@ def test_it_logs_refusals_and_the_key_of_allowed_calls(gateway, route, environme
     rows = RequestLog.objects.filter(route_id=route.pk)
     logged = {(row.status, row.error_code, row.api_key_id) for row in rows}
     assert logged == {
-        (401, "invalid_api_key", None), (403, "ip_not_authorized", api_key.pk), (200, "", api_key.pk)
+        (401, "invalid_api_key", None),
+        (403, "ip_not_authorized", api_key.pk),
+        (200, "", api_key.pk),
     }
 
 
