@@ -129,7 +129,7 @@ class AlertIncidentSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     rule_id = serializers.IntegerField()
     rule_name = serializers.CharField(source="rule.name")
-    environment = serializers.CharField(source="environment.name")
+    environment = serializers.CharField(source="environment_name")
     route = serializers.CharField(source="route.slug", allow_null=True, default=None)
     observed_value = serializers.FloatField()
     threshold = serializers.FloatField()
@@ -157,7 +157,7 @@ class AlertIncidentListView(ApiView):
         if status in ("open", "resolved"):
             incidents = incidents.filter(resolved_at__isnull=status == "open")
         if request.query_params.get("environment"):
-            incidents = incidents.filter(environment__name=request.query_params["environment"])
+            incidents = incidents.filter(environment_name=request.query_params["environment"])
         return self.page(incidents, lambda i: AlertIncidentSerializer(i).data)
 
 

@@ -91,7 +91,8 @@ def _decide(rule: AlertRule, environment: Environment, measurement: Measurement,
         incident = _open_incident(rule, environment)
         if measurement.firing and incident is None:
             incident = AlertIncident.objects.create(
-                rule=rule, environment=environment, route_id=rule.route_id, observed_value=measurement.value,
+                rule=rule, environment=environment, environment_name=environment.name, route_id=rule.route_id,
+                observed_value=measurement.value,
                 threshold=rule.threshold, opened_at=now,
             )
             _notify(incident, NotificationEvent.TRIGGER, now)
@@ -107,12 +108,14 @@ def _decide(rule: AlertRule, environment: Environment, measurement: Measurement,
 
 
 def resolve_out_of_scope(now: datetime) -> int:
-    """Resolve open incidents whose rule was disabled or no longer covers their environment."""
+    """Resolve open incidents whose rule was disabled or no longer covers their environment (or whose
+    environment was deleted)."""
     resolved = 0
     for incident in AlertIncident.objects.filter(resolved_at__isnull=True).select_related("rule"):
         rule = incident.rule
         scope = rule.environments
-        covered = not scope.exists() or scope.filter(pk=incident.environment_id).exists()
+        exists = incident.environment_id is not None
+        covered = exists and (not scope.exists() or scope.filter(pk=incident.environment_id).exists())
         if rule.enabled and covered:
             continue
         with transaction.atomic():

@@ -116,7 +116,11 @@ class AlertRule(models.Model):
 class AlertIncident(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     rule = models.ForeignKey(AlertRule, on_delete=models.CASCADE, related_name="incidents")
-    environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="alert_incidents")
+    # An incident outlives its environment (history is kept); the name stays readable and filterable.
+    environment = models.ForeignKey(
+        Environment, null=True, blank=True, on_delete=models.SET_NULL, related_name="alert_incidents"
+    )
+    environment_name = models.CharField(max_length=63, db_index=True, default="")
     route = models.ForeignKey(Route, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     observed_value = models.FloatField()
     threshold = models.FloatField()
@@ -137,7 +141,7 @@ class AlertIncident(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.rule} in {self.environment}"
+        return f"{self.rule} in {self.environment_name}"
 
     @property
     def is_open(self) -> bool:

@@ -52,7 +52,7 @@ class SendResult:
 
 def incident_message(incident: AlertIncident, event: str) -> Message:
     rule = incident.rule
-    scope = f"{incident.environment.name}" + (f" / {incident.route.slug}" if incident.route else "")
+    scope = f"{incident.environment_name}" + (f" / {incident.route.slug}" if incident.route else "")
     state = "RESOLVED" if event == NotificationEvent.RESOLVE else rule.get_severity_display().upper()
     title = f"[{state}] {rule.name} ({scope})"
     text = (
@@ -60,7 +60,7 @@ def incident_message(incident: AlertIncident, event: str) -> Message:
         f"{incident.threshold:g} over {rule.window_minutes} min."
     )
     details = {
-        "rule": rule.name, "environment": incident.environment.name,
+        "rule": rule.name, "environment": incident.environment_name,
         "route": incident.route.slug if incident.route else None, "type": rule.type,
         "observed_value": incident.observed_value, "threshold": incident.threshold,
         "opened_at": incident.opened_at.isoformat(),

@@ -34,7 +34,7 @@ def notification_channel_list(*, environment: str | None = None) -> QuerySet[Not
 def alert_incident_list(*, environment: str | None = None, state: str = "") -> QuerySet[AlertIncident]:
     incidents = AlertIncident.objects.select_related("rule", "environment", "route")
     if environment:
-        incidents = incidents.filter(environment__name=environment)
+        incidents = incidents.filter(environment_name=environment)
     if state == "open":
         incidents = incidents.filter(resolved_at__isnull=True)
     elif state == "resolved":

@@ -3,6 +3,7 @@
 from django import forms
 
 from environments.models import Environment
+from environments.selectors import deleted_environment_names
 from routing.models import Route
 
 from .selectors import STATUS_CLASSES, WINDOWS
@@ -49,4 +50,5 @@ class RequestLogFilterForm(forms.Form):
         self.fields["environment"].choices = [
             ("", "All environments"),
             *((e.name, e.label) for e in Environment.objects.only("name", "display_name")),
+            *((name, f"{name} (deleted)") for name in deleted_environment_names()),
         ]

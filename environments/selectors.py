@@ -5,7 +5,7 @@ import uuid
 from django.db.models import QuerySet
 
 from .api_keys import hash_api_key, looks_like_api_key
-from .models import ApiKey, Client, Environment
+from .models import ApiKey, AuditEntry, Client, Environment
 
 
 def api_key_authenticate(raw_key: str | None) -> ApiKey | None:
@@ -25,15 +25,41 @@ def client_list() -> QuerySet[Client]:
 
 
 def environment_dependents(environment: Environment) -> dict[str, list[str]]:
-    """What goes with an environment when it is deleted: its route overrides and client assignments."""
+    """What goes with an environment when it is deleted: overrides, assignments, secret values, rule links."""
+    from alerts.models import AlertRule
     from routing.models import RouteClient, RouteOverride
+    from secrets_vault.models import SecretValue
 
     overrides = RouteOverride.objects.filter(environment=environment).select_related("route")
     assignments = RouteClient.objects.filter(environment=environment).select_related("route", "client")
+    values = SecretValue.objects.filter(environment=environment).select_related("secret")
     return {
         "Route overrides": [str(o.route) for o in overrides],
         "Client assignments": [f"{a.client} on {a.route}" for a in assignments],
+        "Secret values": [f"{v.secret.name} (version {v.value_version})" for v in values],
+        "Alert rule links": [rule.name for rule in AlertRule.objects.filter(environments=environment)],
     }
+
+
+def environment_history(environment: Environment) -> dict[str, int]:
+    """What stays when an environment is deleted, counted: it remains readable and filterable by name."""
+    from alerts.models import AlertIncident
+    from analytics.models import MetricBucket, RequestLog
+
+    name = environment.name
+    return {
+        "Request logs": RequestLog.objects.filter(environment=name).count(),
+        "Metric buckets": MetricBucket.objects.filter(environment=name).count(),
+        "Audit entries": AuditEntry.objects.filter(environment=name).count(),
+        "Alert incidents": AlertIncident.objects.filter(environment_name=name).count(),
+    }
+
+
+def deleted_environment_names() -> list[str]:
+    """Names of deleted environments (from the audit trail), so their history stays filterable."""
+    deleted = AuditEntry.objects.filter(resource_type="environment", action="delete")
+    names = set(deleted.values_list("resource_name", flat=True))
+    return sorted(names - set(Environment.objects.values_list("name", flat=True)))
 
 
 def _as_uuid(value: str) -> uuid.UUID | None:

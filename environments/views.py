@@ -12,7 +12,7 @@ from console.access import actor_for, call_service, may_change, require_editor
 from . import services
 from .forms import EnvironmentForm
 from .models import Environment
-from .selectors import environment_dependents
+from .selectors import environment_dependents, environment_history
 
 
 @login_required
@@ -72,7 +72,12 @@ def environment_edit(request: HttpRequest, name: str) -> HttpResponse:
 @login_required
 def environment_delete(request: HttpRequest, name: str) -> HttpResponse:
     environment = get_object_or_404(Environment, name=name)
-    context = {"environment": environment, "dependents": environment_dependents(environment), "errors": []}
+    context = {
+        "environment": environment,
+        "dependents": environment_dependents(environment),
+        "history": environment_history(environment),
+        "errors": [],
+    }
     if request.method != "POST":
         require_editor(request, protected=[name] if environment.is_protected else [])
         return render(request, "environments/delete.html", context)
@@ -80,7 +85,10 @@ def environment_delete(request: HttpRequest, name: str) -> HttpResponse:
         services.environment_delete, actor=actor_for(request), environment=environment)
     if errors:
         return render(request, "environments/delete.html", {**context, "errors": errors}, status=status)
-    messages.success(request, f"Environment {name} deleted, with its overrides.")
+    messages.success(
+        request,
+        f"Environment {name} deleted with its overrides, assignments and secret values; its history stays.",
+    )
     return redirect("environments:list")
 
 
