@@ -1,7 +1,8 @@
 """Who changed what: the actor of a write, and the one function that records it.
 
-`record_change` writes the audit entry and bumps the configuration version; services call it inside their
-transaction, so a change, its audit entry and the new version commit together or not at all.
+`record_change` writes the audit entry and, when the change is to something the proxy serves, bumps the
+configuration version; services call it inside their transaction, so a change, its audit entry and the new
+version commit together or not at all.
 """
 
 from dataclasses import dataclass
@@ -40,6 +41,10 @@ class Actor:
 
 SYSTEM = Actor(label="system", role=SYSTEM_ROLE)
 
+# What the proxy's route table is built from. A change to anything else (alert rules, notification channels)
+# is audited but does not make every gateway process rebuild its table and decrypt every secret again.
+PROXY_SERVED = frozenset({"route", "environment", "client", "api_key", "secret"})
+
 
 def snapshot(instance: Model, fields: list[str]) -> dict[str, Any]:
     return json_safe({name: getattr(instance, name) for name in fields})
@@ -77,5 +82,6 @@ def record_change(
         after=after,
         client_ip=actor.ip,
     )
-    bump_config_version()
+    if resource_type in PROXY_SERVED:
+        bump_config_version()
     return entry

@@ -29,7 +29,7 @@ def test_it_audits_channel_writes_without_secret_values(environments):
     entries = AuditEntry.objects.filter(resource_type="notification_channel")
     assert [e.action for e in entries.order_by("timestamp")] == ["create", "update"]
     assert all(CANARY not in str(e.before) + str(e.after) for e in entries)
-    assert ConfigVersion.objects.get().version == version + 2
+    assert ConfigVersion.objects.get().version == version  # channels are not what the proxy serves
     channel.refresh_from_db()
     assert channel.config["routing_key"] == CANARY + "-2"
 
