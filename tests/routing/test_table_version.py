@@ -1,4 +1,4 @@
-"""The proxy's table version moves only for what the proxy serves: alert rules and channels rebuild nothing."""
+"""The table version moves only for what the proxy serves: alert rules and channels rebuild nothing."""
 
 from alerts.models import ChannelKind
 from alerts.services import alert_rule_create, alert_rule_update, notification_channel_create
