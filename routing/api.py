@@ -114,8 +114,8 @@ class RouteDetailSerializer(RouteSerializer):
     configured_environments = serializers.ListField(child=serializers.CharField())
 
 
-def route_data(route: Route, detail: bool = False) -> dict:
-    route.base_environment = default_environment_name()
+def route_data(route: Route, detail: bool = False, base_environment: str | None = None) -> dict:
+    route.base_environment = base_environment or default_environment_name()
     if not hasattr(route, "override_count"):
         route.override_count = route.overrides.count()
     route.environment_override_count = route.override_count
@@ -129,7 +129,8 @@ class RouteListView(ApiView):
     @api_doc(response=RouteSerializer, paginated=True)
     def get(self, request):
         routes = Route.objects.annotate(override_count=Count("overrides")).order_by("name")
-        return self.page(routes, route_data)
+        base_environment = default_environment_name()  # once per page, not once per route
+        return self.page(routes, lambda route: route_data(route, base_environment=base_environment))
 
     @api_doc(request=RouteWriteSerializer, response=RouteDetailSerializer, status=201)
     def post(self, request):

@@ -64,10 +64,13 @@ class SecretSerializer(serializers.Serializer):
         return f"{{{{secret:{secret.name}}}}}"
 
     def get_base_environment(self, secret: Secret) -> str | None:
-        return Environment.objects.filter(is_default=True).values_list("name", flat=True).first()
+        if "base_environment" not in self.context:  # once per answer, however many secrets it lists
+            default = Environment.objects.filter(is_default=True).values_list("name", flat=True).first()
+            self.context["base_environment"] = default
+        return self.context["base_environment"]
 
     def get_environment_count(self, secret: Secret) -> int:
-        return secret.values.count()
+        return len(secret.values.all())  # prefetched
 
 
 class SecretCreateSerializer(serializers.Serializer):
@@ -117,8 +120,10 @@ def _valid(serializer_class, request) -> dict:
 class SecretListView(ApiView):
     @api_doc(response=SecretSerializer, paginated=True)
     def get(self, request):
+        shared: dict = {}  # one context for the page, so per-answer lookups run once
         return self.page(
-            Secret.objects.prefetch_related("values__environment"), lambda s: SecretSerializer(s).data
+            Secret.objects.prefetch_related("values__environment"),
+            lambda s: SecretSerializer(s, context=shared).data,
         )
 
     @sensitive_variables("fields")
