@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "servestatic",
     "django.contrib.staticfiles",
     "channels",
     "rest_framework",
@@ -48,7 +49,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "servestatic.middleware.ServeStaticMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -209,10 +210,11 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = DATA_DIR / "static"
-STATIC_ROOT.mkdir(exist_ok=True)
-# The ASGI app serves its own static files (the console's CSS, htmx from django-htmx) through WhiteNoise,
-# straight from the apps' static folders, so `make run` needs no collectstatic and no web server in front.
-WHITENOISE_USE_FINDERS = True
+# The ASGI app serves its own static files (the console's CSS, htmx from django-htmx) through ServeStatic's
+# async middleware, straight from the apps' static folders, so `make run` needs no collectstatic and no web
+# server in front. (WhiteNoise streams files through a sync iterator, which Django's ASGI handler warns
+# about on every file and buffers.)
+SERVESTATIC_USE_FINDERS = True
 
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
