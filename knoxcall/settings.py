@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "secrets_vault",
     "analytics",
     "alerts",
+    "configuration",
     "api",
 ]
 

@@ -1,12 +1,13 @@
 """The console's static files come from the ASGI app itself, asynchronously, with no per-file warning."""
 
 import warnings
+from pathlib import Path
 
 from django.contrib.staticfiles import finders
 
 
 def test_it_serves_static_files_under_asgi_without_the_sync_iterator_warning(gateway):
-    expected = open(finders.find("css/app.css"), "rb").read()
+    expected = Path(finders.find("css/app.css")).read_bytes()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         css = gateway.client.get("/static/css/app.css")

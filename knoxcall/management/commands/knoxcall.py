@@ -15,8 +15,8 @@ SUBCOMMANDS = {
     "secrets": ("secrets_vault.cli", "Secrets vault operations: rotate-key."),
     "apikey": ("knoxcall.cli.apikey", "Create an API key, printed once (bootstraps the management API)."),
     "rollup": ("analytics.cli", "Fold pending request logs into per-minute metric buckets now."),
-    "export": ("api.cli_export", "Write the configuration as YAML (secrets by name, never values)."),
-    "apply": ("api.cli_apply", "Apply a configuration YAML: print the diff, then apply it atomically."),
+    "export": ("configuration.cli_export", "Write the configuration as YAML (secrets by name, not values)."),
+    "apply": ("configuration.cli_apply", "Apply a configuration YAML: print the diff, apply it atomically."),
 }
 
 

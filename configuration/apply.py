@@ -2,6 +2,8 @@
 
 from typing import Any
 
+from django.db import transaction
+
 from alerts import services as alert_services
 from alerts.models import AlertRule, NotificationChannel
 from environments import services as env_services
@@ -11,7 +13,7 @@ from routing.models import OVERRIDABLE_FIELDS, Route
 from secrets_vault import services as secret_services
 from secrets_vault.models import Secret
 
-from .configuration import CLIENT_KEYS, ENVIRONMENT_KEYS, RULE_KEYS, Change, parse_expiry
+from .document import CLIENT_KEYS, ENVIRONMENT_KEYS, RULE_KEYS, Change, parse_expiry
 
 
 def _only(values: dict[str, Any], keys: list[str] | tuple[str, ...]) -> dict[str, Any]:
@@ -135,3 +137,10 @@ APPLIERS = {
     "route": apply_route,
     "alert_rule": apply_alert_rule,
 }
+
+
+@transaction.atomic
+def apply_plan(changes: list[Change], actor) -> None:
+    """Carry out a plan through the services, all of it or (on the first refusal) none of it."""
+    for change in changes:
+        APPLIERS[change.kind](change, actor)

@@ -7,7 +7,8 @@ from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, Validat
 from environments.audit import Actor
 from environments.permissions import ADMINISTRATOR
 
-from .configuration import apply_plan, load, plan
+from .apply import apply_plan
+from .document import load, plan
 
 
 def configure(parser) -> None:

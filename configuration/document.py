@@ -1,17 +1,18 @@
 """Configuration as code: the gateway's configuration as one YAML document, and applying one back.
 
 `export_config()` reads environments, secrets (names only: values never leave the vault), clients, routes
-with their overrides and client assignments, and alert rules. `plan()` compares a document with the
-database and `apply_plan()` carries the changes out through the services (so they are validated, permission
-checked and audited), in one transaction. Resources missing from the document are deleted, except secrets,
-whose values a document cannot restore.
+with their overrides and client assignments, and alert rules. `route_document()` is the one canonical shape
+of a route (base values, sparse overrides per environment, client assignments) that export, and the
+deployment workflows after it, share. `plan()` compares a document with the database and
+`configuration.apply.apply_plan()` carries the changes out through the services (so they are validated,
+permission checked and audited), in one transaction. Resources missing from the document are deleted,
+except secrets, whose values a document cannot restore.
 """
 
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
-from django.db import transaction
 from django.utils.dateparse import parse_datetime
 
 from alerts.models import AlertRule
@@ -52,7 +53,12 @@ def _environment(e: Environment) -> dict:
     return data
 
 
-def _route(route: Route) -> dict:
+def route_document(route: Route) -> dict:
+    """A route as one document: its base values, each environment's sparse override, its client assignments.
+
+    The one canonical shape of a route: export writes it, apply reads it back, and revisions, diffs and
+    promotion plans compare it. Keys are sorted, so equal configurations give equal documents.
+    """
     overrides = {
         o.environment.name: o.overridden_values() for o in route.overrides.select_related("environment")
     }
@@ -89,7 +95,7 @@ def export_config() -> dict[str, Any]:
             {"name": c.name, **{k: getattr(c, k) for k in CLIENT_KEYS}}
             for c in Client.objects.order_by("name")
         ],
-        "routes": [_route(r) for r in Route.objects.order_by("slug")],
+        "routes": [route_document(r) for r in Route.objects.order_by("slug")],
         "alert_rules": [_rule(r) for r in AlertRule.objects.select_related("route").order_by("name")],
     }
 
@@ -165,14 +171,6 @@ def plan(desired: dict[str, Any]) -> list[Change]:
         if section != "secrets":
             deletes += [Change("delete", kind, name, before=have[name]) for name in have if name not in want]
     return creates_updates + list(reversed(deletes))
-
-
-@transaction.atomic
-def apply_plan(changes: list[Change], actor) -> None:
-    from .configuration_apply import APPLIERS
-
-    for change in changes:
-        APPLIERS[change.kind](change, actor)
 
 
 def parse_expiry(value: Any):

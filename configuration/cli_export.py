@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from .configuration import dump, export_config
+from .document import dump, export_config
 
 
 def configure(parser) -> None:
