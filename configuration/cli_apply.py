@@ -18,7 +18,11 @@ def configure(parser) -> None:
 
 def handle(options: dict, out) -> None:
     path = Path(options["file"])
-    changes = plan(load(path.read_text(encoding="utf-8")))
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ValueError(f"Cannot read {path}: {exc.strerror}") from None
+    changes = plan(load(text))
     for change in changes:
         out.write(change.describe())
     if not changes:

@@ -105,7 +105,10 @@ def dump(config: dict) -> str:
 
 
 def load(text: str) -> dict[str, Any]:
-    document = yaml.safe_load(text) or {}
+    try:
+        document = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise ValueError(f"The configuration file is not valid YAML: {exc}") from None
     if not isinstance(document, dict):
         raise ValueError("The configuration file must be a YAML mapping.")
     unknown = set(document) - {"version", *SECTIONS}

@@ -114,3 +114,12 @@ def test_it_applies_all_or_nothing(configured, tmp_path):
     with pytest.raises(CommandError, match="Nothing was applied"):
         run("apply", str(path))
     assert not Environment.objects.filter(name="qa").exists()
+
+
+def test_it_reports_an_unreadable_or_invalid_file_as_an_error_not_a_traceback(environments, tmp_path):
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("routes: [\n  - slug: a\n    name: {unclosed\n")
+    with pytest.raises(CommandError, match="not valid YAML"):
+        run("apply", str(broken))
+    with pytest.raises(CommandError, match="Cannot read"):
+        run("apply", str(tmp_path / "missing.yaml"))
