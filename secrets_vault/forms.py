@@ -20,10 +20,18 @@ class SecretCreateForm(forms.Form):
 
 
 class SecretEditForm(forms.Form):
-    secret_type = forms.ChoiceField(choices=SecretType.choices)
+    secret_type = forms.TypedChoiceField(choices=SecretType.choices, required=False, empty_value=None)
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
     expires_at = forms.DateTimeField(required=False, help_text="YYYY-MM-DD HH:MM (UTC)")
     strict_expiry = forms.BooleanField(required=False)
+
+
+    def clean(self) -> dict:
+        """A form posted without the type (an older page, a script) keeps the stored one."""
+        cleaned = super().clean()
+        if cleaned.get("secret_type") is None:
+            cleaned.pop("secret_type", None)
+        return cleaned
 
 
 class SecretRenameForm(forms.Form):
