@@ -27,8 +27,11 @@ class RouteIndex:
     shadowed: tuple[str, ...] = ()  # why some names select nothing (for the log)
 
     def find(self, key: str) -> str | None:
-        folded = fold(key)
-        return self.keys.get(folded) or self.names.get(folded)
+        found = self.keys.get(key)  # the usual call: a slug as stored, without folding
+        if found is None:
+            folded = fold(key)
+            found = self.keys.get(folded) or self.names.get(folded)
+        return found
 
 
 def route_index(routes: Iterable[RouteKeys]) -> RouteIndex:
