@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.forms import Form
 from django.http import HttpRequest
 
 from environments.audit import Actor
@@ -42,11 +43,31 @@ def error_messages(exc: ValidationError | PermissionDenied) -> list[str]:
     return list(exc.messages)
 
 
-def call_service(service: Callable[..., Any], **kwargs: Any) -> tuple[Any, list[str], int]:
-    """Run a service; return (result, error messages, HTTP status) so a view can re-render in place."""
+def errors_into_form(form: Form, exc: ValidationError) -> list[str]:
+    """Put each message about one of the form's fields next to that field; return the others (or, when
+    every message found its field, a pointer to them, so the page still shows that nothing was saved)."""
+    if not hasattr(exc, "error_dict"):
+        return list(exc.messages)
+    others = []
+    for field, messages in exc.message_dict.items():
+        if field in form.fields and not form.fields[field].disabled:
+            for message in messages:
+                form.add_error(field, message)
+        else:
+            others += [f"{'' if field == '__all__' else field + ': '}{message}" for message in messages]
+    return others or ["Nothing was saved: correct the fields marked below."]
+
+
+def call_service(
+    service: Callable[..., Any], *, form: Form | None = None, **kwargs: Any
+) -> tuple[Any, list[str], int]:
+    """Run a service; return (result, error messages, HTTP status) so a view can re-render in place.
+
+    With `form`, validation messages about its fields are shown at those fields (errors_into_form).
+    """
     try:
         return service(**kwargs), [], 200
     except PermissionDenied as exc:
         return None, error_messages(exc), 403
     except ValidationError as exc:
-        return None, error_messages(exc), 400
+        return None, errors_into_form(form, exc) if form is not None else error_messages(exc), 400

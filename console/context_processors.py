@@ -1,8 +1,12 @@
 """What every console page needs: the navigation, the user's role and whether they may change things."""
 
+import logging
+
 from django.http import HttpRequest
 
 from environments.permissions import ADMINISTRATOR, DEVELOPER, role_of_user
+
+log = logging.getLogger(__name__)
 
 # (label, URL prefix). Other issues fill some of these pages in; the layout links them from the start.
 NAVIGATION = [
@@ -28,6 +32,17 @@ def _active(path: str, prefix: str) -> bool:
     return path.startswith(prefix)
 
 
+def unavailable_routes() -> list[dict]:
+    """For the banner on every signed-in page; a failure to tell must not break the page itself."""
+    from routing.selectors import unavailable_routes as routes
+
+    try:
+        return routes()
+    except Exception:  # noqa: BLE001 - /readyz reports a table that cannot be built at all
+        log.exception("could not tell which routes the gateway leaves out")
+        return []
+
+
 def console(request: HttpRequest) -> dict:
     user = getattr(request, "user", None)
     role = role_of_user(user) if user is not None else None
@@ -37,4 +52,6 @@ def console(request: HttpRequest) -> dict:
         ],
         "user_role": role,
         "user_can_edit": role in (ADMINISTRATOR, DEVELOPER),
+        # A callable: the template calls it only where it shows the banner (signed-in, full pages).
+        "unavailable_routes": unavailable_routes,
     }

@@ -7,6 +7,7 @@ overridable field is one line here plus its migration.
 
 import uuid
 
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 
@@ -68,6 +69,22 @@ class Route(BaseRouteFields):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        """Refuse a name or slug that would shadow another route's key (routing/keys.py): a route named
+        like another's slug would otherwise take that route's callers, their credentials and bodies.
+
+        Only a name or slug being set is checked, so a clash left by older rows blocks renaming into it,
+        not every other edit of the routes involved (the route table already resolves it safely)."""
+        from .keys import key_conflicts
+
+        saved = Route.objects.filter(pk=self.pk).values_list("name", "slug").first() or ("", "")
+        name = self.name if self.name != saved[0] else ""
+        slug = self.slug if self.slug != saved[1] else ""
+        others = Route.objects.exclude(pk=self.pk).values_list("pk", "name", "slug")
+        problems = key_conflicts(str(self.pk), name or "", slug or "", ((str(p), n, s) for p, n, s in others))
+        if problems:
+            raise ValidationError(problems)
 
 
 class RouteOverride(OverrideRouteFields):

@@ -107,3 +107,23 @@ def route_find(ident: str) -> Route | None:
         return Route.objects.filter(pk=uuid.UUID(ident)).first()
     except ValueError:
         return Route.objects.filter(slug=ident).first() or Route.objects.filter(name=ident).first()
+
+
+def unavailable_routes() -> list[dict[str, Any]]:
+    """Routes the gateway leaves out of its table (routing/table.py), one entry per route: id, name, slug,
+    the environments and the reasons. For /readyz and the console banner."""
+    from .proxy.snapshot import unresolvable
+
+    routes: dict[str, dict[str, Any]] = {}
+    for item in unresolvable():
+        entry = routes.setdefault(
+            item.route_id,
+            {"route_id": item.route_id, "name": item.route_name, "slug": item.slug, "environments": [],
+             "reasons": []},
+        )
+        entry["environments"].append(item.environment)
+        if item.reason not in entry["reasons"]:
+            entry["reasons"].append(item.reason)
+    for entry in routes.values():
+        entry["environments"].sort()
+    return sorted(routes.values(), key=lambda entry: entry["name"].casefold())

@@ -4,6 +4,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils.text import slugify
 
 from environments.audit import Actor, record_change, snapshot
@@ -20,7 +21,7 @@ ROUTE_EDITABLE = set(ROUTE_FIELDS) - {"slug"}
 def _derive_slug(name: str) -> str:
     base = slugify(name)[:63].strip("-") or "route"
     slug, n = base, 2
-    while Route.objects.filter(slug=slug).exists():
+    while Route.objects.filter(Q(slug=slug) | Q(name__iexact=slug)).exists():  # a name is a key too
         suffix = f"-{n}"
         slug, n = f"{base[: 63 - len(suffix)]}{suffix}", n + 1
     return slug
@@ -183,7 +184,7 @@ def route_client_unassign(*, actor: Actor, route: Route, environment: Environmen
         )
 def _copy_name(name: str) -> str:
     candidate, n = f"{name} (copy)", 2
-    while Route.objects.filter(name=candidate).exists():
+    while Route.objects.filter(name__iexact=candidate).exists():
         candidate, n = f"{name} (copy {n})", n + 1
     return candidate[:100]
 

@@ -1,23 +1,29 @@
 """The route table: an immutable, in-memory snapshot of everything the proxy needs to decide a call.
 
 Built from the database in one pass whenever the configuration version changes; the proxy only ever reads
-it, so a proxied call touches no database. Every (route, environment) pair is resolved up front.
+it, so a proxied call touches no database. Every (route, environment) pair is resolved up front, each on
+its own: a pair that cannot be resolved (a row written before today's validation, say) is left out and
+listed in `unresolvable`, and everything else in the table is still current.
 """
 
+import logging
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
 from django.conf import settings
 
 from environments.api_keys import hash_api_key
 from environments.models import ConfigVersion, Environment
 from knoxcall.lib.client_ip import Network
+from knoxcall.lib.targets import target_address
 from secrets_vault.injection import Injection, Vault, build_injection
 from secrets_vault.selectors import load_vault
 
 from .access_table import KeyInfo, build_api_key_index, build_client_networks
 from .effective import EffectiveConfig, effective_config
+from .keys import RouteIndex, route_index
 from .models import OVERRIDABLE_FIELDS, Route, RouteOverride
+
+log = logging.getLogger(__name__)
 
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "0.0.0.0"}
 
@@ -41,20 +47,33 @@ class ResolvedRoute:
     injection: Injection | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Unresolvable:
+    """A (route, environment) the table left out; calls to it answer 503 route_unavailable."""
+
+    route_id: str
+    route_name: str
+    slug: str
+    environment: str
+    reason: str  # for staff (log, console); callers only learn that the route is unavailable
+
+
 @dataclass(frozen=True)
 class RouteTable:
     version: int
-    route_keys: dict[str, str] = field(default_factory=dict)  # slug, name and UUID -> route id
+    route_index: RouteIndex = field(default_factory=lambda: route_index(()))  # slug, UUID, name -> id
     environments: frozenset[str] = frozenset()
     default_environment: str | None = None
     resolved: dict[tuple[str, str], ResolvedRoute] = field(default_factory=dict)
     api_keys: dict[str, KeyInfo] = field(default_factory=dict)  # sha256 of active keys (access_table.py)
     client_networks: dict[tuple[str, str], tuple[Network, ...]] = field(default_factory=dict)
+    unresolvable: tuple[Unresolvable, ...] = ()
 
     def find_route_id(self, key: str) -> str | None:
-        return self.route_keys.get(key) or self.route_keys.get(key.lower())
+        return self.route_index.find(key)
 
     def resolve(self, route_id: str, environment: str) -> ResolvedRoute | None:
+        """None for a pair listed in `unresolvable` (the route exists but cannot be served there)."""
         return self.resolved.get((route_id, environment))
 
     def find_api_key(self, raw_key: str) -> KeyInfo | None:
@@ -74,7 +93,7 @@ def resolve_route(
 ) -> ResolvedRoute:
     config = effective_config(route_values, override)
     target = config["target_base_url"].rstrip("/")
-    parts = urlsplit(target)
+    address = target_address(target)  # raises InvalidTargetError for a port or host it cannot call
     return ResolvedRoute(
         route_id=str(route.pk),
         route_name=route.name,
@@ -83,14 +102,31 @@ def resolve_route(
         config=config,
         enabled=bool(config["enabled"]),
         target_base_url=target,
-        host_header=parts.netloc.encode("idna") if parts.netloc else b"",
+        host_header=address.host_header,
         allowed_methods=frozenset(config["allowed_methods"] or ()),
         timeout_seconds=config["timeout_ms"] / 1000,
-        is_loop=_is_gateway_itself(
-            (parts.hostname or "").lower(), parts.port or (443 if parts.scheme == "https" else 80)
-        ),
+        is_loop=_is_gateway_itself(address.hostname, address.port),
         injection=build_injection(config.values, environment, route.name, vault or Vault()),
     )
+
+
+def _resolve_each(
+    routes: list[Route], environments: list[Environment], overrides: dict, vault: Vault
+) -> tuple[dict[tuple[str, str], ResolvedRoute], list[Unresolvable]]:
+    """Every (route, environment), each on its own: one bad row costs only itself."""
+    resolved: dict[tuple[str, str], ResolvedRoute] = {}
+    unresolvable: list[Unresolvable] = []
+    for route in routes:
+        route_id = str(route.pk)
+        base = {name: getattr(route, name) for name in OVERRIDABLE_FIELDS}
+        for env in environments:
+            override = overrides.get((route_id, env.pk))
+            try:
+                resolved[(route_id, env.name)] = resolve_route(base, route, env.name, override, vault)
+            except Exception as exc:  # noqa: BLE001 - whatever it is, it must not stop the other routes
+                reason = str(exc) or type(exc).__name__
+                unresolvable.append(Unresolvable(route_id, route.name, route.slug, env.name, reason))
+    return resolved, unresolvable
 
 
 def build_route_table() -> RouteTable:
@@ -100,23 +136,31 @@ def build_route_table() -> RouteTable:
         (str(o.route_id), o.environment_id): o.overridden_values() for o in RouteOverride.objects.all()
     }
     vault = load_vault()  # decrypted once per table; the values live only in this snapshot
-    route_keys: dict[str, str] = {}
-    resolved: dict[tuple[str, str], ResolvedRoute] = {}
-    for route in Route.objects.all():
-        route_id = str(route.pk)
-        route_keys[route.slug] = route_keys[route.name] = route_keys[route_id] = route_id
-        route_keys.setdefault(route.name.lower(), route_id)
-        base = {name: getattr(route, name) for name in OVERRIDABLE_FIELDS}
-        for env in environments:
-            override = overrides.get((route_id, env.pk))
-            resolved[(route_id, env.name)] = resolve_route(base, route, env.name, override, vault)
+    routes = list(Route.objects.all())
+    resolved, unresolvable = _resolve_each(routes, environments, overrides, vault)
     default = next((env.name for env in environments if env.is_default), None)
     return RouteTable(
         version=version,
-        route_keys=route_keys,
+        route_index=route_index((str(r.pk), r.name, r.slug) for r in routes),
         environments=frozenset(env.name for env in environments),
         default_environment=default,
         resolved=resolved,
         api_keys=build_api_key_index(),
         client_networks=build_client_networks(),
+        unresolvable=tuple(unresolvable),
     )
+
+
+def log_problems(table: RouteTable) -> None:
+    """Called once per loaded version, so a bad row is reported when it appears, not on every poll."""
+    for item in table.unresolvable:
+        log.error(
+            "route %r (%s) cannot be served in %s and is left out of table version %s: %s",
+            item.route_name,
+            item.slug,
+            item.environment,
+            table.version,
+            item.reason,
+        )
+    for message in table.route_index.shadowed:
+        log.warning("route table version %s: %s; callers must use its slug or id", table.version, message)

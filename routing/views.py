@@ -58,7 +58,8 @@ def route_create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         route, errors, status = call_service(
-            services.route_create, actor=actor, name=data["name"], slug=data["slug"], **_route_values(form))
+            services.route_create, form=form, actor=actor, name=data["name"], slug=data["slug"],
+            **_route_values(form))
         if not errors:
             messages.success(request, f"Route {route.name} created; callers select it by {route.slug}.")
             return redirect("routing:detail", route.pk)
@@ -79,7 +80,8 @@ def route_edit(request: HttpRequest, route_id) -> HttpResponse:
         # Only changed fields go to the service: a base change reaching a protected environment needs an
         # Administrator, and a description edit should not be refused for that.
         changed = {k: form.cleaned_data[k] for k in form.changed_data if k != "slug"}
-        _, errors, status = call_service(services.route_update, actor=actor, route=route, **changed)
+        _, errors, status = call_service(
+            services.route_update, form=form, actor=actor, route=route, **changed)
         if not errors:
             messages.success(request, f"Route {route.name} saved.")
             return redirect("routing:detail", route.pk)

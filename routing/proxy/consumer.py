@@ -172,6 +172,9 @@ def _choose_route(table, found: dict[bytes, list[bytes]], call: Call, method: st
         raise GatewayError("environment_not_found", f"No environment named '{environment}'.")
     call.environment = environment
     route = table.resolve(route_id, environment)
+    if route is None:  # left out of the table: its configuration there cannot be resolved (see /readyz)
+        message = f"Route '{route_key}' is unavailable in {environment}: its configuration is invalid."
+        raise GatewayError("route_unavailable", message)
     call.route = route
     if not route.enabled:
         raise GatewayError("route_disabled", f"Route '{route.slug}' is disabled in {environment}.")

@@ -16,6 +16,7 @@ STATUS = {
     "secret_unavailable": 500,
     "upstream_unavailable": 502,
     "route_disabled": 503,
+    "route_unavailable": 503,  # the route's configuration in that environment cannot be resolved
     "upstream_timeout": 504,
     "loop_detected": 508,
 }

@@ -13,7 +13,7 @@ from django.db import connection
 
 from environments.models import ConfigVersion
 from knoxcall.lib.config_signal import CHANNEL
-from routing.table import RouteTable, build_route_table
+from routing.table import RouteTable, Unresolvable, build_route_table, log_problems
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +22,8 @@ _lock = threading.Lock()
 _wake = threading.Event()
 _stop = threading.Event()
 _threads: list[threading.Thread] = []
+_report: tuple[tuple, tuple[Unresolvable, ...]] | None = None  # ((version, row's date), what it cannot serve)
+_report_lock = threading.Lock()
 
 
 def current() -> RouteTable | None:
@@ -39,7 +41,27 @@ def refresh(force: bool = False) -> RouteTable:
         if force or _table is None or _current_version() != _table.version:
             _table = build_route_table()
             log.info("route table version %s loaded", _table.version)
+            log_problems(_table)
         return _table
+
+
+def unresolvable() -> tuple[Unresolvable, ...]:
+    """The (route, environment) pairs the current configuration cannot serve, for /readyz and the console.
+
+    This process's table answers when it holds the current version. Otherwise (no proxied call yet under
+    daphne, or the watcher is a poll behind) a table is built just for the question and kept per version;
+    it is not installed, because the proxy's start-up (watcher, recorder) runs when no table is loaded yet.
+    """
+    global _report
+    # The row's creation date tells a recreated row (a restored or reset database) from the one counted.
+    version = ConfigVersion.objects.filter(pk=1).values_list("version", "changed_at").first() or (0, None)
+    table = _table
+    if table is not None and table.version == version[0]:
+        return table.unresolvable
+    with _report_lock:
+        if _report is None or _report[0] != version:
+            _report = (version, build_route_table().unresolvable)
+        return _report[1]
 
 
 def _poll_loop() -> None:
