@@ -4,6 +4,8 @@ import json
 
 STATUS = {
     "bad_request": 400,
+    "not_found": 404,
+    "route_header_missing": 404,
     "invalid_api_key": 401,
     "ip_not_authorized": 403,
     "route_not_found": 404,
@@ -14,6 +16,7 @@ STATUS = {
     "secret_missing": 500,
     "secret_expired": 500,
     "secret_unavailable": 500,
+    "internal_error": 500,
     "upstream_unavailable": 502,
     "route_disabled": 503,
     "upstream_timeout": 504,

@@ -13,16 +13,40 @@ Headers = list[tuple[bytes, bytes]]
 
 HOP_BY_HOP = frozenset(
     {
-        b"connection", b"keep-alive", b"proxy-connection", b"proxy-authorization", b"proxy-authenticate",
-        b"proxy", b"te", b"trailer", b"transfer-encoding", b"upgrade",
+        b"connection",
+        b"keep-alive",
+        b"proxy-connection",
+        b"proxy-authorization",
+        b"proxy-authenticate",
+        b"proxy",
+        b"te",
+        b"trailer",
+        b"transfer-encoding",
+        b"upgrade",
     }
 )
 # Set by the gateway itself on the way upstream; a caller's copy is never forwarded.
 GATEWAY_SET_REQUEST = frozenset(
-    {b"host", b"content-length", b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host",
-     b"x-real-ip", b"forwarded", b"via", b"x-request-id"}
+    {
+        b"host",
+        b"content-length",
+        b"x-forwarded-for",
+        b"x-forwarded-proto",
+        b"x-forwarded-host",
+        b"x-real-ip",
+        b"forwarded",
+        b"via",
+        b"x-request-id",
+    }
 )
+# Set by the gateway itself on the way back; an upstream's copy never reaches the caller, who would
+# otherwise see two request ids (or an environment the upstream chose) and could not tell which is ours.
+GATEWAY_SET_RESPONSE = frozenset({b"x-request-id"})
 KNOXCALL_PREFIX = b"x-knoxcall-"
+# RFC 9110 §5.1 and §5.5: a field name is a token; a field value is visible characters, spaces and tabs
+# (obs-text allowed). Anything else is refused rather than handed to the upstream client, which raises on it.
+FIELD_NAME_RE = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # used with fullmatch
+CONTROL_CHARACTER_RE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
 REQUEST_ID_RE = re.compile(rb"^[A-Za-z0-9._:\-]{1,128}$")
 # A pseudonym shared by every process of this deployment (same SECRET_KEY), so a request that comes back
 # around to us is recognised as a loop while a chain of distinct gateways still works.
@@ -56,9 +80,25 @@ def upstream_request_headers(headers: Headers) -> Headers:
     ]
 
 
-def downstream_response_headers(headers: Iterable[tuple[bytes, bytes]]) -> Headers:
-    """The upstream's response headers minus hop-by-hop and Connection-listed fields."""
-    return _drop([(name.lower(), value) for name, value in headers], frozenset())
+def downstream_response_headers(
+    headers: Iterable[tuple[bytes, bytes]], replaced: Iterable[bytes] = ()
+) -> Headers:
+    """The upstream's response headers minus hop-by-hop, Connection-listed, x-knoxcall-* and gateway-set
+    fields; `replaced` names more fields the gateway sets on this response (its rate-limit headers)."""
+    dropped = GATEWAY_SET_RESPONSE.union(replaced)
+    return [
+        (name, value)
+        for name, value in _drop([(name.lower(), value) for name, value in headers], dropped)
+        if not name.startswith(KNOXCALL_PREFIX)
+    ]
+
+
+def invalid_header(headers: Iterable[tuple[bytes, bytes]]) -> bytes | None:
+    """The name of the first header that is not a token or whose value holds a control character."""
+    for name, value in headers:
+        if not FIELD_NAME_RE.fullmatch(name) or CONTROL_CHARACTER_RE.search(value):
+            return name
+    return None
 
 
 def request_id_from(value: bytes | None, generate) -> str:
