@@ -155,7 +155,8 @@ def test_it_refuses_a_websocket_to_an_unknown_path_cleanly(gateway, path):
 def test_a_header_with_a_control_character_never_reaches_the_upstream_under_uvicorn(gateway, upstream, route):
     raw = raw_request(
         gateway.server.port,
-        b"GET /x HTTP/1.1\r\nHost: a\r\nx-knoxcall-route: demo\r\nX-Note: a\x01b\r\nConnection: close\r\n\r\n",
+        b"GET /x HTTP/1.1\r\nHost: a\r\nx-knoxcall-route: demo\r\nX-Note: a\x01b\r\nConnection: close\r\n"
+        b"\r\n",
     )
     assert split_response(raw)[0] == 400  # refused by uvicorn's parser before the application runs
     assert upstream.received == []
@@ -170,7 +171,9 @@ def daphne_gateway(gateway):
     process.stop()
 
 
-def test_daphne_passes_control_characters_on_and_the_gateway_answers_json_400(daphne_gateway, upstream, route):
+def test_daphne_passes_control_characters_on_and_the_gateway_answers_json_400(
+    daphne_gateway, upstream, route
+):
     # The characters daphne hands to the application (it refuses NUL and odd names itself, with a bare 400).
     for header in (b"X-Note: a\x01b", b"X-Note: a\x1bb", b"X-Note: a\x7fb"):
         raw = raw_request(
