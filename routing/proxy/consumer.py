@@ -388,7 +388,7 @@ async def _relay_response(send, response, call: Call) -> None:
 def _refuse_invalid_headers(scope: dict) -> None:
     name = invalid_header(scope["headers"])
     if name is not None:
-        shown = name.decode("latin-1").encode("unicode_escape").decode()
+        shown = name[:100].decode("latin-1").encode("unicode_escape").decode()
         message = f"Header '{shown}' is not a valid field name or its value holds a control character."
         raise GatewayError("bad_request", message, close=True)
 
@@ -406,13 +406,13 @@ async def proxy(scope: dict, receive, send) -> None:
     call = Call(scope, request_id_from(found.get(b"x-request-id", [None])[0], new_request_id))
     response = None
     try:
-        _refuse_invalid_headers(scope)
         table = await ensure_table()
         peer = (scope.get("client") or ("", 0))[0]
         forwarded_for = [value.decode("latin-1") for value in found.get(b"x-forwarded-for", ())]
         call.client_ip = resolve_client_ip(
             peer, forwarded_for, parse_networks(tuple(settings.TRUSTED_PROXIES))
         )
+        _refuse_invalid_headers(scope)
         route = _choose_route(table, found, call, call.method)
         call.rate_limit_headers = await enforce_access(table, route, found, call)
         response = await _send_upstream(scope, receive, found, call, route)
