@@ -28,10 +28,17 @@ def unmatched_path_answer(request: HttpRequest, response: HttpResponse) -> HttpR
         return None
     path = request.path
     if path == "/v1" or path.startswith("/v1/"):
-        return JsonResponse(error_body(request, 404, f"No API endpoint at {path}."), status=404)
+        return api_not_found(request)
     if path.startswith(settings.STATIC_URL) or "text/html" in request.headers.get("Accept", "").lower():
         return None
     return route_header_missing(request)
+
+
+def api_not_found(request: HttpRequest) -> HttpResponse:
+    request.request_id = new_request_id()  # what api.errors.error_body reports, as the API's views do
+    response = JsonResponse(error_body(request, 404, f"No API endpoint at {request.path}."), status=404)
+    response["X-Request-Id"] = request.request_id
+    return response
 
 
 def route_header_missing(request: HttpRequest) -> HttpResponse:

@@ -4,11 +4,10 @@ import json
 
 STATUS = {
     "bad_request": 400,
-    "not_found": 404,
-    "route_header_missing": 404,
     "invalid_api_key": 401,
     "ip_not_authorized": 403,
     "route_not_found": 404,
+    "route_header_missing": 404,
     "environment_not_found": 404,
     "method_not_allowed": 405,
     "payload_too_large": 413,

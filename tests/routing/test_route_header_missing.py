@@ -45,6 +45,7 @@ def test_an_unknown_api_path_gets_the_api_envelope(gateway):
     assert response.status_code == 404
     assert response.json()["error"]["type"] == "not_found"
     assert response.json()["status"] == 404
+    assert response.json()["error"]["request_id"] == response.headers["x-request-id"]
 
 
 def test_console_health_and_api_paths_are_untouched(gateway):
