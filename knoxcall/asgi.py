@@ -15,9 +15,10 @@ django_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
-from django.urls import path  # noqa: E402
+from django.urls import path, re_path  # noqa: E402
 
 from analytics.consumers import AnalyticsConsumer  # noqa: E402
+from knoxcall.lib.websocket import websocket_not_found  # noqa: E402
 from routing.proxy import lifecycle  # noqa: E402
 from routing.proxy.consumer import ProxyConsumer  # noqa: E402
 
@@ -29,7 +30,9 @@ websocket_urlpatterns: list = [
 
 def build_application(websocket_routes: list | None = None):
     proxy_app = ProxyConsumer.as_asgi()
-    websocket_app = URLRouter(websocket_routes if websocket_routes is not None else websocket_urlpatterns)
+    routes = websocket_routes if websocket_routes is not None else websocket_urlpatterns
+    # Last: any other path is refused cleanly instead of URLRouter's ValueError (a 500 and a traceback).
+    websocket_app = URLRouter([*routes, re_path(r"", websocket_not_found)])
 
     async def application(scope, receive, send):
         kind = scope["type"]

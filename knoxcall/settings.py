@@ -50,6 +50,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Outside CommonMiddleware, so it sees a 404 only after APPEND_SLASH had its chance to redirect.
+    "routing.middleware.UnmatchedPathMiddleware",
     "servestatic.middleware.ServeStaticMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -202,7 +204,8 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/login/"
-# Where the console's Test tab sends its requests; empty means the host the console was reached on.
+# Where the console's Test tab sends its requests; empty means the address this server accepted the console
+# request on (the ASGI scope's `server`), never the Host header (routing/tester.py).
 KNOXCALL_GATEWAY_URL = env.str("KNOXCALL_GATEWAY_URL", default="")
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")

@@ -20,7 +20,7 @@ from environments.models import Client, Environment
 from . import selectors, services
 from .forms import OverrideCellForm, RouteForm, TestRequestForm
 from .models import OVERRIDABLE_FIELDS, Route
-from .tester import send_test_request
+from .tester import NO_GATEWAY_URL, TestResult, bound_gateway_url, send_test_request
 
 TABS = [("overview", "Overview"), ("overrides", "Environment Overrides"), ("clients", "Environment Clients"),
         ("secrets", "Secrets in use"), ("test", "Test"), ("history", "History")]
@@ -282,8 +282,24 @@ def _require_tester(request: HttpRequest, environment_name: str) -> None:
         raise PermissionDenied(message) from exc
 
 
-def _gateway_url(request: HttpRequest) -> str:
-    return settings.KNOXCALL_GATEWAY_URL or f"{request.scheme}://{request.get_host()}"
+def _gateway_url(request: HttpRequest) -> str | None:
+    """The gateway itself (routing/tester.py says why never the Host header)."""
+    return settings.KNOXCALL_GATEWAY_URL or bound_gateway_url(getattr(request, "scope", None))
+
+
+def _send_test(request: HttpRequest, route: Route, data: dict) -> TestResult:
+    gateway_url = _gateway_url(request)
+    if gateway_url is None:
+        return TestResult.failed(NO_GATEWAY_URL)
+    return send_test_request(
+        gateway_url=gateway_url,
+        route_slug=route.slug,
+        environment=data["environment"],
+        method=data["method"],
+        path=data["path"],
+        headers=data["headers"],
+        body=data["body"],
+    )
 
 
 @login_required
@@ -297,9 +313,7 @@ def route_test(request: HttpRequest, route_id) -> HttpResponse:
         if form.is_valid():
             data = form.cleaned_data
             _require_tester(request, data["environment"])
-            result = send_test_request(
-                gateway_url=_gateway_url(request), route_slug=route.slug, environment=data["environment"],
-                method=data["method"], path=data["path"], headers=data["headers"], body=data["body"])
+            result = _send_test(request, route, data)
         else:
             status = 400
     context = {"form": form, "result": result}

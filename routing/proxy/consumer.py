@@ -24,7 +24,13 @@ from secrets_vault.rendering import RenderContext
 from . import snapshot
 from .access import enforce_access
 from .errors import GatewayError
-from .headers import VIA_TOKEN, downstream_response_headers, request_id_from, upstream_request_headers
+from .headers import (
+    VIA_TOKEN,
+    downstream_response_headers,
+    invalid_header,
+    request_id_from,
+    upstream_request_headers,
+)
 from .lifecycle import start_background
 from .paths import UnsafePathError, upstream_url
 from .upstream import Body, Timeouts, UpstreamBodyError, UpstreamError, get_client
@@ -278,6 +284,8 @@ async def _injected_body(
     except ValueError:
         message = "The body is not a JSON object, so the route cannot merge into it."
         raise GatewayError("bad_request", message) from None
+    except RecursionError:  # json's parser and encoder recurse once per nesting level
+        raise GatewayError("bad_request", "The JSON body is nested too deeply to merge into.") from None
 
 
 def _too_large(cap: int) -> GatewayError:
@@ -360,12 +368,13 @@ async def _send_error(send, error: GatewayError, call: Call) -> None:
 
 async def _relay_response(send, response, call: Call) -> None:
     """Stream the upstream's answer; a failure mid-body propagates so the server aborts the connection."""
-    headers = downstream_response_headers(response.headers)
+    own_limits = call.rate_limit_headers  # replace the upstream's copies: a caller must see one figure
+    headers = downstream_response_headers(response.headers, replaced=[name for name, _ in own_limits])
     headers += [
         (b"x-request-id", call.request_id.encode()),
         (b"x-knoxcall-environment", call.environment.encode()),
-        (b"via", VIA_TOKEN),
-        *call.rate_limit_headers,
+        (b"via", VIA_TOKEN),  # appended to the upstream's Via, as every proxy on the way does
+        *own_limits,
     ]
     call.status = response.status
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
@@ -379,6 +388,22 @@ async def _relay_response(send, response, call: Call) -> None:
     await send({"type": "http.response.body", "body": previous or b""})
 
 
+def _refuse_invalid_headers(scope: dict) -> None:
+    name = invalid_header(scope["headers"])
+    if name is not None:
+        shown = name[:100].decode("latin-1").encode("unicode_escape").decode()
+        message = f"Header '{shown}' is not a valid field name or its value holds a control character."
+        raise GatewayError("bad_request", message, close=True)
+
+
+async def _send_internal_error(send, call: Call) -> None:
+    """Any failure the proxy did not foresee: logged with its traceback, answered as JSON when the response
+    has not started (else re-raised by the caller, so the server aborts a half-sent answer)."""
+    log.exception("proxy failed on %s %s (request %s)", call.method, call.path[:200], call.request_id)
+    error = GatewayError("internal_error", "The gateway failed to handle this request.", close=True)
+    await _send_error(send, error, call)
+
+
 async def proxy(scope: dict, receive, send) -> None:
     found = _read_headers(scope)
     call = Call(scope, request_id_from(found.get(b"x-request-id", [None])[0], new_request_id))
@@ -390,6 +415,7 @@ async def proxy(scope: dict, receive, send) -> None:
         call.client_ip = resolve_client_ip(
             peer, forwarded_for, parse_networks(tuple(settings.TRUSTED_PROXIES))
         )
+        _refuse_invalid_headers(scope)
         route = _choose_route(table, found, call, call.method)
         call.rate_limit_headers = await enforce_access(table, route, found, call)
         response = await _send_upstream(scope, receive, found, call, route)
@@ -402,6 +428,11 @@ async def proxy(scope: dict, receive, send) -> None:
         raise  # the server aborts the connection: the caller must not mistake a truncated body for success
     except CallerDisconnected:
         call.error_code, call.status = "client_disconnected", call.status or 499
+    except Exception:
+        if call.status:  # the response has started: only an aborted connection can say it failed
+            call.error_code = call.error_code or "internal_error"
+            raise
+        await _send_internal_error(send, call)
     finally:
         if response is not None:
             await response.release()

@@ -7,6 +7,7 @@ STATUS = {
     "invalid_api_key": 401,
     "ip_not_authorized": 403,
     "route_not_found": 404,
+    "route_header_missing": 404,
     "environment_not_found": 404,
     "method_not_allowed": 405,
     "payload_too_large": 413,
@@ -14,6 +15,7 @@ STATUS = {
     "secret_missing": 500,
     "secret_expired": 500,
     "secret_unavailable": 500,
+    "internal_error": 500,
     "upstream_unavailable": 502,
     "route_disabled": 503,
     "route_unavailable": 503,  # the route's configuration in that environment cannot be resolved

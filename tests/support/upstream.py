@@ -8,6 +8,7 @@ Paths (after any base path) choose the behaviour:
   /bytes/<n>          stream n bytes of a fixed pattern
   /status/<code>      answer that status
   /hop                answer with hop-by-hop and Connection-listed headers that must not reach the caller
+  /forge              answer with its own copies of the headers the gateway sets on every response
 """
 
 import asyncio
@@ -17,6 +18,7 @@ import threading
 from dataclasses import dataclass, field
 
 from aiohttp import web
+from multidict import CIMultiDict
 
 
 @dataclass
@@ -148,8 +150,14 @@ async def _hop(request, entry, arg):
     )
 
 
+async def _forge(request, entry, arg):
+    forged = [("X-Request-Id", "forged-id"), ("X-Knoxcall-Environment", "production"),
+              ("X-Knoxcall-Route", "forged"), ("X-RateLimit-Remaining", "999999"), ("Via", "1.1 upstream")]
+    return web.Response(text="{}", content_type="application/json", headers=CIMultiDict(forged))
+
+
 BEHAVIOURS = {"echo": _echo, "sleep": _sleep, "drip": _drip, "reset": _reset, "bytes": _bytes,
-              "status": _status, "hop": _hop}
+              "status": _status, "hop": _hop, "forge": _forge}
 
 
 def pattern_bytes(n: int) -> bytes:
