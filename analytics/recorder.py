@@ -51,6 +51,7 @@ class RequestRecord:
     error_code: str
     api_key_id: str | None = None
     secrets_used: list[str] = field(default_factory=list)
+    error_detail: str = ""
 
 
 class Stats:

@@ -15,6 +15,7 @@ STATUS = {
     "secret_expired": 500,
     "secret_unavailable": 500,
     "upstream_unavailable": 502,
+    "upstream_forbidden": 502,
     "route_disabled": 503,
     "upstream_timeout": 504,
     "loop_detected": 508,
