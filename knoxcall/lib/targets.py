@@ -23,8 +23,15 @@ class UnsafeTargetError(ValueError):
 
 
 def normalize_host(host: str) -> str:
-    """Lower case, no IPv6 brackets, no trailing dots (`app.localhost.` is the host `app.localhost`)."""
-    return host.strip().strip("[]").lower().rstrip(".")
+    """Lower case, no IPv6 brackets, no trailing dots (`app.localhost.` is the host `app.localhost`), and
+    IDNA-mapped as a client would send it (fullwidth `ｌｏｃａｌｈｏｓｔ` is `localhost`)."""
+    host = host.strip().strip("[]").lower().rstrip(".")
+    if host.isascii():
+        return host
+    try:
+        return host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return host  # not a name a client could send: left for the URL's own validation to refuse
 
 
 def _parse_address(text: str) -> IPAddress | None:

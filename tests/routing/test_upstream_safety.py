@@ -79,6 +79,7 @@ def test_it_refuses_at_connect_a_loopback_address_the_allow_list_no_longer_cover
         "http://LOCALHOST..",
         "http://127.1:8080",
         "http://2130706433",
+        "http://ｌｏｃａｌｈｏｓｔ:8080",
     ],
 )
 def test_it_refuses_trailing_dot_and_numeric_spellings_of_internal_hosts_at_write_time(
