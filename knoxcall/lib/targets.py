@@ -79,7 +79,8 @@ def is_allowed(host: str, allowed_hosts: Iterable[str], address: IPAddress | Non
     names, networks = _allow_list(tuple(allowed_hosts))
     if normalize_host(host) in names:
         return True
-    address = address or _parse_address(normalize_host(host))
+    if address is None:
+        address = _parse_address(normalize_host(host))
     if address is None:
         return False
     return str(address) in names or any(address in network for network in networks)

@@ -177,7 +177,7 @@ class AiohttpClient:
 
         aiohttp = self._aiohttp
         target = URL(url, encoded=True)
-        refusal = _literal_refusal(target.raw_host, _allowed_hosts())  # names: "" (checked on resolving)
+        refusal = _literal_refusal(target.raw_host or "", _allowed_hosts())  # a name: "" (see the resolver)
         if refusal:
             raise UpstreamError("upstream_forbidden", FORBIDDEN_MESSAGE, refusal)
         try:
