@@ -2,7 +2,9 @@
 
 `send_notification` makes one attempt and reports its outcome; deciding whether to retry is the delivery
 module's job. URLs are re-checked against the SSRF rules at send time, because the allow-list may have
-changed since the channel was saved; redirects are never followed.
+changed since the channel was saved, and so is the address the host name resolves to (any name can point at
+127.0.0.1): the request goes to that checked address, so DNS cannot answer differently at connect time.
+Redirects are never followed.
 """
 
 import hashlib
@@ -15,7 +17,7 @@ import httpx
 from django.conf import settings
 from django.core.mail import send_mail
 
-from knoxcall.lib.targets import UnsafeTargetError, check_target_url
+from knoxcall.lib.targets import UnsafeTargetError, check_target_url, resolve_checked
 
 from .models import AlertIncident, ChannelKind, NotificationChannel, NotificationEvent
 
@@ -126,11 +128,31 @@ def _json(data: dict[str, Any]) -> bytes:
     return json.dumps(data, separators=(",", ":"), default=str).encode()
 
 
+def _pinned(url: str, headers: dict[str, str]) -> tuple[httpx.URL, dict[str, str], dict[str, str]]:
+    """The URL aimed at the host's checked address, with the Host header and TLS server name of the host.
+
+    Raises UnsafeTargetError for an internal address the allow-list does not cover, OSError when the name
+    does not resolve.
+    """
+    target = httpx.URL(url)
+    host = target.raw_host.decode("ascii")
+    address = resolve_checked(host, target.port or 0, settings.ALERTS_ALLOWED_HOSTS)
+    headers = {**headers, "Host": target.netloc.decode("ascii")}
+    extensions = {"sni_hostname": host.rstrip(".")} if target.scheme == "https" else {}
+    return target.copy_with(host=address), headers, extensions
+
+
 def _post(url: str, body: bytes, headers: dict[str, str]) -> SendResult:
     timeout = httpx.Timeout(settings.ALERTS_HTTP_TIMEOUT, connect=min(3.0, settings.ALERTS_HTTP_TIMEOUT))
     try:
+        pinned, headers, extensions = _pinned(url, headers)
+    except UnsafeTargetError as exc:
+        return SendResult(delivered=False, error=f"Channel configuration: {exc}", permanent=True)
+    except OSError as exc:  # the name did not resolve: perhaps a passing DNS failure, so retry
+        return SendResult(delivered=False, error=f"{type(exc).__name__}: {exc}"[:500])
+    try:
         with httpx.Client(timeout=timeout, follow_redirects=False) as client:
-            response = client.post(url, content=body, headers=headers)
+            response = client.post(pinned, content=body, headers=headers, extensions=extensions)
     except httpx.HTTPError as exc:
         return SendResult(delivered=False, error=f"{type(exc).__name__}: {exc}"[:500])
     if response.is_success:

@@ -22,6 +22,9 @@ class RequestLog(models.Model):
     client_ip = models.GenericIPAddressField(null=True, blank=True)
     upstream_host = models.CharField(max_length=255, blank=True)
     error_code = models.CharField(max_length=32, blank=True, db_index=True)
+    # What went wrong in the gateway's words (e.g. the upstream's connection error). Callers only get the
+    # code and a generic message: the detail can name internal addresses, so it stays here and in the log.
+    error_detail = models.CharField(max_length=500, blank=True, default="")
     api_key_id = models.UUIDField(null=True, blank=True, help_text="The API key that authenticated the call.")
     secrets_used = models.JSONField(
         default=list, blank=True, help_text="Names of secrets injected; never values."

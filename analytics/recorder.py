@@ -4,9 +4,15 @@
 PROXY_RECORDER_FLUSH_SECONDS or PROXY_RECORDER_BATCH_SIZE rows with one bulk insert. A clean shutdown
 flushes what is queued (atexit and the ASGI lifespan both call `flush`). When the database is down the rows
 wait in memory up to PROXY_RECORDER_MAX_QUEUE and are retried; past that the oldest are dropped and counted.
+
+One odd call must never stop logging for everyone: every text value is cut to its column's max_length, and
+a batch the database refuses for its data (DataError, IntegrityError) is written again row by row, so only
+the row it cannot store is dropped (counted in `stats.rejected` and logged with the reason). Any other
+error (the database is down, locked, or not migrated) keeps the whole batch queued for the next attempt.
 """
 
 import json
+import logging
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -14,9 +20,16 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DataError, IntegrityError, connection, models, transaction
 
 from knoxcall.lib.flusher import PeriodicFlusher
+
+log = logging.getLogger(__name__)
+
+# Errors that belong to one row's values: retrying cannot help, but the batch's other rows can be written.
+# ValueError and OverflowError come from drivers that refuse a value before the server sees it (an integer
+# too large for SQLite, a NUL byte for PostgreSQL is raised as DataError by psycopg).
+ROW_DATA_ERRORS = (DataError, IntegrityError, ValueError, OverflowError)
 
 
 @dataclass(slots=True)
@@ -38,19 +51,24 @@ class RequestRecord:
     error_code: str
     api_key_id: str | None = None
     secrets_used: list[str] = field(default_factory=list)
+    error_detail: str = ""
 
 
+class Stats:
+    dropped = 0  # oldest records discarded because the queue was full (the database was away too long)
+    rejected = 0  # records the database refused for their values, dropped so the rest could be written
+
+
+stats = Stats()
 _queue: deque[RequestRecord] = deque()
 _flush_lock = threading.Lock()
-dropped = 0
 
 
 def record(entry: RequestRecord) -> None:
     """Queue one call's record; never blocks, never touches the database."""
-    global dropped
     if len(_queue) >= settings.PROXY_RECORDER_MAX_QUEUE:
         _queue.popleft()
-        dropped += 1
+        stats.dropped += 1
     _queue.append(entry)
     if len(_queue) >= settings.PROXY_RECORDER_BATCH_SIZE:
         _writer.wake()
@@ -63,10 +81,21 @@ def _take_batch() -> list[RequestRecord]:
     return batch
 
 
-def _insert(batch: list[RequestRecord]) -> None:
-    """One executemany of plain tuples: building model instances cost as much CPU as proxying the calls.
+def _bounded(convert: Callable | None, max_length: int | None) -> Callable | None:
+    """The value converter of one column, cutting text to the column's length (a 40-character method token
+    or a 253-character host would otherwise fail the whole INSERT on PostgreSQL)."""
+    if max_length is None:
+        return convert
+    if convert is None:
+        return lambda v: v[:max_length] if isinstance(v, str) else v
+    return lambda v: convert(v[:max_length] if isinstance(v, str) else v)
 
-    Columns the record does not carry (e.g. rollup bookkeeping) take their model default.
+
+def _statement() -> tuple[str, Callable[[RequestRecord], tuple]]:
+    """The INSERT and a function turning a record into its parameters, derived from the model's fields.
+
+    Plain tuples for executemany: building model instances cost as much CPU as proxying the calls. Columns
+    the record does not carry (e.g. rollup bookkeeping) take their model default.
     """
     from .models import RequestLog
 
@@ -92,17 +121,59 @@ def _insert(batch: list[RequestRecord]) -> None:
         f"VALUES ({', '.join(['%s'] * len(columns))})"
     )
     getters = [
-        (f.name, convert.get(f.name), f.name in recorded, defaults.get(f.column)) for f in model_fields
+        (
+            f.name,
+            _bounded(convert.get(f.name), f.max_length if isinstance(f, models.CharField) else None),
+            f.name in recorded,
+            defaults.get(f.column),
+        )
+        for f in model_fields
     ]
-    rows = [
-        tuple(
+
+    def parameters(entry: RequestRecord) -> tuple:
+        return tuple(
             (conv(getattr(entry, name)) if conv else getattr(entry, name)) if has else default
             for name, conv, has, default in getters
         )
-        for entry in batch
-    ]
+
+    return sql, parameters
+
+
+def _insert(batch: list[RequestRecord]) -> None:
+    """One executemany for the whole batch, in one transaction."""
+    sql, parameters = _statement()
+    rows = [parameters(entry) for entry in batch]
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.executemany(sql, rows)
+
+
+def _insert_one_by_one(batch: list[RequestRecord]) -> int:
+    """Write each row on its own, dropping (and counting) the rows the database refuses for their values.
+
+    Any other error stops here: the rows not yet written go back to the queue and the error propagates, so
+    a database outage met half-way loses nothing.
+    """
+    sql, parameters = _statement()
+    written = 0
+    for position, entry in enumerate(batch):
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(sql, parameters(entry))
+        except ROW_DATA_ERRORS as exc:
+            stats.rejected += 1
+            log.error(
+                "request log %s dropped: the database refused its values (%s: %s); %d dropped so far",
+                entry.request_id[:128],
+                type(exc).__name__,
+                str(exc)[:300],
+                stats.rejected,
+            )
+            continue
+        except Exception:
+            _queue.extendleft(reversed(batch[position:]))
+            raise
+        written += 1
+    return written
 
 
 def flush() -> int:
@@ -112,6 +183,9 @@ def flush() -> int:
         while batch := _take_batch():
             try:
                 _insert(batch)
+            except ROW_DATA_ERRORS:
+                written += _insert_one_by_one(batch)  # one bad row must not hold back the others
+                continue
             except Exception:
                 _queue.extendleft(reversed(batch))  # keep them for the next attempt, in order
                 raise

@@ -30,6 +30,7 @@ CSV_COLUMNS = (
     "client_ip",
     "upstream_host",
     "error_code",
+    "error_detail",
 )
 
 

@@ -65,6 +65,7 @@ class Call:
         "client_ip",
         "environment",
         "error_code",
+        "error_detail",
         "method",
         "path",
         "query",
@@ -94,6 +95,7 @@ class Call:
         self.bytes_out = 0
         self.upstream_host = ""
         self.error_code = ""
+        self.error_detail = ""  # for the log and the request log, never for the caller
         self.secrets_used: list[str] = []
         self.api_key_id = None  # set by access.enforce_access when a key authenticated the call
         self.rate_limit_headers: list[tuple[bytes, bytes]] = []
@@ -122,6 +124,7 @@ class Call:
                 client_ip=self.client_ip,
                 upstream_host=self.upstream_host,
                 error_code=self.error_code,
+                error_detail=self.error_detail,
                 secrets_used=self.secrets_used,
                 api_key_id=self.api_key_id,
             )
@@ -330,6 +333,8 @@ async def _forward(call: Call, url: str, headers: list, body: Body, route):
                 raise _too_large(settings.PROXY_MAX_BODY_BYTES) from exc
             if attempt + 1 < attempts and exc.code == "upstream_unavailable":
                 continue
+            call.error_detail = exc.detail
+            log.warning("upstream %s for %s: %s", exc.code, call.request_id, exc.detail)
             raise GatewayError(exc.code, exc.message) from exc
 
 
@@ -423,7 +428,7 @@ async def proxy(scope: dict, receive, send) -> None:
     except GatewayError as error:
         await _send_error(send, error, call)
     except UpstreamBodyError as exc:
-        call.error_code = "upstream_reset"
+        call.error_code, call.error_detail = "upstream_reset", str(exc)
         log.warning("upstream failed mid-response for %s: %s", call.request_id, exc)
         raise  # the server aborts the connection: the caller must not mistake a truncated body for success
     except CallerDisconnected:

@@ -17,6 +17,7 @@ STATUS = {
     "secret_unavailable": 500,
     "internal_error": 500,
     "upstream_unavailable": 502,
+    "upstream_forbidden": 502,
     "route_disabled": 503,
     "route_unavailable": 503,  # the route's configuration in that environment cannot be resolved
     "upstream_timeout": 504,

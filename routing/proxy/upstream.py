@@ -7,14 +7,26 @@ benchmark in bench/proxy.py and ../shared/PERFORMANCE.md).
 
 Errors before the response headers become UpstreamError with the gateway's error code (502/504); errors
 while streaming the body raise UpstreamBodyError, which the consumer turns into an aborted connection.
+
+The SSRF rules are applied again where the connection is made: a route's URL text was checked when it was
+saved, but a DNS name can resolve to 127.0.0.1 or a metadata address. aiohttp resolves names through
+GuardedResolver, which refuses internal addresses that KNOXCALL_UPSTREAM_ALLOWED_HOSTS does not cover (by
+name or by address); IP literals, which aiohttp does not resolve, are checked before sending. The httpx client
+has no resolver hook, so it sends to an address it resolved and checked itself. Either way the caller gets
+502 `upstream_forbidden` and the upstream sees nothing.
 """
 
 import asyncio
+import functools
+import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Protocol
 
+from aiohttp.abc import AbstractResolver
 from django.conf import settings
+
+from knoxcall.lib.targets import UnsafeTargetError, check_resolved_address, resolve_checked
 
 Headers = list[tuple[bytes, bytes]]
 Body = bytes | AsyncIterator[bytes] | None
@@ -29,10 +41,42 @@ class Timeouts:
 
 
 class UpstreamError(Exception):
-    def __init__(self, code: str, message: str):
+    """`message` is for the caller and names nothing internal; `detail` (the client library's own words,
+    which can hold the upstream's address and port) goes to the log and the request log only."""
+
+    def __init__(self, code: str, message: str, detail: str = ""):
         super().__init__(message)
         self.code = code
         self.message = message
+        self.detail = detail or message
+
+
+TIMEOUT_MESSAGE = "The upstream did not answer in time."
+UNAVAILABLE_MESSAGE = "The upstream could not be reached."
+FORBIDDEN_MESSAGE = "The upstream's address is private, loopback or metadata and not allowed."
+
+
+class ForbiddenAddressError(OSError):
+    """A resolver's refusal: an OSError, so aiohttp reports it like a failed lookup (ClientConnectorError)."""
+
+
+def _allowed_hosts() -> tuple[str, ...]:
+    return tuple(settings.UPSTREAM_ALLOWED_HOSTS)  # read per use: tests and a reload may change it
+
+
+@functools.lru_cache(maxsize=1024)
+def _literal_refusal(host: str, allowed_hosts: tuple[str, ...]) -> str:
+    """Why an IP-literal host may not be connected to ("" when it may, and for any name, which aiohttp
+    resolves through GuardedResolver). Cached: it runs on every call."""
+    try:
+        check_resolved_address(host, host, allowed_hosts)
+    except UnsafeTargetError as exc:
+        return str(exc)
+    return ""
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
 class UpstreamBodyError(Exception):
@@ -76,6 +120,30 @@ class _AiohttpResponse:
         self._response.release()
 
 
+class GuardedResolver(AbstractResolver):
+    """aiohttp's own resolver, then the SSRF rules on every address it returned (any internal one refuses
+    the name: a public answer mixed with 127.0.0.1 is no better). A refusal is not cached, an answer is
+    (aiohttp's DNS cache), so a name re-pointed at an internal address is refused when it is next resolved."""
+
+    def __init__(self) -> None:
+        from aiohttp.resolver import DefaultResolver
+
+        self._inner = DefaultResolver()
+
+    async def resolve(self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET):
+        results = await self._inner.resolve(host, port, family)
+        allowed = _allowed_hosts()
+        for result in results:
+            try:
+                check_resolved_address(host, result["host"], allowed)
+            except UnsafeTargetError as exc:
+                raise ForbiddenAddressError(str(exc)) from None
+        return results
+
+    async def close(self) -> None:
+        await self._inner.close()
+
+
 class AiohttpClient:
     # aiohttp adds these unless told not to; the proxy forwards exactly what the caller sent.
     SKIP_AUTO_HEADERS = ("User-Agent", "Accept", "Accept-Encoding", "Content-Type")
@@ -85,7 +153,10 @@ class AiohttpClient:
 
         self._aiohttp = aiohttp
         connector = aiohttp.TCPConnector(
-            limit=settings.PROXY_POOL_SIZE, ttl_dns_cache=300, keepalive_timeout=30
+            limit=settings.PROXY_POOL_SIZE,
+            ttl_dns_cache=300,
+            keepalive_timeout=30,
+            resolver=GuardedResolver(),
         )
         self._session = aiohttp.ClientSession(
             connector=connector, auto_decompress=False, cookie_jar=aiohttp.DummyCookieJar()
@@ -105,10 +176,14 @@ class AiohttpClient:
         from yarl import URL
 
         aiohttp = self._aiohttp
+        target = URL(url, encoded=True)
+        refusal = _literal_refusal(target.raw_host or "", _allowed_hosts())  # a name: "" (see the resolver)
+        if refusal:
+            raise UpstreamError("upstream_forbidden", FORBIDDEN_MESSAGE, refusal)
         try:
             response = await self._session.request(
                 method,
-                URL(url, encoded=True),
+                target,
                 headers=[(n.decode("latin-1"), v.decode("latin-1")) for n, v in headers],
                 data=body,
                 allow_redirects=False,
@@ -117,9 +192,13 @@ class AiohttpClient:
                 compress=None,
             )
         except (aiohttp.ServerTimeoutError, TimeoutError) as exc:
-            raise UpstreamError("upstream_timeout", "The upstream did not answer in time.") from exc
+            raise UpstreamError("upstream_timeout", TIMEOUT_MESSAGE, _describe(exc)) from exc
+        except aiohttp.ClientConnectorError as exc:
+            if isinstance(exc.os_error, ForbiddenAddressError):
+                raise UpstreamError("upstream_forbidden", FORBIDDEN_MESSAGE, str(exc.os_error)) from exc
+            raise UpstreamError("upstream_unavailable", UNAVAILABLE_MESSAGE, _describe(exc)) from exc
         except aiohttp.ClientError as exc:
-            raise UpstreamError("upstream_unavailable", f"The upstream could not be reached: {exc}") from exc
+            raise UpstreamError("upstream_unavailable", UNAVAILABLE_MESSAGE, _describe(exc)) from exc
         return _AiohttpResponse(response)
 
     async def close(self) -> None:
@@ -152,25 +231,51 @@ class _HttpxResponse:
 
 
 class HttpxClient:
+    DNS_TTL = 300.0  # seconds, as aiohttp's DNS cache
+
     def __init__(self) -> None:
         import httpx
 
         self._httpx = httpx
         limits = httpx.Limits(max_connections=settings.PROXY_POOL_SIZE, max_keepalive_connections=100)
         self._client = httpx.AsyncClient(limits=limits, follow_redirects=False, trust_env=False)
+        self._addresses: dict[tuple[str, int | None], tuple[float, str]] = {}
+
+    async def _checked_address(self, host: str, port: int | None) -> str:
+        """An address of `host` that passed the SSRF rules (cached); httpx has no resolver hook, so the
+        request is sent to this address rather than letting the connection resolve the name again."""
+        loop = asyncio.get_running_loop()
+        cached = self._addresses.get((host, port))
+        if cached is not None and cached[0] > loop.time():
+            return cached[1]
+        try:
+            address = await loop.run_in_executor(None, resolve_checked, host, port or 0, _allowed_hosts())
+        except UnsafeTargetError as exc:
+            raise UpstreamError("upstream_forbidden", FORBIDDEN_MESSAGE, str(exc)) from None
+        except OSError as exc:
+            raise UpstreamError("upstream_unavailable", UNAVAILABLE_MESSAGE, _describe(exc)) from exc
+        self._addresses[(host, port)] = (loop.time() + self.DNS_TTL, address)
+        return address
 
     async def send(self, method: str, url: str, headers: Headers, body: Body, timeouts: Timeouts):
         httpx = self._httpx
         deadline = asyncio.get_running_loop().time() + timeouts.total
         timeout = httpx.Timeout(timeouts.read, connect=timeouts.connect)
-        request = self._client.build_request(method, url, headers=headers, content=body, timeout=timeout)
+        target = httpx.URL(url)
+        host = target.raw_host.decode("ascii")
+        pinned = target.copy_with(host=await self._checked_address(host, target.port))
+        # The proxy sets Host itself; TLS still verifies the certificate against the name.
+        extensions = {"sni_hostname": host.rstrip(".")} if target.scheme == "https" else None
+        request = self._client.build_request(
+            method, pinned, headers=headers, content=body, timeout=timeout, extensions=extensions
+        )
         try:
             async with asyncio.timeout_at(deadline):
                 response = await self._client.send(request, stream=True)
         except (httpx.TimeoutException, TimeoutError) as exc:
-            raise UpstreamError("upstream_timeout", "The upstream did not answer in time.") from exc
+            raise UpstreamError("upstream_timeout", TIMEOUT_MESSAGE, _describe(exc)) from exc
         except httpx.HTTPError as exc:
-            raise UpstreamError("upstream_unavailable", f"The upstream could not be reached: {exc}") from exc
+            raise UpstreamError("upstream_unavailable", UNAVAILABLE_MESSAGE, _describe(exc)) from exc
         return _HttpxResponse(response, deadline)
 
     async def close(self) -> None:

@@ -13,6 +13,7 @@ from alerts.services import alert_rule_create, notification_channel_create
 from alerts.tasks import deliver_notification
 from environments.audit import SYSTEM
 from tests.alerts.conftest import add_traffic
+from tests.support.dns import resolve_names
 
 pytestmark = pytest.mark.usefixtures("eager_tasks")
 
@@ -103,3 +104,27 @@ def test_it_sends_nothing_to_a_disabled_channel(environments, slack):
     fire(environments, slack_channel(f"{slack.url}/hook", enabled=False))
 
     assert slack.received == [] and not NotificationAttempt.objects.exists()
+
+
+def test_it_refuses_at_send_time_a_webhook_name_that_resolves_to_loopback(environments, slack, settings,
+                                                                          monkeypatch):
+    settings.ALERTS_ALLOWED_HOSTS = []
+    resolve_names(monkeypatch, {"hooks.example.com": "127.0.0.1"})
+    channel = slack_channel(f"http://hooks.example.com:{slack.port}/hook")  # a public name when saved
+
+    fire(environments, channel)
+
+    attempt = NotificationAttempt.objects.get()
+    assert slack.received == [] and not attempt.delivered and attempt.final
+    assert "resolves to 127.0.0.1" in attempt.error
+
+
+def test_it_delivers_to_a_name_the_allow_list_covers_with_its_host_header(environments, slack, settings,
+                                                                          monkeypatch):
+    settings.ALERTS_ALLOWED_HOSTS = ["hooks.example.com"]
+    resolve_names(monkeypatch, {"hooks.example.com": "127.0.0.1"})
+
+    fire(environments, slack_channel(f"http://hooks.example.com:{slack.port}/hook"))
+
+    assert len(slack.received) == 1
+    assert slack.received[0].headers["Host"] == f"hooks.example.com:{slack.port}"

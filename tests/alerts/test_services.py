@@ -50,7 +50,8 @@ def test_it_keeps_a_secret_left_empty_on_update(environments, settings):
 
 @pytest.mark.parametrize("url", [
     "http://10.0.0.5/hook", "http://169.254.169.254/latest", "https://user:pw@hooks.example.com/x",
-    "ftp://hooks.example.com/x", "http://localhost:9000/x",
+    "ftp://hooks.example.com/x", "http://localhost:9000/x", "http://metadata.google.internal./x",
+    "http://app.localhost.:9000/x",
 ])
 def test_it_refuses_unsafe_webhook_urls(environments, settings, url):
     settings.ALERTS_ALLOWED_HOSTS = []

@@ -1,0 +1,124 @@
+"""The recorder keeps writing for everyone: odd values are cut to their columns, a row the database refuses is
+dropped alone (and counted), and a database that is away loses nothing.
+
+These run on the suite's database: SQLite by default, PostgreSQL in the CI pass with DATABASE_URL, where a
+value longer than its varchar column fails the INSERT (SQLite would store it).
+"""
+
+import time
+import uuid
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+from django.db import connection
+
+from analytics import recorder
+from analytics.models import RequestLog
+from analytics.recorder import RequestRecord
+from environments.audit import SYSTEM
+from routing.services import route_create
+from tests.support.access import allow_local_callers
+from tests.support.gateway_process import GatewayProcess
+
+LONG_METHOD = "LONGMETHODTOKEN" * 2 + "ABCDEFGHIJ"  # 40 characters: a valid token daphne accepts
+# 253 characters, the longest host name DNS allows (labels of 63), under .invalid so it never resolves.
+LONG_HOST = ".".join(["a" * 63, "b" * 63, "c" * 63, "d" * 53, "invalid"])
+
+
+def wait_for_logs(request_ids: set[str], timeout: float = 30) -> dict[str, RequestLog]:
+    """The rows of these calls, once the gateway process has written all of them (or at the deadline)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = {log.request_id: log for log in RequestLog.objects.filter(request_id__in=request_ids)}
+        if len(found) == len(request_ids) or time.monotonic() > deadline:
+            return found
+        time.sleep(0.1)
+
+
+def a_record(**values) -> RequestRecord:
+    fields = {
+        "request_id": uuid.uuid4().hex,
+        "timestamp": datetime.now(UTC),
+        "route_id": None,
+        "route_slug": "t",
+        "environment": "production",
+        "method": "GET",
+        "path": "/p",
+        "query": "",
+        "status": 200,
+        "latency_ms": 1.0,
+        "bytes_in": 0,
+        "bytes_out": 0,
+        "client_ip": "127.0.0.1",
+        "upstream_host": "u",
+        "error_code": "",
+    }
+    return RequestRecord(**{**fields, **values})
+
+
+def test_it_keeps_logging_after_a_long_method_token_and_a_long_target_host(environments, upstream):
+    assert len(LONG_HOST) == 253 and len(LONG_METHOD) == 40
+    allow_local_callers(route_create(actor=SYSTEM, name="Demo", slug="demo", target_base_url=upstream.url))
+    allow_local_callers(
+        route_create(actor=SYSTEM, name="Far", slug="far", target_base_url=f"http://{LONG_HOST}:8080")
+    )
+    # daphne passes any method token to the application (uvicorn's httptools refuses unknown ones).
+    gateway = GatewayProcess({"KNOXCALL_RECORDER_FLUSH_SECONDS": "0.1"}, server="daphne").start()
+    try:
+        with httpx.Client(base_url=gateway.url, timeout=30) as client:
+            odd = [
+                client.request(LONG_METHOD, "/odd", headers={"x-knoxcall-route": "demo"}),
+                client.get("/far", headers={"x-knoxcall-route": "far"}),
+            ]
+            time.sleep(0.5)  # let the odd calls go out in a batch of their own, as in the reported failure
+            after = [client.get(f"/after/{i}", headers={"x-knoxcall-route": "demo"}) for i in range(3)]
+    finally:
+        gateway.stop()
+    ids = {answer.headers["x-request-id"] for answer in odd + after}
+    logs = wait_for_logs(ids)
+    assert set(logs) == ids
+    method_row = logs[odd[0].headers["x-request-id"]]
+    assert method_row.method == LONG_METHOD[:16]
+    host_row = logs[odd[1].headers["x-request-id"]]
+    assert host_row.status == 502 and host_row.upstream_host == f"{LONG_HOST}:8080"[:255]
+
+
+def test_it_drops_only_the_row_the_database_refuses_and_counts_it(transactional_db):
+    recorder.flush()
+    rejected = recorder.stats.rejected
+    # No column can hold this byte count: PostgreSQL refuses it (bigint), SQLite's driver too (OverflowError).
+    poison = a_record(bytes_in=2**70)
+    good = [a_record(), a_record()]
+    for entry in (good[0], poison, good[1]):
+        recorder.record(entry)
+    recorder.flush()
+    stored = set(RequestLog.objects.values_list("request_id", flat=True))
+    assert {entry.request_id for entry in good} <= stored
+    assert poison.request_id not in stored
+    assert recorder.stats.rejected == rejected + 1
+    later = a_record()
+    recorder.record(later)
+    recorder.flush()
+    assert RequestLog.objects.filter(request_id=later.request_id).exists()
+
+
+def test_it_keeps_every_record_queued_while_the_database_cannot_take_them(transactional_db):
+    recorder.flush()
+    rejected = recorder.stats.rejected
+    entries = [a_record() for _ in range(5)]
+    table, quote = RequestLog._meta.db_table, connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(f"ALTER TABLE {quote(table)} RENAME TO {quote(table + '_away')}")
+    try:
+        for entry in entries:
+            recorder.record(entry)
+        with pytest.raises(Exception):  # noqa: B017 - "no such table" is OperationalError or ProgrammingError
+            recorder.flush()
+    finally:
+        connection.close()  # PostgreSQL may have left the connection in an aborted transaction
+        with connection.cursor() as cursor:
+            cursor.execute(f"ALTER TABLE {quote(table + '_away')} RENAME TO {quote(table)}")
+    recorder.flush()
+    assert RequestLog.objects.filter(request_id__in=[e.request_id for e in entries]).count() == 5
+    assert recorder.stats.rejected == rejected
