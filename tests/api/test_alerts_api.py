@@ -41,6 +41,7 @@ def test_it_lists_incidents(admin, environments):
     incident = AlertIncident.objects.create(
         rule=rule,
         environment=environments["staging"],
+        environment_name="staging",
         observed_value=12.0,
         threshold=1.0,
         opened_at=timezone.now(),
