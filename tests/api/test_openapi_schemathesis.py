@@ -55,7 +55,8 @@ def seed() -> dict[str, str]:
         name="rule", type="latency", threshold=1
     )
     incident = AlertIncident.objects.filter(rule=rule).first() or AlertIncident.objects.create(
-        rule=rule, environment=staging, environment_name="staging", observed_value=2, threshold=1, opened_at=timezone.now()
+        rule=rule, environment=staging, environment_name="staging", observed_value=2, threshold=1,
+        opened_at=timezone.now(),
     )
     if not RequestLog.objects.filter(request_id="req-1").exists():
         RequestLog.objects.create(

@@ -196,8 +196,9 @@ def seed_more(world: dict) -> dict:
                              environments=[envs["staging"]])
     prod_rule = alert_rule_create(actor=SYSTEM, name="Production errors", type="error_rate", threshold=5.0,
                                   environments=[envs["production"]], channels=[prod_channel])
-    incident = AlertIncident.objects.create(rule=prod_rule, environment=envs["production"], environment_name="production",
-                                            observed_value=9.0, threshold=5.0, opened_at=timezone.now())
+    incident = AlertIncident.objects.create(rule=prod_rule, environment=envs["production"],
+                                            environment_name="production", observed_value=9.0,
+                                            threshold=5.0, opened_at=timezone.now())
     return {"route": route.pk, "secret": secret.pk, "prod_secret": prod_secret.pk, "client": client.pk,
             "prod_client": prod_client.pk, "api_key": api_key.pk, "channel": channel.pk,
             "prod_channel": prod_channel.pk, "rule": rule.pk, "prod_rule": prod_rule.pk,

@@ -58,8 +58,8 @@ def _seed(world: dict) -> dict:
                              environments=[envs["production"]], channels=[channel], severity="critical")
     alert_rule_create(actor=SYSTEM, name="Slow staging", type="latency", threshold=500.0,
                       environments=[envs["staging"]])
-    incident = AlertIncident.objects.create(rule=rule, environment=envs["production"], environment_name="production",
-                                            observed_value=4.2,
+    incident = AlertIncident.objects.create(rule=rule, environment=envs["production"],
+                                            environment_name="production", observed_value=4.2,
                                             threshold=2.0, opened_at=now - timedelta(minutes=12))
     NotificationAttempt.objects.create(incident=incident, channel=channel, event="trigger", delivered=True,
                                        final=True)
