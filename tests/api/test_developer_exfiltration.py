@@ -28,7 +28,9 @@ ROUTE_FIELDS = {
 def payment_key(environments):
     """An Administrator's secret: a production value the attacker must never see."""
     secret = secret_create(actor=SYSTEM, name="PAYMENT_KEY")
-    secret_set_value(actor=SYSTEM, secret=secret, environment=environments["production"], value=PRODUCTION_VALUE)
+    secret_set_value(
+        actor=SYSTEM, secret=secret, environment=environments["production"], value=PRODUCTION_VALUE
+    )
     return secret
 
 
@@ -39,7 +41,11 @@ def _leaked(upstream) -> list:
 
 def _call_production(gateway, route: str, raw_key: str):
     return gateway.request(
-        "POST", "/steal", route=route, environment="production", headers={"x-knoxcall-key": raw_key},
+        "POST",
+        "/steal",
+        route=route,
+        environment="production",
+        headers={"x-knoxcall-key": raw_key},
         json={"amount": 1},
     )
 
@@ -72,8 +78,9 @@ def test_a_developer_key_cannot_route_a_production_secret_to_its_own_server(
     assert upstream.received == []
 
     # The same route works where the Developer may change things: the set-up would have leaked before.
-    staging = gateway.request("GET", "/x", route="exfil", environment="staging",
-                              headers={"x-knoxcall-key": raw_keys["developer"]})
+    staging = gateway.request(
+        "GET", "/x", route="exfil", environment="staging", headers={"x-knoxcall-key": raw_keys["developer"]}
+    )
     assert staging.status_code == 200, staging.text
     assert upstream.complete[0].header("x-leak") == "sk_test_staging"
     assert _leaked(upstream) == []
@@ -87,8 +94,9 @@ def test_a_developer_copy_of_a_production_route_stays_disabled_there(
 
     for environment in ("staging", "development"):
         secret_set_value(actor=SYSTEM, secret=payment_key, environment=environments[environment], value="t")
-    legit = route_create(actor=SYSTEM, name="Payments", target_base_url="https://api.example.com",
-                         **ROUTE_FIELDS)
+    legit = route_create(
+        actor=SYSTEM, name="Payments", target_base_url="https://api.example.com", **ROUTE_FIELDS
+    )
     route_override_update(actor=SYSTEM, route=legit, environment=environments["production"], timeout_ms=9000)
     client = DjangoClient()
     client.force_login(make_user("developer", password=None))
@@ -105,17 +113,29 @@ def test_a_developer_copy_of_a_production_route_stays_disabled_there(
     assert (override.enabled, override.timeout_ms) == (False, 9000)
 
 
-def test_a_developer_cannot_do_it_through_the_console_form_either(gateway, upstream, payment_key, environments):
+def test_a_developer_cannot_do_it_through_the_console_form_either(
+    gateway, upstream, payment_key, environments
+):
     for environment in ("staging", "development"):
         secret_set_value(actor=SYSTEM, secret=payment_key, environment=environments[environment], value="t")
     _, raw_key = api_key_create(actor=SYSTEM, name="attacker", role="developer")
     client = DjangoClient()
     client.force_login(make_user("developer", password=None))
-    response = client.post("/routes/new/", {
-        "name": "Console exfil", "target_base_url": upstream.url, "enabled": "on", "timeout_ms": "30000",
-        "inject_headers_json": '{"X-Leak": "{{secret:PAYMENT_KEY}}"}', "inject_body_json": "{}",
-        "rate_limit_requests": "10", "rate_limit_window_sec": "60", "rate_limit_burst": "0",
-    }, follow=True)
+    response = client.post(
+        "/routes/new/",
+        {
+            "name": "Console exfil",
+            "target_base_url": upstream.url,
+            "enabled": "on",
+            "timeout_ms": "30000",
+            "inject_headers_json": '{"X-Leak": "{{secret:PAYMENT_KEY}}"}',
+            "inject_body_json": "{}",
+            "rate_limit_requests": "10",
+            "rate_limit_window_sec": "60",
+            "rate_limit_burst": "0",
+        },
+        follow=True,
+    )
     assert response.status_code == 200
     created_page = response.content.decode()
     gateway.reload()
