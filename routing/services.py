@@ -26,6 +26,7 @@ UPDATE_REACHES = (
     "The route is live there (or this change would enable it there) and inherits what you changed. A "
     "Developer may change a route's base values while it is disabled in the protected environments."
 )
+OVERRIDE_REACHES = "A route a Developer creates stays disabled there until an Administrator enables it."
 DELETE_REACHES = "The route is live there or holds settings made there; ask an Administrator to delete it."
 
 
@@ -151,7 +152,8 @@ def route_override_update(
     "number of overrides" counts only environments that really differ from the base.
     """
     _check_fields(fields, set(OVERRIDABLE_FIELDS), "override")
-    require_change(actor, protected=[environment.name] if environment.is_protected else [])
+    protected = [environment.name] if environment.is_protected else []
+    require_change(actor, protected=protected, why=OVERRIDE_REACHES)
     return _override_write(actor, route, environment, fields)
 
 

@@ -69,7 +69,10 @@ def test_a_developer_key_cannot_route_a_production_secret_to_its_own_server(
     # Nor can the attacker switch production on, directly or by removing the override that pins it off.
     enable = developer.put("/v1/routes/exfil/environments/production", {"enabled": True})
     assert enable.status_code == 403
-    assert "production is protected" in enable.body["error"]["message"]
+    assert enable.body["error"]["message"] == (
+        "production is protected: only an Administrator can change it. A route a Developer creates stays "
+        "disabled there until an Administrator enables it."
+    )
     assert developer.delete("/v1/routes/exfil/environments/production").status_code == 403
     # Editing the base (which production would inherit) is allowed and still does not reach production.
     assert developer.patch("/v1/routes/exfil", {"enabled": True, "timeout_ms": 5000}).status_code == 200

@@ -90,8 +90,9 @@ def test_it_lets_a_developer_delete_a_route_only_when_production_has_nothing_of_
     assert admin.put("/v1/routes/tuned/environments/production", tuned).status_code == 200
     production = Environment.objects.get(name="production")
     client = Client.objects.create(name="dc", ip_address="198.51.100.0/24")
-    route_client_assign(actor=SYSTEM, route=Route.objects.get(slug="assigned"), environment=production,
-                        client=client)
+    route_client_assign(
+        actor=SYSTEM, route=Route.objects.get(slug="assigned"), environment=production, client=client
+    )
     assert developer.delete("/v1/routes/mine").status_code == 200
     for slug in ("tuned", "assigned"):  # disabled in production, but holding an Administrator's settings
         refused = developer.delete(f"/v1/routes/{slug}")
@@ -114,8 +115,9 @@ def test_it_refuses_a_developer_editing_a_client_that_production_lets_in(develop
 
     route = route_create(actor=SYSTEM, name="Pay", target_base_url="https://api.example.com")
     client = client_create(actor=SYSTEM, name="dc", ip_address="198.51.100.0/24")
-    route_client_assign(actor=SYSTEM, route=route, environment=Environment.objects.get(name="production"),
-                        client=client)
+    route_client_assign(
+        actor=SYSTEM, route=route, environment=Environment.objects.get(name="production"), client=client
+    )
     widened = developer.patch(f"/v1/clients/{client.pk}", {"ip_address": "0.0.0.0/0"})
     assert widened.status_code == 403 and "production is protected" in widened.body["error"]["message"]
     assert developer.delete(f"/v1/clients/{client.pk}").status_code == 403
