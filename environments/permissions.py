@@ -3,6 +3,10 @@
 Viewers change nothing; Developers change what does not touch a protected environment; Administrators
 (and the system itself) change everything. Services call `require_change`, so the console, the API and
 the command line all inherit the same rules.
+
+"Touches a protected environment" means: changes what that environment serves or holds — a route live
+there (its base values, name, overrides, client assignments), a secret value there, a client assigned
+there. Each service works out which protected environments its write reaches and passes their names.
 """
 
 from django.core.exceptions import PermissionDenied
@@ -28,13 +32,26 @@ def role_of_user(user) -> str:
     return VIEWER
 
 
-def require_change(actor, *, protected: list[str] | tuple[str, ...] = (), admin_only: bool = False) -> None:
+def may_change_protected(actor) -> bool:
+    """Whether the actor's writes may reach protected environments (services that adapt rather than refuse,
+    such as a Developer's new route being created disabled there, ask this)."""
+    return actor.role in (SYSTEM_ROLE, ADMINISTRATOR)
+
+
+def require_change(
+    actor,
+    *,
+    protected: list[str] | tuple[str, ...] = (),
+    admin_only: bool = False,
+    why: str = "",
+) -> None:
     """Raise PermissionDenied, with a message a person can act on, unless the actor may make this change.
 
-    `protected` names the protected environments the change would affect.
+    `protected` names the protected environments the change would affect; `why` (a sentence) says how it
+    reaches them, for a refusal a Developer can act on.
     """
     role = actor.role
-    if role in (SYSTEM_ROLE, ADMINISTRATOR):
+    if may_change_protected(actor):
         return
     if role != DEVELOPER:
         raise PermissionDenied("Viewers can look but not change anything.")
@@ -42,4 +59,5 @@ def require_change(actor, *, protected: list[str] | tuple[str, ...] = (), admin_
         raise PermissionDenied("Only an Administrator can make this change.")
     if protected:
         names = ", ".join(sorted(protected))
-        raise PermissionDenied(f"{names} is protected: only an Administrator can change it.")
+        message = f"{names} is protected: only an Administrator can change it."
+        raise PermissionDenied(f"{message} {why}" if why else message)

@@ -16,7 +16,7 @@ from environments.models import Environment
 from . import services
 from .effective import effective_config
 from .models import OVERRIDABLE_FIELDS, Route, RouteOverride
-from .selectors import base_values
+from .selectors import base_values, disabled_notice
 
 MAX_INT = 2**31 - 1
 
@@ -125,6 +125,12 @@ def route_data(route: Route, detail: bool = False, base_environment: str | None 
     return RouteSerializer(route).data
 
 
+def _notice(route: Route) -> dict[str, str]:
+    """meta.notice when the new route does not serve a protected environment (a Developer's route)."""
+    notice = disabled_notice(route)
+    return {"notice": f"Route {route.slug} created. {notice}"} if notice else {}
+
+
 class RouteListView(ApiView):
     @api_doc(response=RouteSerializer, paginated=True)
     def get(self, request):
@@ -137,7 +143,7 @@ class RouteListView(ApiView):
         serializer = RouteWriteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         route = services.route_create(actor=self.actor, **serializer.validated_data)
-        return self.ok(route_data(route, detail=True), status=201)
+        return self.ok(route_data(route, detail=True), status=201, **_notice(route))
 
 
 class RouteDetailView(ApiView):

@@ -37,3 +37,19 @@ def effective_config(base: Mapping[str, Any], override: Mapping[str, Any] | None
             values[field] = value
             overridden.add(field)
     return EffectiveConfig(values=values, overridden=frozenset(overridden))
+
+
+def serves_change(
+    base: Mapping[str, Any], override: Mapping[str, Any] | None, changes: Mapping[str, Any]
+) -> bool:
+    """Whether changing the base values `changes` alters what an environment with this override serves.
+
+    An environment where the route is disabled before and after the change serves nothing either way, so a
+    change that leaves it disabled does not reach it; one that enables it does. `base` may carry keys an
+    override never sets (the route's name, a key callers select it by): those are always inherited.
+    """
+    before = effective_config(base, override)
+    after = effective_config({**base, **{k: v for k, v in changes.items() if k in base}}, override)
+    if not before["enabled"] and not after["enabled"]:
+        return False
+    return before.values != after.values

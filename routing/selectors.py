@@ -7,6 +7,7 @@ from typing import Any
 from django.db.models import Count, Q, QuerySet
 
 from environments.models import Environment
+from environments.permissions import may_change_protected
 from secrets_vault.rendering import injected_secret_placeholders
 
 from .effective import EffectiveConfig, effective_config
@@ -36,6 +37,30 @@ def effective_for(route: Route, environment: Environment) -> EffectiveConfig:
     override = RouteOverride.objects.filter(route=route, environment=environment).first()
     overrides = {name: getattr(override, name) for name in OVERRIDABLE_FIELDS} if override else None
     return effective_config(base_values(route), overrides)
+
+
+def protected_disabled(route: Route) -> list[str]:
+    """Protected environments where the route is disabled (a Developer's new route: all of them)."""
+    protected = Environment.objects.filter(is_protected=True)
+    return [e.name for e in protected if not effective_for(route, e)["enabled"]]
+
+
+def disabled_for_new_routes_of(actor) -> list[str]:
+    """The protected environments where a route this actor creates starts disabled (routing.services)."""
+    if may_change_protected(actor):
+        return []
+    return list(Environment.objects.filter(is_protected=True).values_list("name", flat=True))
+
+
+def disabled_notice(route: Route) -> str:
+    """The sentence that tells whoever created or copied a route where it does not serve yet, or ""."""
+    names = protected_disabled(route)
+    if not names:
+        return ""
+    return (
+        f"It is disabled in {', '.join(names)} (protected) until an Administrator enables it there "
+        "(Environment Overrides, enabled)."
+    )
 
 
 @dataclass(frozen=True)

@@ -9,13 +9,26 @@ from django.utils.text import slugify
 
 from environments.audit import Actor, record_change, snapshot
 from environments.models import Client, Environment
-from environments.permissions import require_change
+from environments.permissions import may_change_protected, require_change
 
+from .effective import serves_change
 from .models import OVERRIDABLE_FIELDS, Route, RouteClient, RouteOverride
 from .validation import INJECTION_FIELDS, check_secret_references, clean_route_values
 
 ROUTE_FIELDS = ["name", "slug", "description", *OVERRIDABLE_FIELDS]
 ROUTE_EDITABLE = set(ROUTE_FIELDS) - {"slug"}
+# What an environment serves from the base route: the overridable values, and the name, which callers may
+# send in x-knoxcall-route. The description serves nothing.
+SERVED_FIELDS = ("name", *OVERRIDABLE_FIELDS)
+# The override a Developer's new route gets in each protected environment: disabled until an Administrator
+# enables it there.
+PIN = {"enabled": False}
+UPDATE_REACHES = (
+    "The route is live there (or this change would enable it there) and inherits what you changed. A "
+    "Developer may change a route's base values while it is disabled in the protected environments."
+)
+OVERRIDE_REACHES = "A route a Developer creates stays disabled there until an Administrator enables it."
+DELETE_REACHES = "The route is live there or holds settings made there; ask an Administrator to delete it."
 
 
 def _derive_slug(name: str) -> str:
@@ -27,13 +40,31 @@ def _derive_slug(name: str) -> str:
     return slug
 
 
-def protected_inheriting(route: Route, fields: set[str]) -> list[str]:
-    """Protected environments that inherit at least one of these base fields (a base change reaches them)."""
+def _overrides_by_environment(route: Route) -> dict[int, dict[str, Any]]:
+    return {o.environment_id: o.overridden_values() for o in RouteOverride.objects.filter(route=route)}
+
+
+def protected_reached(route: Route, changes: dict[str, Any]) -> list[str]:
+    """Protected environments whose served configuration these base changes alter (routing.effective)."""
+    base = {name: getattr(route, name) for name in SERVED_FIELDS}
+    overrides = _overrides_by_environment(route)
+    return [
+        environment.name
+        for environment in Environment.objects.filter(is_protected=True)
+        if serves_change(base, overrides.get(environment.pk), changes)
+    ]
+
+
+def protected_holding(route: Route) -> list[str]:
+    """Protected environments a route's deletion changes: it is live there, or it holds overrides (beyond a
+    Developer's pin) or client assignments there, which only an Administrator could have made."""
+    overrides = _overrides_by_environment(route)
+    assigned = set(RouteClient.objects.filter(route=route).values_list("environment_id", flat=True))
     names = []
     for environment in Environment.objects.filter(is_protected=True):
-        override = RouteOverride.objects.filter(route=route, environment=environment).first()
-        overridden = set(override.overridden_values()) if override else set()
-        if fields - overridden:
+        override = overrides.get(environment.pk, {})
+        live = override.get("enabled", route.enabled)
+        if live or override not in ({}, PIN) or environment.pk in assigned:
             names.append(environment.name)
     return names
 
@@ -46,18 +77,24 @@ def _check_fields(given: dict[str, Any], allowed: set[str], what: str) -> None:
 
 @transaction.atomic
 def route_create(*, actor: Actor, name: str, target_base_url: str, slug: str = "", **fields: Any) -> Route:
+    """Create a route. A new route's base values are live in every environment that inherits them, so a
+    Developer's route is created disabled (an `enabled=False` override) in every protected environment:
+    it reaches none of them until an Administrator enables it there."""
     _check_fields(fields, ROUTE_EDITABLE, "route")
-    require_change(actor)
+    require_change(actor)  # no protected environment: a Developer's route is pinned off in all of them
     values = clean_route_values({"target_base_url": target_base_url, **fields})
     route = Route(name=name.strip(), slug=slug or _derive_slug(name), **values)
     route.full_clean()
     route.save()
-    if set(fields) & set(INJECTION_FIELDS):
-        check_secret_references(route)
     record_change(
         actor=actor, action="create", resource_type="route", resource_id=route.pk, resource_name=route.name,
         after=snapshot(route, ROUTE_FIELDS),
     )
+    if not may_change_protected(actor):
+        for environment in Environment.objects.filter(is_protected=True):
+            _override_write(actor, route, environment, PIN)
+    if set(fields) & set(INJECTION_FIELDS):
+        check_secret_references(route)
     return route
 
 
@@ -69,9 +106,11 @@ def route_update(*, actor: Actor, route: Route, **fields: Any) -> Route:
     fields.pop("slug", None)
     _check_fields(fields, ROUTE_EDITABLE, "route")
     route = Route.objects.select_for_update().get(pk=route.pk)
-    require_change(actor, protected=protected_inheriting(route, set(fields) & set(OVERRIDABLE_FIELDS)))
+    require_change(actor)  # a Viewer is refused before their values are looked at
+    values = clean_route_values(fields)
+    require_change(actor, protected=protected_reached(route, values), why=UPDATE_REACHES)
     before = snapshot(route, ROUTE_FIELDS)
-    for name, value in clean_route_values(fields).items():
+    for name, value in values.items():
         setattr(route, name, value)
     route.full_clean()
     route.save()
@@ -90,7 +129,7 @@ def route_update(*, actor: Actor, route: Route, **fields: Any) -> Route:
 
 @transaction.atomic
 def route_delete(*, actor: Actor, route: Route) -> None:
-    require_change(actor, protected=protected_inheriting(route, set(OVERRIDABLE_FIELDS)))
+    require_change(actor, protected=protected_holding(route), why=DELETE_REACHES)
     before = snapshot(route, ROUTE_FIELDS)
     route_id = route.pk
     route.delete()
@@ -114,7 +153,16 @@ def route_override_update(
     "number of overrides" counts only environments that really differ from the base.
     """
     _check_fields(fields, set(OVERRIDABLE_FIELDS), "override")
-    require_change(actor, protected=[environment.name] if environment.is_protected else [])
+    protected = [environment.name] if environment.is_protected else []
+    require_change(actor, protected=protected, why=OVERRIDE_REACHES)
+    return _override_write(actor, route, environment, fields)
+
+
+def _override_write(
+    actor: Actor, route: Route, environment: Environment, fields: dict[str, Any]
+) -> RouteOverride | None:
+    """route_override_update after its permission check; the route services that decide themselves that a
+    write does not reach a protected environment (a Developer's pin) call this directly."""
     override = (
         RouteOverride.objects.select_for_update().filter(route=route, environment=environment).first()
     )
@@ -193,14 +241,18 @@ def _copy_name(name: str) -> str:
 def route_duplicate(*, actor: Actor, route: Route) -> Route:
     """A new route with the same base values and the same overrides, under a new name and slug.
 
-    The copy's overrides are written through route_override_update, so a Developer cannot use a duplicate
-    to create a protected environment's override they could not set directly.
+    A Developer's copy is disabled in every protected environment, like any route they create: the
+    original's overrides there come along (an Administrator's settings, ready for when one enables the
+    copy) but pinned `enabled=False`, so the copy serves nothing there.
     """
     values = {name: getattr(route, name) for name in OVERRIDABLE_FIELDS if name != "target_base_url"}
     name = _copy_name(route.name)
     copy = route_create(actor=actor, name=name, target_base_url=route.target_base_url,
                         description=route.description, **values)
     for override in route.overrides.select_related("environment"):
-        route_override_update(actor=actor, route=copy, environment=override.environment,
-                              **override.overridden_values())
+        environment, fields = override.environment, override.overridden_values()
+        if environment.is_protected and not may_change_protected(actor):
+            _override_write(actor, copy, environment, {**fields, **PIN})
+        else:
+            route_override_update(actor=actor, route=copy, environment=environment, **fields)
     return copy

@@ -61,11 +61,13 @@ def route_create(request: HttpRequest) -> HttpResponse:
             services.route_create, form=form, actor=actor, name=data["name"], slug=data["slug"],
             **_route_values(form))
         if not errors:
-            messages.success(request, f"Route {route.name} created; callers select it by {route.slug}.")
+            created = f"Route {route.name} created; callers select it by {route.slug}."
+            messages.success(request, f"{created} {selectors.disabled_notice(route)}".strip())
             return redirect("routing:detail", route.pk)
     elif form.is_bound:
         status = 400
-    return render(request, "routing/form.html", {"form": form, "errors": errors}, status=status)
+    context = {"form": form, "errors": errors, "pinned": selectors.disabled_for_new_routes_of(actor)}
+    return render(request, "routing/form.html", context, status=status)
 
 
 @login_required
@@ -111,7 +113,8 @@ def route_duplicate(request: HttpRequest, route_id) -> HttpResponse:
     copy, errors, status = call_service(services.route_duplicate, actor=actor_for(request), route=route)
     if errors:
         return _after_refusal(request, route, errors, status)
-    messages.success(request, f"Duplicated {route.name} as {copy.name}.")
+    duplicated = f"Duplicated {route.name} as {copy.name}."
+    messages.success(request, f"{duplicated} {selectors.disabled_notice(copy)}".strip())
     return redirect("routing:detail", copy.pk)
 
 

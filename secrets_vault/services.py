@@ -55,6 +55,12 @@ def _protected_with_values(secret: Secret) -> list[str]:
     )
 
 
+def _protected_reached(secret: Secret) -> list[str]:
+    """Protected environments a change to the secret itself reaches: where it has a value, and where a route
+    live there injects it (a rename breaks `{{secret:NAME}}` there)."""
+    return sorted(set(_protected_with_values(secret)) | set(protected_environments_using(secret)))
+
+
 @transaction.atomic
 def secret_create(
     *,
@@ -146,7 +152,7 @@ def secret_delete_value(*, actor: Actor, secret: Secret, environment: Environmen
 def secret_rename(*, actor: Actor, secret: Secret, name: str) -> Secret:
     """Rename; `{{secret_id:…}}` keeps working, `{{secret:OLD}}` is reported broken when a route is saved."""
     secret = Secret.objects.select_for_update().get(pk=secret.pk)
-    require_change(actor, protected=_protected_with_values(secret))
+    require_change(actor, protected=_protected_reached(secret))
     before = snapshot(secret, SECRET_FIELDS)
     secret.name = name.strip()
     secret.full_clean()
@@ -168,6 +174,25 @@ def routes_referencing(secret: Secret) -> list[str]:
     return names
 
 
+def protected_environments_using(secret: Secret) -> list[str]:
+    """Protected environments where a route that is live there injects this secret (by name or by id)."""
+    from routing.effective import effective_config
+    from routing.models import OVERRIDABLE_FIELDS, Route
+
+    wanted = {(SECRET, secret.name), (SECRET_ID, str(secret.pk))}
+    protected = list(Environment.objects.filter(is_protected=True))
+    names = set()
+    for route in Route.objects.prefetch_related("overrides"):
+        base = {name: getattr(route, name) for name in OVERRIDABLE_FIELDS}
+        overrides = {o.environment_id: o.overridden_values() for o in route.overrides.all()}
+        for environment in protected:
+            config = effective_config(base, overrides.get(environment.pk))
+            headers, body = config["inject_headers_json"], config["inject_body_json"]
+            if config["enabled"] and wanted & _references(headers, body):
+                names.add(environment.name)
+    return sorted(names)
+
+
 def _references(headers_json: Any, body_json: Any) -> set[tuple[str, str]]:
     try:
         parsed = (parse_headers(headers_json or {}), parse_body(body_json or {}))
@@ -179,7 +204,7 @@ def _references(headers_json: Any, body_json: Any) -> set[tuple[str, str]]:
 @transaction.atomic
 def secret_delete(*, actor: Actor, secret: Secret) -> None:
     secret = Secret.objects.select_for_update().get(pk=secret.pk)
-    require_change(actor, protected=_protected_with_values(secret))
+    require_change(actor, protected=_protected_reached(secret))
     routes = routes_referencing(secret)
     if routes:
         raise ValidationError(

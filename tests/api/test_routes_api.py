@@ -41,7 +41,10 @@ def test_it_creates_a_route_with_knoxcall_fields(developer):
     assert set(data) == ROUTE_KEYS | {"configured_environments"}
     assert (data["slug"], data["target_base_url"]) == ("stripe-charges", "https://api.stripe.com/v1")
     assert data["allowed_methods"] == ["GET", "POST"]
-    assert data["base_environment"] == "production" and data["environment_override_count"] == 0
+    # A Developer's route is created disabled in the protected production: one override, enabled=False.
+    assert data["base_environment"] == "production" and data["environment_override_count"] == 1
+    assert data["configured_environments"] == ["production"]
+    assert "It is disabled in production" in response.body["meta"]["notice"]
 
 
 def test_it_finds_a_route_by_uuid_or_slug_and_lists_it(viewer, admin):

@@ -15,10 +15,11 @@ from django.utils import timezone
 from alerts.models import AlertIncident
 from alerts.services import alert_rule_create, notification_channel_create
 from analytics.models import RequestLog
-from environments.audit import SYSTEM
+from environments.audit import SYSTEM, Actor
 from environments.models import Client as AccessClient
+from environments.permissions import DEVELOPER
 from environments.services import api_key_create
-from routing.services import route_client_assign
+from routing.services import route_client_assign, route_create
 from secrets_vault.services import secret_create, secret_set_value
 from tests.support.console import make_user, seed_world
 
@@ -26,6 +27,12 @@ ROLES = ("anon", "viewer", "developer", "administrator")
 R = "/routes/{route}/"
 CELL = R + "overrides/{env}/target_base_url/"
 NEW_TARGET = {"target_base_url-staging-value": "http://127.0.0.1:9/elsewhere"}
+# The demo route's base values as the edit form posts them (seed_world): change one to test that change.
+BASE_FORM = {"name": "Demo", "description": "Echoes what it receives.",
+             "target_base_url": "http://127.0.0.1:9/production", "enabled": "on", "requires_clients": "on",
+             "timeout_ms": "30000", "allowed_methods": "", "inject_headers_json": "{}",
+             "inject_body_json": "{}", "rate_limit_requests": "100", "rate_limit_window_sec": "60",
+             "rate_limit_burst": "0"}
 
 # (method, url, data, {role: status})
 TABLE = [
@@ -42,6 +49,8 @@ TABLE = [
     ("get", "/environments/production/edit/", None, (302, 403, 403, 200)),
     ("post", "/environments/staging/edit/", {"color": "#000000"}, (302, 403, 302, 302)),
     ("post", "/environments/production/edit/", {"color": "#000000", "is_protected": "on"},
+     (302, 403, 403, 302)),
+    ("post", "/environments/staging/edit/", {"color": "#000000", "is_protected": "on"},
      (302, 403, 403, 302)),
     ("get", "/environments/development/delete/", None, (302, 403, 200, 200)),
     ("post", "/environments/development/delete/", {}, (302, 403, 302, 302)),
@@ -85,6 +94,24 @@ TABLE = [
      (302, 403, 403, 302)),
     ("post", R + "clients/", {"environment": "{production_pk}", "client": "{prod_client}",
                               "action": "unassign"}, (302, 403, 403, 302)),
+    # Issue 11.1: base edits reach production when the route is live there. A rename too (callers select a
+    # route by its name); a description edit reaches nothing.
+    ("post", R + "edit/", {**BASE_FORM, "name": "Renamed"}, (302, 403, 403, 302)),
+    ("post", R + "edit/", {**BASE_FORM, "description": "Only words."}, (302, 403, 302, 302)),
+    ("post", CELL.replace("{env}", "production") + "reset/", {}, (302, 403, 403, 302)),
+]
+
+# A Developer's own route: created disabled in production, so changes that keep it disabled there are the
+# Developer's to make, and enabling it there (or removing the override that pins it off) is not.
+DR = "/routes/{dev_route}/"
+DEV_ROUTE = [
+    ("post", DR + "toggle/", {}, (302, 403, 302, 302)),
+    ("post", DR + "edit/", {**BASE_FORM, "name": "Renamed", "target_base_url": "http://127.0.0.1:9/dev"},
+     (302, 403, 302, 302)),
+    ("post", DR + "duplicate/", {}, (302, 403, 302, 302)),
+    ("post", DR + "overrides/production/enabled/", {"enabled-production-value": "on"}, (302, 403, 403, 302)),
+    ("post", DR + "overrides/production/enabled/reset/", {}, (302, 403, 403, 302)),
+    ("post", DR + "delete/", {}, (302, 403, 302, 302)),
 ]
 
 S, SP = "/secrets/{secret}/", "/secrets/{prod_secret}/"  # staging value only / a production value too
@@ -171,7 +198,7 @@ ALERTS = [
     ("post", ACP + "delete/", {}, (302, 403, 403, 302)),
 ]
 
-TABLE = TABLE + SECRETS + ACCESS + ANALYTICS + ALERTS
+TABLE = TABLE + DEV_ROUTE + SECRETS + ACCESS + ANALYTICS + ALERTS
 
 
 def seed_more(world: dict) -> dict:
@@ -185,6 +212,8 @@ def seed_more(world: dict) -> dict:
     prod_client = AccessClient.objects.create(name="datacenter", ip_address="198.51.100.0/24")
     route_client_assign(actor=SYSTEM, route=route, environment=envs["production"], client=prod_client)
     api_key, _ = api_key_create(actor=SYSTEM, name="deploy", role="developer")
+    dev_route = route_create(actor=Actor(label="dev", role=DEVELOPER), name="Dev route",
+                             target_base_url="http://127.0.0.1:9/dev")
     RequestLog.objects.create(request_id="req-role-table", timestamp=timezone.now(), environment="staging",
                               route_id=route.pk, route_slug=route.slug, method="GET", path="/x", status=502,
                               latency_ms=12.5, error_code="upstream_unreachable")
@@ -199,7 +228,8 @@ def seed_more(world: dict) -> dict:
     incident = AlertIncident.objects.create(rule=prod_rule, environment=envs["production"],
                                             environment_name="production", observed_value=9.0,
                                             threshold=5.0, opened_at=timezone.now())
-    return {"route": route.pk, "secret": secret.pk, "prod_secret": prod_secret.pk, "client": client.pk,
+    return {"route": route.pk, "dev_route": dev_route.pk, "secret": secret.pk, "prod_secret": prod_secret.pk,
+            "client": client.pk,
             "prod_client": prod_client.pk, "api_key": api_key.pk, "channel": channel.pk,
             "prod_channel": prod_channel.pk, "rule": rule.pk, "prod_rule": prod_rule.pk,
             "incident": incident.pk, "staging_pk": envs["staging"].pk, "production_pk": envs["production"].pk}

@@ -2,7 +2,7 @@
 
 import pytest
 
-from routing.effective import INHERITED, OVERRIDDEN, effective_config
+from routing.effective import INHERITED, OVERRIDDEN, effective_config, serves_change
 from routing.models import OVERRIDABLE_FIELDS
 
 BASE = {
@@ -57,3 +57,30 @@ def test_it_inherits_everything_without_an_override_row():
     config = effective_config(BASE, None)
     assert dict(config.values) == BASE
     assert not config.overridden
+
+
+# --- serves_change: whether a base change reaches an environment (issue 11.1) ------------------------------
+SERVED = {**BASE, "name": "Payments"}
+
+
+@pytest.mark.parametrize(
+    ("override", "changes", "reaches"),
+    [
+        (None, {"timeout_ms": 900}, True),  # inherited and live
+        (None, {"timeout_ms": 30000}, False),  # unchanged
+        (None, {"name": "Payments v2"}, True),  # callers select the route by its name
+        ({"timeout_ms": 1000}, {"timeout_ms": 900}, False),  # the environment overrides it
+        ({"enabled": False}, {"target_base_url": "https://evil.example.com"}, False),  # pinned off
+        ({"enabled": False}, {"enabled": False}, False),
+        ({"enabled": True}, {"enabled": False}, False),  # the override keeps it on
+    ],
+)
+def test_serves_change_says_whether_a_live_environment_sees_the_change(override, changes, reaches):
+    assert serves_change(SERVED, override, changes) is reaches
+
+
+def test_serves_change_counts_enabling_an_environment_that_inherits_enabled():
+    disabled = {**SERVED, "enabled": False}
+    assert serves_change(disabled, None, {"timeout_ms": 5}) is False  # off before and after
+    assert serves_change(disabled, None, {"enabled": True}) is True
+    assert serves_change(SERVED, None, {"enabled": False}) is True  # switching it off changes it too

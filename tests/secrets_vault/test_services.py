@@ -108,3 +108,34 @@ def test_names_are_unique(environments):
     secret_create(actor=SYSTEM, name="TOKEN")
     with pytest.raises(ValidationError):
         secret_create(actor=SYSTEM, name="TOKEN")
+
+
+def test_a_developer_cannot_rename_a_secret_that_a_route_live_in_production_injects(environments):
+    """Issue 11.1: renaming breaks `{{secret:NAME}}` wherever it is injected, production included, even when
+    the secret has no production value (any more) to count as protected by."""
+    secret = make_secret(environments, "SHARED", {"production": "p", "staging": "s", "development": "d"})
+    route_create(
+        actor=SYSTEM,
+        name="Live",
+        target_base_url="https://api.example.com",
+        inject_headers_json={"X-Key": "{{secret:SHARED}}"},
+    )
+    secret_delete_value(actor=SYSTEM, secret=secret, environment=environments["production"])
+    developer = _developer()
+    with pytest.raises(PermissionDenied, match="production is protected"):
+        secret_rename(actor=developer, secret=secret, name="RENAMED")
+    with pytest.raises(PermissionDenied, match="production is protected"):
+        secret_delete(actor=developer, secret=secret)
+
+
+def test_a_developer_may_rename_a_secret_only_routes_disabled_in_production_inject(environments):
+    secret = make_secret(environments, "DRAFT", {"staging": "s", "development": "d", "production": "p"})
+    developer = _developer()
+    route_create(
+        actor=developer,
+        name="Draft",
+        target_base_url="https://api.example.com",
+        inject_headers_json={"X-Key": "{{secret_id:" + str(secret.pk) + "}}"},
+    )
+    secret_delete_value(actor=SYSTEM, secret=secret, environment=environments["production"])
+    assert secret_rename(actor=developer, secret=secret, name="DRAFT_2").name == "DRAFT_2"
