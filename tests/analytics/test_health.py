@@ -1,7 +1,6 @@
 """The health verdict (analytics.health): pure judgement, then through the real gateway, rollup and pages."""
 
 import re
-import socket
 
 import pytest
 
@@ -13,6 +12,7 @@ from routing.services import route_create
 from tests.analytics.traffic import wait_for_logs
 from tests.support.access import allow_local_callers
 from tests.support.console import make_user
+from tests.support.gateway_process import free_port as closed_port  # bound then closed: refuses
 
 
 def calls(total: int, **counts: int) -> Metrics:
@@ -68,12 +68,6 @@ def card(html: str, marker: str) -> str:
     """The HTML of one environment's card: from its marker to the end of its <article>."""
     start = html.index(marker)
     return html[start : html.index("</article>", start)]
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_it_shows_28_of_54_rate_limited_calls_as_a_share_and_not_healthy_everywhere(
