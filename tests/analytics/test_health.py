@@ -96,7 +96,8 @@ def test_it_shows_28_of_54_rate_limited_calls_as_a_share_and_not_healthy_everywh
     assert re.search(r'data-share="error_rate">.*?<dd>0\.0%', health)  # no error: the verdict says why
 
     home = card(console.get("/").content.decode(), "env-card card env-staging")
-    assert 'data-verdict="down"' in home and "51.9% · 0.0%" in home  # rate-limited · unauthorized
+    assert 'data-verdict="down"' in home
+    assert "<dt>Rate-limited</dt><dd>51.9%</dd>" in home and "<dt>Unauthorized</dt><dd>0.0%</dd>" in home
 
     compare = console.get("/analytics/?window=15m").content.decode()
     verdicts = dict(
