@@ -1,6 +1,6 @@
-"""`manage.py knoxcall evaluate-alerts`: evaluate every enabled rule now, as the minutely beat task does."""
+"""`manage.py knoxcall evaluate-alerts`: roll up, then evaluate every enabled rule, as beat's task does."""
 
-from .evaluation import OPENED, RENOTIFIED, RESOLVED, evaluate_alerts
+from .evaluation import OPENED, RENOTIFIED, RESOLVED, rollup_then_evaluate
 
 
 def configure(parser) -> None:
@@ -8,7 +8,7 @@ def configure(parser) -> None:
 
 
 def handle(options: dict, out) -> None:
-    outcome = evaluate_alerts()
+    outcome = rollup_then_evaluate()
     out.write(
         f"Alerts evaluated: {outcome[OPENED]} opened, {outcome[RENOTIFIED]} re-notified, "
         f"{outcome[RESOLVED]} resolved."

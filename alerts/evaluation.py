@@ -14,6 +14,7 @@ from functools import partial
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from analytics.rollup import rollup
 from analytics.selectors import Metrics
 from environments.models import Environment
 
@@ -61,6 +62,16 @@ def rule_environments(rule: AlertRule) -> list[Environment]:
     return chosen or list(Environment.objects.all())
 
 
+def rollup_then_evaluate() -> Counter:
+    """Fold every pending request log into its bucket, then evaluate: the beat task and the CLI run this.
+
+    Run as one task, the evaluation cannot read a minute before the rollup wrote it (two tasks dispatched
+    at the same moment could run in either order); its window ends when the rollup has finished.
+    """
+    rollup()
+    return evaluate_alerts()
+
+
 def evaluate_alerts(now: datetime | None = None) -> Counter:
     """Evaluate all enabled rules; returns how many incidents were opened, re-notified and resolved."""
     now = now or timezone.now()
@@ -91,9 +102,13 @@ def _decide(rule: AlertRule, environment: Environment, measurement: Measurement,
         incident = _open_incident(rule, environment)
         if measurement.firing and incident is None:
             incident = AlertIncident.objects.create(
-                rule=rule, environment=environment, environment_name=environment.name, route_id=rule.route_id,
+                rule=rule,
+                environment=environment,
+                environment_name=environment.name,
+                route_id=rule.route_id,
                 observed_value=measurement.value,
-                threshold=rule.threshold, opened_at=now,
+                threshold=rule.threshold,
+                opened_at=now,
             )
             _notify(incident, NotificationEvent.TRIGGER, now)
             return OPENED

@@ -14,15 +14,20 @@ from .models import RuleType
 
 
 def window_start(now: datetime, window_minutes: int) -> datetime:
-    """The first minute of a window that ends with (and includes) the current, still filling minute."""
-    current_minute = now.replace(second=0, microsecond=0)
-    return current_minute - timedelta(minutes=window_minutes - 1)
+    """A W-minute window is the last W x 60 seconds of calls: it starts W minutes before now.
+
+    Buckets are per minute, so bucket rules read every bucket from the one holding this moment (the partial
+    oldest minute, whole) through the current one: every call of the last W x 60 s counts, plus at most 59 s
+    of calls just before. A spike 30 s before a 1-minute evaluation is inside; an incident resolves at most
+    a minute later than an exact window would resolve it.
+    """
+    return now - timedelta(minutes=window_minutes)
 
 
 def metric_totals_for_window(
     *, environment: str, route_id: UUID | None, since: datetime, until: datetime
 ) -> Metrics:
-    """One environment's buckets (one route, or all) from since to until, the current minute included."""
+    """One environment's buckets (one route, or all) from the minute holding since through until's minute."""
     route_ids = [route_id] if route_id is not None else None
     return window_metrics(environments=[environment], route_ids=route_ids, since=since, until=until)[
         environment
@@ -32,7 +37,10 @@ def metric_totals_for_window(
 def request_failures_for_window(
     *, environment: str, route_id: UUID | None, since: datetime, until: datetime, status_codes: list[int]
 ) -> tuple[int, int]:
-    """(calls answered with one of status_codes, all calls) from the request log, since <= t <= until."""
+    """(calls answered with one of status_codes, all calls) from the request log, since <= t <= until.
+
+    The log has every call's time, so this window is exact: the last W x 60 s, nothing older.
+    """
     logs = RequestLog.objects.filter(environment=environment, timestamp__gte=since, timestamp__lte=until)
     if route_id is not None:
         logs = logs.filter(route_id=route_id)
@@ -43,6 +51,8 @@ def observed_value(rule_type: str, totals: Metrics, percentile: int = 95, failur
     """The number a rule of this type compares with its threshold; None when there is nothing to measure.
 
     Rates are percentages here (thresholds read "error rate > 5%"); `failures` is request_failures' count.
+    The error rate is the health verdict's error share (analytics.health: 5xx and gateway errors, each
+    call once), so a rule and the health cards never disagree about the same calls.
     """
     if rule_type == RuleType.ERROR_RATE:
         rate = totals.error_rate

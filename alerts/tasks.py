@@ -5,14 +5,15 @@ import logging
 from celery import shared_task
 
 from .delivery import deliver
-from .evaluation import evaluate_alerts
+from .evaluation import rollup_then_evaluate
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name="alerts.evaluate", acks_late=True, ignore_result=True)
-def evaluate_alerts_task() -> dict[str, int]:
-    return dict(evaluate_alerts())
+@shared_task(name="alerts.rollup_then_evaluate", acks_late=True, ignore_result=True)
+def rollup_then_evaluate_task() -> dict[str, int]:
+    # Beat's minutely task: the rollup and the evaluation that needs its buckets, in that order.
+    return dict(rollup_then_evaluate())
 
 
 @shared_task(name="alerts.deliver", bind=True, acks_late=True, max_retries=None, ignore_result=True)

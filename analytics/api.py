@@ -18,6 +18,7 @@ from api.lookups import route_or_404
 from api.schema import api_doc
 
 from . import selectors
+from .health import DEGRADED, DOWN, HEALTHY, IDLE
 from .models import RequestLog
 
 FEED_LIMIT_DEFAULT, FEED_LIMIT_MAX = 100, 1000
@@ -164,7 +165,15 @@ COUNT_FIELDS = (
     "bytes_out",
     "errors",
 )
-RATE_FIELDS = ("error_rate", "success_rate", "p50_ms", "p95_ms", "p99_ms")
+RATE_FIELDS = (
+    "error_rate",
+    "rate_limited_rate",
+    "unauthorized_rate",
+    "success_rate",
+    "p50_ms",
+    "p95_ms",
+    "p99_ms",
+)
 EnvironmentMetricsSerializer = type(
     "EnvironmentMetricsSerializer",
     (serializers.Serializer,),
@@ -175,6 +184,8 @@ EnvironmentMetricsSerializer = type(
         "latency_sum_ms": serializers.FloatField(),
         **{name: serializers.IntegerField() for name in COUNT_FIELDS},
         **{name: serializers.FloatField(allow_null=True) for name in RATE_FIELDS},
+        "verdict": serializers.ChoiceField(choices=[HEALTHY, DEGRADED, DOWN, IDLE]),
+        "verdict_reasons": serializers.ListField(child=serializers.CharField()),
         "__module__": __name__,
     },
 )
@@ -199,7 +210,10 @@ class AnalyticsEnvironmentsView(ApiView):
             OpenApiParameter("window", OpenApiTypes.STR, enum=list(selectors.WINDOWS)),
             OpenApiParameter("route", OpenApiTypes.STR, description="Route UUID or slug."),
         ],
-        summary="Per-environment metrics over a window (rates are fractions, latencies milliseconds).",
+        summary=(
+            "Per-environment metrics and health verdict over a window (rates are fractions, latencies "
+            "milliseconds)."
+        ),
     )
     def get(self, request):
         window = request.query_params.get("window", "1h")

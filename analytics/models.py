@@ -69,7 +69,12 @@ class MetricBucket(models.Model):
     status_3xx = models.BigIntegerField(default=0)
     status_4xx = models.BigIntegerField(default=0)
     status_5xx = models.BigIntegerField(default=0)
-    gateway_errors = models.BigIntegerField(default=0)
+    gateway_errors = models.BigIntegerField(
+        default=0, help_text="Calls the gateway failed itself (any status, its 502s and 504s included)."
+    )
+    errors = models.BigIntegerField(
+        default=0, help_text="Failed calls, each once: answered 5xx or a gateway error (analytics.health)."
+    )
     rate_limited = models.BigIntegerField(default=0)
     unauthorized = models.BigIntegerField(default=0)
     bytes_in = models.BigIntegerField(default=0)

@@ -28,7 +28,8 @@ from .models import MetricBucket, RequestLog, RollupState
 log = logging.getLogger(__name__)
 
 # Refusals of the caller are counted in their own columns (rate-limited, unauthorized), and a caller that
-# hung up is not a failure of the service; every other code the gateway sets is a gateway error.
+# hung up is not a failure of the service; every other code the gateway sets is a gateway error, whatever
+# its status (the 502 of an unreachable upstream included).
 NOT_GATEWAY_ERRORS = frozenset(
     {"", "rate_limited", "invalid_api_key", "ip_not_authorized", "client_disconnected"}
 )
@@ -39,6 +40,7 @@ COUNTERS = (
     "status_4xx",
     "status_5xx",
     "gateway_errors",
+    "errors",
     "rate_limited",
     "unauthorized",
     "bytes_in",
@@ -110,8 +112,10 @@ def fold(rows: Iterable[tuple]) -> dict[BucketKey, dict]:
         bucket["total"] += 1
         if 200 <= status < 600:
             bucket[f"status_{status // 100}xx"] += 1
-        if code not in NOT_GATEWAY_ERRORS and status < 500:
-            bucket["gateway_errors"] += 1
+        gateway_error = code not in NOT_GATEWAY_ERRORS
+        bucket["gateway_errors"] += gateway_error
+        # A gateway 502 is both a 5xx and a gateway error: `errors` counts each failed call once.
+        bucket["errors"] += gateway_error or status >= 500
         bucket["rate_limited"] += status == 429
         bucket["unauthorized"] += status in (401, 403)
         bucket["bytes_in"] += b_in

@@ -16,6 +16,7 @@ from django.utils import timezone
 from environments.models import Environment
 
 from . import histogram
+from .health import DEFAULT_THRESHOLDS, health_verdict, share
 from .models import MetricBucket, RequestLog
 from .rollup import COUNTERS, minute_of
 
@@ -33,17 +34,14 @@ STEPS: dict[str, timedelta] = {
     "7d": timedelta(hours=2),
 }
 HEALTH_WINDOW = timedelta(minutes=5)
-DEFAULT_THRESHOLDS = {
-    "degraded_error_rate": 0.05,
-    "down_error_rate": 0.5,
-    "degraded_p95_ms": 1000.0,
-    "down_p95_ms": 10000.0,
-}
 
 
 @dataclass
 class Metrics:
-    """Totals of some buckets; rates are fractions (0-1) and None when there was no traffic."""
+    """Totals of some buckets; rates are fractions (0-1) and None when there was no traffic.
+
+    `errors` counts each failed call once: answered 5xx or failed by the gateway (analytics.health).
+    """
 
     total: int = 0
     status_2xx: int = 0
@@ -51,6 +49,7 @@ class Metrics:
     status_4xx: int = 0
     status_5xx: int = 0
     gateway_errors: int = 0
+    errors: int = 0
     rate_limited: int = 0
     unauthorized: int = 0
     bytes_in: int = 0
@@ -64,16 +63,20 @@ class Metrics:
         self.latency_histogram = histogram.merge([self.latency_histogram, bucket.latency_histogram or []])
 
     @property
-    def errors(self) -> int:
-        return self.status_5xx + self.gateway_errors
+    def error_rate(self) -> float | None:
+        return share(self.errors, self.total)
 
     @property
-    def error_rate(self) -> float | None:
-        return self.errors / self.total if self.total else None
+    def rate_limited_rate(self) -> float | None:
+        return share(self.rate_limited, self.total)
+
+    @property
+    def unauthorized_rate(self) -> float | None:
+        return share(self.unauthorized, self.total)
 
     @property
     def success_rate(self) -> float | None:
-        return (self.status_2xx + self.status_3xx) / self.total if self.total else None
+        return share(self.status_2xx + self.status_3xx, self.total)
 
     def percentile(self, q: float) -> float | None:
         return histogram.percentile(self.latency_histogram, q)
@@ -93,8 +96,9 @@ class Metrics:
     def as_dict(self) -> dict:
         data = {k: v for k, v in asdict(self).items() if k != "latency_histogram"}
         return data | {
-            "errors": self.errors,
             "error_rate": self.error_rate,
+            "rate_limited_rate": self.rate_limited_rate,
+            "unauthorized_rate": self.unauthorized_rate,
             "success_rate": self.success_rate,
             "p50_ms": self.p50,
             "p95_ms": self.p95,
@@ -143,8 +147,15 @@ def environment_comparison(*, window: str, route_ids: list | None) -> tuple[date
         environments=[e.name for e in environments], route_ids=route_ids, since=since, until=until
     )
     data = [
-        {"environment": e.name, "display_name": e.label, "color": e.color, **metrics[e.name].as_dict()}
-        for e in environments
+        {
+            "environment": card.environment.name,
+            "display_name": card.environment.label,
+            "color": card.environment.color,
+            **card.metrics.as_dict(),
+            "verdict": card.verdict,
+            "verdict_reasons": card.reasons,
+        }
+        for card in environment_verdicts(environments, metrics)
     ]
     return since, until, data
 
@@ -208,40 +219,24 @@ def thresholds_for(environment: str) -> dict:
     return DEFAULT_THRESHOLDS | configured.get("default", {}) | configured.get(environment, {})
 
 
-def health_verdict(metrics: Metrics, thresholds: dict) -> tuple[str, list[str]]:
-    """Pure: the verdict and the reasons behind it."""
-    if not metrics.total:
-        return "idle", ["no traffic in the last 5 minutes"]
-    error_rate, p95 = metrics.error_rate or 0.0, metrics.p95 or 0.0
-    down = [f"error rate {error_rate:.1%} ≥ {thresholds['down_error_rate']:.1%}"] * (
-        error_rate >= thresholds["down_error_rate"]
-    )
-    down += [f"P95 {p95:g} ms ≥ {thresholds['down_p95_ms']:g} ms"] * (p95 >= thresholds["down_p95_ms"])
-    if down:
-        return "down", down
-    degraded = [f"error rate {error_rate:.1%} ≥ {thresholds['degraded_error_rate']:.1%}"] * (
-        error_rate >= thresholds["degraded_error_rate"]
-    )
-    degraded += [f"P95 {p95:g} ms ≥ {thresholds['degraded_p95_ms']:g} ms"] * (
-        p95 >= thresholds["degraded_p95_ms"]
-    )
-    if degraded:
-        return "degraded", degraded
-    return "healthy", ["error rate and P95 within thresholds"]
-
-
-def environment_health(now: datetime | None = None) -> list[Health]:
-    until = now or timezone.now()
-    environments = environment_list()
-    metrics = window_metrics(
-        environments=[e.name for e in environments], since=until - HEALTH_WINDOW, until=until
-    )
+def environment_verdicts(environments: list[Environment], metrics: dict[str, Metrics]) -> list[Health]:
+    """Each environment's verdict on its figures (analytics.health), against its own thresholds."""
     cards = []
     for environment in environments:
         thresholds = thresholds_for(environment.name)
         verdict, reasons = health_verdict(metrics[environment.name], thresholds)
         cards.append(Health(environment, verdict, metrics[environment.name], thresholds, reasons))
     return cards
+
+
+def environment_health(now: datetime | None = None) -> list[Health]:
+    """Verdicts over the last 5 minutes (the buckets from the minute holding now - 5 min through now)."""
+    until = now or timezone.now()
+    environments = environment_list()
+    metrics = window_metrics(
+        environments=[e.name for e in environments], since=until - HEALTH_WINDOW, until=until
+    )
+    return environment_verdicts(environments, metrics)
 
 
 # --- Request log ------------------------------------------------------------------------------------------

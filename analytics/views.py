@@ -60,6 +60,7 @@ def compare(request: HttpRequest) -> HttpResponse:
         "since": since,
         "until": until,
         "columns": [(e, metrics[e.name]) for e in environments],
+        "verdicts": selectors.environment_verdicts(environments, metrics),
         "charts": _compare_charts(environments, series),
     }
     return render(request, _maybe_partial(request, "analytics/compare.html", "figures"), context)

@@ -127,9 +127,14 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE_FILE = str(DATA_DIR / "celerybeat-schedule")
+# One chained task rolls the request logs up and then evaluates the alert rules on those fresh buckets, so an
+# evaluation never reads a minute the rollup has not written yet (alerts.tasks.rollup_then_evaluate).
+ROLLUP_INTERVAL_SECONDS = env.float("KNOXCALL_ROLLUP_INTERVAL_SECONDS", default=60.0)
 CELERY_BEAT_SCHEDULE: dict = {
-    "alerts-evaluate": {"task": "alerts.evaluate", "schedule": 60.0},
-    "analytics-rollup": {"task": "analytics.rollup", "schedule": 60.0},
+    "rollup-then-evaluate-alerts": {
+        "task": "alerts.rollup_then_evaluate",
+        "schedule": ROLLUP_INTERVAL_SECONDS,
+    },
     "analytics-purge": {"task": "analytics.purge", "schedule": 3600.0},
 }
 
@@ -187,11 +192,21 @@ MAILERS = {
 ANALYTICS_RETENTION_DAYS = env.int("KNOXCALL_LOG_RETENTION_DAYS", default=7)
 ANALYTICS_ROLLUP_BATCH_SIZE = env.int("KNOXCALL_ROLLUP_BATCH_SIZE", default=10000)
 ANALYTICS_LIVE_POLL_SECONDS = env.float("KNOXCALL_LIVE_POLL_SECONDS", default=2.0)
-# Environment health over the last 5 minutes: "default" applies to every environment, and an entry keyed
-# by an environment's name overrides some of its values (e.g. {"production": {"degraded_error_rate": 0.01}}).
+# Environment health over the last 5 minutes (analytics.health): shares of calls that failed (5xx and gateway
+# errors), were rate-limited and unauthorized, and the P95. "default" applies to every environment, and an
+# entry keyed by an environment's name overrides some of its values (e.g. {"production":
+# {"degraded_error_rate": 0.01}}); null turns a check off.
 ANALYTICS_HEALTH_THRESHOLDS = {
-    "default": {"degraded_error_rate": 0.05, "down_error_rate": 0.5, "degraded_p95_ms": 1000.0,
-                "down_p95_ms": 10000.0},
+    "default": {
+        "degraded_error_rate": 0.05,
+        "down_error_rate": 0.5,
+        "degraded_rate_limited_rate": 0.1,
+        "down_rate_limited_rate": 0.5,
+        "degraded_unauthorized_rate": 0.1,
+        "down_unauthorized_rate": 0.5,
+        "degraded_p95_ms": 1000.0,
+        "down_p95_ms": 10000.0,
+    },
     **env.json("KNOXCALL_HEALTH_THRESHOLDS", default={}),
 }
 

@@ -59,19 +59,34 @@ def actor():
 
 
 def add_traffic(
-    environment: str, *, total: int, errors_5xx: int = 0, latency_ms: float = 20.0, route_id=None,
-    minute: datetime | None = None, gateway_errors: int = 0, rate_limited: int = 0, unauthorized: int = 0,
+    environment: str,
+    *,
+    total: int,
+    errors_5xx: int = 0,
+    latency_ms: float = 20.0,
+    route_id=None,
+    minute: datetime | None = None,
+    gateway_errors: int = 0,
+    rate_limited: int = 0,
+    unauthorized: int = 0,
 ) -> MetricBucket:
-    """One minute of traffic as the rollup would record it (added to any bucket already there)."""
+    """One minute of traffic as the rollup would record it (added to any bucket already there).
+
+    `gateway_errors` here are the gateway's own errors answered below 500 (route_not_found, …), so each
+    failed call is counted once in `errors` with the 5xx.
+    """
     minute = (minute or timezone.now()).replace(second=0, microsecond=0)
     bucket, _ = MetricBucket.objects.get_or_create(
-        route_id=route_id or MetricBucket.NO_ROUTE, environment=environment, minute=minute,
+        route_id=route_id or MetricBucket.NO_ROUTE,
+        environment=environment,
+        minute=minute,
         defaults={"latency_histogram": histogram.empty()},
     )
     bucket.total += total
     bucket.status_5xx += errors_5xx
     bucket.status_2xx += total - errors_5xx - gateway_errors - rate_limited - unauthorized
     bucket.gateway_errors += gateway_errors
+    bucket.errors += errors_5xx + gateway_errors
     bucket.rate_limited += rate_limited
     bucket.unauthorized += unauthorized
     hist = list(bucket.latency_histogram)

@@ -10,7 +10,7 @@ START = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
 
 def _metrics(total: int, errors: int, slow_ms: float = 10.0) -> Metrics:
-    metrics = Metrics(total=total, status_2xx=total - errors, status_5xx=errors)
+    metrics = Metrics(total=total, status_2xx=total - errors, status_5xx=errors, errors=errors)
     metrics.latency_histogram[histogram.bucket_index(slow_ms)] = total
     return metrics
 

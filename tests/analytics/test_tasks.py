@@ -2,17 +2,19 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 
+from alerts import tasks as alerts_tasks
 from analytics import tasks
 from analytics.models import RequestLog
 from knoxcall.celery import app
 from tests.analytics.concurrency import make_logs
 
 
-def test_it_schedules_rollup_every_minute_and_purge_with_registered_tasks():
+def test_it_schedules_rollup_then_alerts_every_minute_as_one_task_and_purge_with_registered_tasks():
     schedule = {entry["task"]: entry["schedule"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
-    assert schedule["analytics.rollup"] == 60.0
-    assert "analytics.purge" in schedule
-    assert {"analytics.rollup", "analytics.purge"} <= set(app.tasks)
+    # The rollup is not scheduled on its own: the alerts' task rolls up, then evaluates on those buckets.
+    assert schedule == {"alerts.rollup_then_evaluate": 60.0, "analytics.purge": 3600.0}
+    assert alerts_tasks.rollup_then_evaluate_task.name in app.tasks  # the worker autodiscovers it likewise
+    assert {"alerts.rollup_then_evaluate", "analytics.rollup", "analytics.purge"} <= set(app.tasks)
 
 
 def test_it_runs_rollup_and_purge_as_tasks(transactional_db):

@@ -73,7 +73,9 @@ def test_it_shows_health_cards_with_their_numbers(console, logs, settings):
         "default": {},
         "staging": {"degraded_error_rate": 0.99, "down_error_rate": 1.0},
     }
-    RequestLog.objects.bulk_create(make_logs(30, start=NOW - timedelta(minutes=2), minutes=1, offset=100))
+    # Two minutes before now, not before NOW (import time): a long run must not push them out of the window.
+    recent = datetime.now(UTC) - timedelta(minutes=2)
+    RequestLog.objects.bulk_create(make_logs(30, start=recent, minutes=1, offset=100))
     rollup()
     html = console.get("/analytics/health/").content.decode()
     # 1 in 5 calls answers 500: production is Degraded by the default 5%; staging's override keeps it Healthy.
