@@ -1,6 +1,8 @@
-"""A PostgreSQL database unique to the analytics tests, created on demand."""
+"""A PostgreSQL database unique to the analytics tests and to this checkout, created fresh for each run."""
 
+import hashlib
 import socket
+from pathlib import Path
 
 import psycopg
 
@@ -16,8 +18,11 @@ def pg_reachable() -> bool:
 
 
 def ensure_database(name: str) -> str:
-    """Create `name` if missing; returns its DATABASE_URL."""
+    """A new, empty database for this checkout (named apart, so checkouts side by side never share one, and
+    recreated, so no schema of an earlier run or another branch is left in it); returns its DATABASE_URL."""
+    checkout = hashlib.sha256(str(Path(__file__).resolve().parents[2]).encode()).hexdigest()[:8]
+    name = f"{name}_{checkout}"
     with psycopg.connect(f"postgresql://postgres@{PG_HOST}:{PG_PORT}/postgres", autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
     return f"postgres://postgres@{PG_HOST}:{PG_PORT}/{name}"
