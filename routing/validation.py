@@ -62,12 +62,12 @@ def _check_storable(value: Any, field: str) -> None:
 def clean_inject_headers(value: Any) -> dict[str, str]:
     if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
         raise ValidationError({"inject_headers_json": "Give a JSON object of header name to template."})
-    _check_storable(value, "inject_headers_json")
     cleaned = {}
     for name, template in value.items():
         _check_header_name(name)
         _refuse_control_characters(template, f"The value of header {name.strip()}")
         cleaned[name.strip()] = template
+    _check_storable(cleaned, "inject_headers_json")
     if len({name.lower() for name in cleaned}) != len(cleaned):
         raise ValidationError({"inject_headers_json": "A header is listed twice (case-insensitively)."})
     try:
