@@ -7,7 +7,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 
-from api.base import ApiView
+from api.base import ApiView, WriteSerializer
 from api.lookups import environment_or_404, route_or_404
 from api.schema import DeletedSerializer, api_doc
 
@@ -42,7 +42,7 @@ class AlertRuleSerializer(serializers.Serializer):
         return sorted(c.name for c in rule.channels.all())
 
 
-class AlertRuleWriteSerializer(serializers.Serializer):
+class AlertRuleWriteSerializer(WriteSerializer):
     name = serializers.CharField(max_length=100)
     enabled = serializers.BooleanField(required=False)
     type = serializers.ChoiceField(choices=RuleType.choices)

@@ -1,18 +1,23 @@
 """The base of every /v1 view: request id, envelope, actor, pagination and idempotent writes.
 
 Each app's `api.py` subclasses `ApiView`; views stay thin: look up → one service or selector → `self.ok(...)`.
+Every write serializer subclasses `WriteSerializer`, so a field the API does not know is refused everywhere.
 """
 
 import hashlib
+import hmac
 import math
 import uuid
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
-from rest_framework import exceptions
+from rest_framework import exceptions, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -20,7 +25,7 @@ from rest_framework.views import APIView
 from environments.audit import Actor
 from knoxcall.lib.throttle import client_ip_of_request
 
-from .errors import Conflict, Replay
+from .errors import Conflict, PayloadTooLarge, Replay
 from .models import IdempotencyRecord
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -43,10 +48,46 @@ def _positive_int(request: Request, name: str, default: int, maximum: int) -> in
     return min(value, maximum)
 
 
+class WriteSerializer(serializers.Serializer):
+    """The base of every /v1 write serializer: an unknown field is refused with 400 naming it.
+
+    Silently dropping one hides mistakes that matter (an `expires_at` a server ignored left keys that never
+    expired), so the whole API answers the same way, nested serializers included.
+    """
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            known = {name for name, field in self.fields.items() if not field.read_only}
+            unknown = sorted(str(name) for name in set(data) - known)
+            if unknown:
+                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+        return super().to_internal_value(data)
+
+
+def _read_body(request: Request) -> bytes:
+    """The raw body of a write; 413 past DATA_UPLOAD_MAX_MEMORY_SIZE (KNOXCALL_API_MAX_BODY_BYTES).
+
+    Django checks Content-Length only; a chunked body has none, so its length is checked once read.
+    """
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    try:
+        body = request._request.body
+    except RequestDataTooBig:
+        raise PayloadTooLarge(limit) from None
+    if limit is not None and len(body) > limit:
+        raise PayloadTooLarge(limit)
+    return body
+
+
 class ApiView(APIView):
+    # Fields of a write's answer that are shown once (a created API key): never kept for idempotent
+    # replays, which answer with them set to null and `replay_message` instead.
+    shown_once_fields: tuple[str, ...] = ()
+    replay_message = ""
+
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         request.request_id = uuid.uuid4().hex
-        body = request._request.body if request.method in WRITE_METHODS else b""  # read before parsing
+        body = _read_body(request) if request.method in WRITE_METHODS else b""  # read before parsing
         super().initial(request, *args, **kwargs)
         self._check_query_parameters(request)
         self._check_idempotency(request, body)
@@ -97,7 +138,7 @@ class ApiView(APIView):
         response["KnoxCall-Version"] = request.headers.get("KnoxCall-Version", API_VERSION)[:64]
         claimed = getattr(request, "idempotency", None)
         if claimed is not None and response.status_code < 500:
-            claimed.status, claimed.response = response.status_code, response.data
+            claimed.status, claimed.response = response.status_code, self.replay_body(response.data)
             claimed.save(update_fields=["status", "response"])
             request.idempotency = None
         return response
@@ -111,6 +152,16 @@ class ApiView(APIView):
                 claimed.delete()
 
     # --- X-Idempotency-Key --------------------------------------------------------------------------------
+    def replay_body(self, data: Any) -> Any:
+        """The answer kept for replays: without the fields that are shown once (they are never stored)."""
+        inner = data.get("data") if isinstance(data, dict) else None
+        if not self.shown_once_fields or not isinstance(inner, dict):
+            return data
+        redacted = {**inner, **dict.fromkeys(self.shown_once_fields)}
+        if self.replay_message:
+            redacted["message"] = self.replay_message
+        return {**data, "data": redacted}
+
     def _check_idempotency(self, request: Request, body: bytes) -> None:
         """Claim the key with a pending record, or answer from the record already there.
 
@@ -124,7 +175,8 @@ class ApiView(APIView):
             raise exceptions.ValidationError({"X-Idempotency-Key": ["At most 255 characters."]})
         credential = str(request.auth.pk) if request.auth is not None else f"user:{request.user.pk}"
         parts = [request.method.encode(), request.path.encode(), body]
-        digest = hashlib.sha256(b"\n".join(parts)).hexdigest()
+        # Keyed, so a leaked table cannot be used to guess a low-entropy secret value sent in a body.
+        digest = hmac.new(settings.SECRET_KEY.encode(), b"\n".join(parts), hashlib.sha256).hexdigest()
         now = timezone.now()
         IdempotencyRecord.objects.filter(expires_at__lte=now).delete()
         try:

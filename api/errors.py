@@ -23,6 +23,14 @@ class Conflict(exceptions.APIException):
     default_detail = "The request conflicts with the current state."
 
 
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "payload_too_large"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"The request body is larger than this API accepts ({limit} bytes).")
+
+
 class Replay(Exception):  # noqa: N818 - not an error: the stored answer of an idempotent retry
     def __init__(self, status_code: int, data: Any) -> None:
         self.status_code, self.data = status_code, data
@@ -37,6 +45,7 @@ TYPES = {
     405: "method_not_allowed",
     406: "not_acceptable",
     409: "conflict",
+    413: "payload_too_large",
     415: "unsupported_media_type",
     429: "rate_limited",
 }

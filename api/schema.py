@@ -8,6 +8,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 
+from .base import WriteSerializer
+
 
 class ErrorDetailSerializer(serializers.Serializer):
     type = serializers.CharField()
@@ -62,7 +64,7 @@ PAGE_PARAMETERS = [
     OpenApiParameter("page", OpenApiTypes.INT, description="Page number, from 1."),
     OpenApiParameter("per_page", OpenApiTypes.INT, description="Items per page: default 20, at most 100."),
 ]
-ERRORS = {code: ErrorSerializer for code in (400, 401, 403, 404, 409, 429)}
+ERRORS = {code: ErrorSerializer for code in (400, 401, 403, 404, 409, 413, 429)}
 
 
 def api_doc(
@@ -96,7 +98,14 @@ def api_doc(
 
 
 class ApiAutoSchema(AutoSchema):
-    """Names list operations `…_list` (APIViews are otherwise all `…_retrieve`, and collide)."""
+    """Names list operations `…_list` (APIViews are otherwise all `…_retrieve`, and collide), and says that
+    write bodies take no field beyond those listed (WriteSerializer refuses the others)."""
+
+    def _map_basic_serializer(self, serializer, direction: str) -> dict:
+        schema = super()._map_basic_serializer(serializer, direction)
+        if direction == "request" and isinstance(serializer, WriteSerializer):
+            schema["additionalProperties"] = False
+        return schema
 
     def get_operation_id(self) -> str:
         operation_id = super().get_operation_id()

@@ -4,8 +4,10 @@ Refusals (403) and validation errors (400) re-render the page with the reason in
 Administrator's business, so others see the list but no form, and a crafted POST is refused by the service.
 """
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -61,17 +63,24 @@ def client_edit(request: HttpRequest, client_id) -> HttpResponse:
     return render(request, "environments/client_edit.html", context, status=status)
 
 
+def _create_api_key(request: HttpRequest) -> tuple[str | None, list[str], int]:
+    try:
+        expires_at = forms.DateTimeField(required=False).clean(request.POST.get("expires_at", ""))
+    except ValidationError as exc:
+        return None, [f"Expires at: {message}" for message in exc.messages], 400
+    created, errors, status = call_service(
+        api_key_create, actor=actor_for(request), name=request.POST.get("name", ""),
+        role=request.POST.get("role", ""), may_invoke=request.POST.get("may_invoke") == "on",
+        live=request.POST.get("live") == "on", expires_at=expires_at,
+    )
+    return (created[1] if created is not None else None), errors, status
+
+
 @login_required
 def api_keys(request: HttpRequest) -> HttpResponse:
     errors, status, raw_key = [], 200, None
     if request.method == "POST":
-        created, errors, status = call_service(
-            api_key_create, actor=actor_for(request), name=request.POST.get("name", ""),
-            role=request.POST.get("role", ""), may_invoke=request.POST.get("may_invoke") == "on",
-            live=request.POST.get("live") == "on",
-        )
-        if created is not None:
-            raw_key = created[1]
+        raw_key, errors, status = _create_api_key(request)
     context = {"api_keys": api_key_list(), "raw_key": raw_key, "errors": errors, "roles": ROLES,
                "is_admin": may_change(actor_for(request), admin_only=True)}
     return render(request, "environments/api_keys.html", context, status=status)

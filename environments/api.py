@@ -6,10 +6,10 @@ from django.conf import settings
 from django.db import transaction
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema_field
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 
-from api.base import ApiView
+from api.base import ApiView, WriteSerializer
 from api.lookups import client_or_404, environment_or_404, route_or_404
 from api.schema import DeletedSerializer, api_doc
 
@@ -71,7 +71,7 @@ class EnvironmentSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
-class EnvironmentWriteSerializer(serializers.Serializer):
+class EnvironmentWriteSerializer(WriteSerializer):
     name = serializers.CharField(max_length=63)
     display_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
     description = serializers.CharField(required=False, allow_blank=True, max_length=2000)
@@ -158,12 +158,12 @@ class ClientSerializer(serializers.Serializer):
     route_assignments = AssignmentSerializer(many=True, source="assignments.all")
 
 
-class AssignmentWriteSerializer(serializers.Serializer):
+class AssignmentWriteSerializer(WriteSerializer):
     route = serializers.CharField(max_length=100, help_text="Route UUID or slug.")
     environment = serializers.CharField(max_length=63)
 
 
-class ClientWriteSerializer(serializers.Serializer):
+class ClientWriteSerializer(WriteSerializer):
     name = serializers.CharField(max_length=100)
     ip_address = serializers.CharField(max_length=64, help_text="One IP address or a CIDR network.")
     type = serializers.ChoiceField(choices=[Client.SERVER, Client.USER], required=False)
@@ -340,24 +340,25 @@ class ApiKeySerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
     last_used_at = serializers.DateTimeField(allow_null=True)
     revoked_at = serializers.DateTimeField(allow_null=True)
-    expires_at = serializers.SerializerMethodField(help_text="Keys do not expire here; revoke them.")
+    expires_at = serializers.DateTimeField(
+        allow_null=True, help_text="When the key stops working (null: never)."
+    )
     rate_limit_requests = serializers.IntegerField(allow_null=True)
     rate_limit_window_sec = serializers.IntegerField(allow_null=True)
 
     def get_key_type(self, key: ApiKey) -> str:
         return "standard" if key.is_live else "test"
 
-    @extend_schema_field(serializers.DateTimeField(allow_null=True))
-    def get_expires_at(self, key: ApiKey) -> None:
-        return None
-
 
 class ApiKeyCreatedSerializer(ApiKeySerializer):
-    api_key = serializers.CharField(help_text="The key itself: shown only in this answer.")
+    api_key = serializers.CharField(
+        allow_null=True,
+        help_text="The key itself: shown only in this answer. A replay (same X-Idempotency-Key) has null.",
+    )
     message = serializers.CharField()
 
 
-class ApiKeyWriteSerializer(serializers.Serializer):
+class ApiKeyWriteSerializer(WriteSerializer):
     name = serializers.CharField(max_length=100)
     role = serializers.ChoiceField(choices=ROLES, default="viewer")
     may_invoke = serializers.BooleanField(default=True)
@@ -367,6 +368,9 @@ class ApiKeyWriteSerializer(serializers.Serializer):
     )
     rate_limit_window_sec = serializers.IntegerField(
         min_value=1, max_value=86_400, required=False, allow_null=True
+    )
+    expires_at = serializers.DateTimeField(
+        required=False, allow_null=True, help_text="When the key stops working; in the future (null: never)."
     )
 
 
@@ -382,6 +386,13 @@ def get_api_key(ident: str) -> ApiKey:
 
 
 class ApiKeyListView(ApiView):
+    # The raw key exists only in the first answer: a replay of the creation answers without it.
+    shown_once_fields = ("api_key",)
+    replay_message = (
+        "Replayed answer: the key is shown only once and was not kept. If you did not store it, revoke this "
+        "key and create another."
+    )
+
     @api_doc(response=ApiKeySerializer, paginated=True)
     def get(self, request):
         return self.page(ApiKey.objects.all(), lambda k: ApiKeySerializer(k).data)

@@ -9,6 +9,7 @@ import uuid
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
+from django.utils import timezone
 
 from .permissions import ROLES
 
@@ -116,6 +117,9 @@ class ApiKey(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(
+        null=True, blank=True, help_text="After this the key authenticates nowhere (empty: never expires)."
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -127,6 +131,10 @@ class ApiKey(models.Model):
     @property
     def is_live(self) -> bool:
         return self.display_prefix.startswith(API_KEY_LIVE_PREFIX)
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= timezone.now()
 
 
 class Client(models.Model):

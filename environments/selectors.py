@@ -2,17 +2,19 @@
 
 import uuid
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from .api_keys import hash_api_key, looks_like_api_key
 from .models import ApiKey, AuditEntry, Client, Environment
 
 
 def api_key_authenticate(raw_key: str | None) -> ApiKey | None:
-    """The active key matching `raw_key`, or None. Looked up by its hash, so no secret is compared."""
+    """The active, unexpired key matching `raw_key`, or None. Looked up by its hash: no secret is compared."""
     if not raw_key or not looks_like_api_key(raw_key):
         return None
-    return ApiKey.objects.filter(key_hash=hash_api_key(raw_key), active=True).first()
+    unexpired = Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now())
+    return ApiKey.objects.filter(unexpired, key_hash=hash_api_key(raw_key), active=True).first()
 
 
 def api_key_list(*, include_revoked: bool = True) -> QuerySet[ApiKey]:

@@ -1,5 +1,6 @@
 """Writes to environments. Each one validates, audits and bumps the configuration version atomically."""
 
+from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -101,6 +102,7 @@ def environment_delete(*, actor: Actor, environment: Environment) -> None:
 # The hash never goes into the audit trail: it identifies the key, and the display prefix is enough.
 API_KEY_FIELDS = [
     "name", "display_prefix", "role", "may_invoke", "active", "rate_limit_requests", "rate_limit_window_sec",
+    "expires_at",
 ]
 
 
@@ -115,19 +117,25 @@ def _check_api_key_limits(requests: int | None, window_sec: int | None) -> None:
 def api_key_create(
     *, actor: Actor, name: str, role: str, may_invoke: bool = True, live: bool = True,
     rate_limit_requests: int | None = None, rate_limit_window_sec: int | None = None,
+    expires_at: datetime | None = None,
 ) -> tuple[ApiKey, str]:
-    """Create a key and return it with the raw key, which exists nowhere else afterwards: show it once."""
+    """Create a key and return it with the raw key, which exists nowhere else afterwards: show it once.
+
+    A key with `expires_at` stops authenticating (management API and proxy) at that moment by itself.
+    """
     require_change(actor, admin_only=True)
     if role not in ROLES:
         raise ValidationError(f"Unknown role '{role}'; use one of {', '.join(ROLES)}.")
     if not name.strip():
         raise ValidationError("Give the key a name.")
     _check_api_key_limits(rate_limit_requests, rate_limit_window_sec)
+    if expires_at is not None and expires_at <= timezone.now():
+        raise ValidationError({"expires_at": "Give a moment in the future (or none: the key never expires)."})
     raw_key = generate_api_key(live=live)
     api_key = ApiKey.objects.create(
         name=name.strip(), role=role, may_invoke=may_invoke, display_prefix=display_prefix_of(raw_key),
         key_hash=hash_api_key(raw_key), rate_limit_requests=rate_limit_requests,
-        rate_limit_window_sec=rate_limit_window_sec, created_by=actor.user,
+        rate_limit_window_sec=rate_limit_window_sec, expires_at=expires_at, created_by=actor.user,
     )
     record_change(
         actor=actor, action="create", resource_type="api_key", resource_id=api_key.pk,

@@ -282,6 +282,8 @@ API_KEY_USAGE_FLUSH_SECONDS = env.float("KNOXCALL_API_KEY_USAGE_FLUSH_SECONDS", 
 # --- Management API (/v1, DRF) ------------------------------------------------------------------------------
 # API keys (Bearer or x-api-key) for programs; the console's session too, so a signed-in person can use the
 # docs pages. Errors, envelope and pagination: api/. Account identity shown by GET /v1/account.
+# Bodies of the /v1 API (and console forms) past this size answer 413; Django's own name for the limit.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("KNOXCALL_API_MAX_BODY_BYTES", default=2_621_440)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "api.authentication.ApiKeyAuthentication",
@@ -289,7 +291,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.JsonBodyParser"],
     "DEFAULT_SCHEMA_CLASS": "api.schema.ApiAutoSchema",
     "EXCEPTION_HANDLER": "api.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,

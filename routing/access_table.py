@@ -1,9 +1,11 @@
 """The access part of the route table: API keys by hash and, per (route, environment), the client networks.
 
 Built with the rest of the table (routing/table.py) so the proxy decides who may call without a query.
-Only active keys are listed: a revoked key is simply unknown to the proxy.
+Only active keys are listed: a revoked key is simply unknown to the proxy. An expiring key carries its
+expiry, which the proxy compares at lookup: it stops working on time, without waiting for a rebuild.
 """
 
+import time
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -20,6 +22,10 @@ class KeyInfo:
     may_invoke: bool
     rate_limit_requests: int | None
     rate_limit_window_sec: int | None
+    expires_at: float | None = None  # unix time; None: never expires
+
+    def expired(self, now: float | None = None) -> bool:
+        return self.expires_at is not None and (time.time() if now is None else now) >= self.expires_at
 
 
 def build_api_key_index() -> dict[str, KeyInfo]:
@@ -28,6 +34,7 @@ def build_api_key_index() -> dict[str, KeyInfo]:
         key.key_hash: KeyInfo(
             id=str(key.pk), name=key.name, may_invoke=key.may_invoke,
             rate_limit_requests=key.rate_limit_requests, rate_limit_window_sec=key.rate_limit_window_sec,
+            expires_at=key.expires_at.timestamp() if key.expires_at else None,
         )
         for key in ApiKey.objects.filter(active=True)
     }

@@ -8,7 +8,7 @@ override of that environment: a field left out, or sent as null, inherits the ba
 from django.db.models import Count
 from rest_framework import serializers
 
-from api.base import ApiView
+from api.base import ApiView, WriteSerializer
 from api.lookups import environment_or_404, route_or_404
 from api.schema import DeletedSerializer, api_doc
 from environments.models import Environment
@@ -45,46 +45,27 @@ def _config_fields(nullable: bool) -> dict[str, serializers.Field]:
     }
 
 
-def _strict(serializer_class):
-    """Refuse fields the serializer does not know, naming them, instead of silently dropping them."""
-
-    class Strict(serializer_class):
-        def to_internal_value(self, data):
-            if isinstance(data, dict):
-                unknown = sorted(set(data) - set(self.fields))
-                if unknown:
-                    raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
-            return super().to_internal_value(data)
-
-    Strict.__name__ = serializer_class.__name__
-    return Strict
-
-
-RouteWriteSerializer = _strict(
-    type(
-        "RouteWriteSerializer",
-        (serializers.Serializer,),
-        {
-            "name": serializers.CharField(max_length=100),
-            "slug": serializers.CharField(
-                max_length=63, required=False, help_text="Write-once; derived from the name."
-            ),
-            "description": serializers.CharField(required=False, allow_blank=True, max_length=2000),
-            **_config_fields(nullable=False),
-            "target_base_url": serializers.CharField(max_length=2048),
-            "__module__": __name__,
-        },
-    )
+RouteWriteSerializer = type(
+    "RouteWriteSerializer",
+    (WriteSerializer,),
+    {
+        "name": serializers.CharField(max_length=100),
+        "slug": serializers.CharField(
+            max_length=63, required=False, help_text="Write-once; derived from the name."
+        ),
+        "description": serializers.CharField(required=False, allow_blank=True, max_length=2000),
+        **_config_fields(nullable=False),
+        "target_base_url": serializers.CharField(max_length=2048),
+        "__module__": __name__,
+    },
 )
-OverrideWriteSerializer = _strict(
-    type(
-        "RouteEnvironmentWriteSerializer",
-        (serializers.Serializer,),
-        {
-            **_config_fields(nullable=True),
-            "__module__": __name__,
-        },
-    )
+OverrideWriteSerializer = type(
+    "RouteEnvironmentWriteSerializer",
+    (WriteSerializer,),
+    {
+        **_config_fields(nullable=True),
+        "__module__": __name__,
+    },
 )
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
+from knoxcall.lib.jsonsafe import json_value_problem
 from knoxcall.lib.targets import UnsafeTargetError, check_target_url
 from secrets_vault.rendering import TemplateError, parse_body, parse_headers, secret_placeholders
 
@@ -51,6 +52,13 @@ def _check_header_name(name: str) -> None:
         raise ValidationError({"inject_headers_json": message})
 
 
+def _check_storable(value: Any, field: str) -> None:
+    # Bounded here, at write time, so whatever is stored can be exported and applied back (issue 11).
+    problem = json_value_problem(value)
+    if problem:
+        raise ValidationError({field: problem})
+
+
 def clean_inject_headers(value: Any) -> dict[str, str]:
     if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
         raise ValidationError({"inject_headers_json": "Give a JSON object of header name to template."})
@@ -59,6 +67,7 @@ def clean_inject_headers(value: Any) -> dict[str, str]:
         _check_header_name(name)
         _refuse_control_characters(template, f"The value of header {name.strip()}")
         cleaned[name.strip()] = template
+    _check_storable(cleaned, "inject_headers_json")
     if len({name.lower() for name in cleaned}) != len(cleaned):
         raise ValidationError({"inject_headers_json": "A header is listed twice (case-insensitively)."})
     try:
@@ -71,6 +80,7 @@ def clean_inject_headers(value: Any) -> dict[str, str]:
 def clean_inject_body(value: Any) -> dict:
     if not isinstance(value, dict):
         raise ValidationError({"inject_body_json": "Give a JSON object to merge into JSON request bodies."})
+    _check_storable(value, "inject_body_json")
     try:
         parse_body(value)
     except TemplateError as exc:

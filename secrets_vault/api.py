@@ -11,7 +11,7 @@ from django.http import Http404
 from django.views.decorators.debug import sensitive_variables
 from rest_framework import serializers
 
-from api.base import ApiView
+from api.base import ApiView, WriteSerializer
 from api.lookups import environment_or_404
 from api.schema import DeletedSerializer, api_doc
 from environments.models import Environment
@@ -73,7 +73,7 @@ class SecretSerializer(serializers.Serializer):
         return len(secret.values.all())  # prefetched
 
 
-class SecretCreateSerializer(serializers.Serializer):
+class SecretCreateSerializer(WriteSerializer):
     name = serializers.CharField(max_length=100)
     secret_type = serializers.ChoiceField(
         choices=SecretType.values,
@@ -87,7 +87,7 @@ class SecretCreateSerializer(serializers.Serializer):
     strict_expiry_enforcement = serializers.BooleanField(required=False)
 
 
-class SecretUpdateSerializer(serializers.Serializer):
+class SecretUpdateSerializer(WriteSerializer):
     name = serializers.CharField(max_length=100, required=False)
     secret_type = serializers.ChoiceField(choices=SecretType.values, required=False)
     description = serializers.CharField(required=False, allow_blank=True, max_length=2000)
@@ -95,7 +95,7 @@ class SecretUpdateSerializer(serializers.Serializer):
     strict_expiry_enforcement = serializers.BooleanField(required=False)
 
 
-class SecretValueWriteSerializer(serializers.Serializer):
+class SecretValueWriteSerializer(WriteSerializer):
     value = serializers.CharField(max_length=65536, trim_whitespace=False, write_only=True)
     environment = serializers.CharField(max_length=63, required=False, help_text="Default: the default one.")
 

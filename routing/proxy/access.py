@@ -19,12 +19,12 @@ KEY_HEADER = b"x-knoxcall-key"
 
 
 def presented_key(table, found: dict[bytes, list[bytes]]):
-    """The caller's API key when it is active and may invoke routes, else None."""
+    """The caller's API key when it is active, unexpired and may invoke routes, else None."""
     presented = found.get(KEY_HEADER)
     if not presented:
         return None
     key = table.find_api_key(presented[0].decode("latin-1").strip())
-    return key if key is not None and key.may_invoke else None
+    return key if key is not None and key.may_invoke and not key.expired() else None
 
 
 def check_caller(table, route, found: dict[bytes, list[bytes]], key, client_ip: str | None) -> None:
@@ -32,7 +32,7 @@ def check_caller(table, route, found: dict[bytes, list[bytes]], key, client_ip: 
     ip_allowed = ip_in_networks(client_ip, table.networks_of(route))
     if key is None and not ip_allowed:
         if KEY_HEADER in found:
-            raise GatewayError("invalid_api_key", "Invalid, revoked or non-invoking API key.")
+            raise GatewayError("invalid_api_key", "Invalid, revoked, expired or non-invoking API key.")
         raise GatewayError(
             "invalid_api_key",
             f"No x-knoxcall-key was sent, and no client assigned to this route in {route.environment} "

@@ -123,3 +123,52 @@ def test_it_reports_an_unreadable_or_invalid_file_as_an_error_not_a_traceback(en
         run("apply", str(broken))
     with pytest.raises(CommandError, match="Cannot read"):
         run("apply", str(tmp_path / "missing.yaml"))
+
+
+def nested(depth: int, leaf):
+    value = leaf
+    for _ in range(depth):
+        value = {"k": value}
+    return value
+
+
+# Values a YAML round trip could bend: YAML keywords, numbers as text, odd unicode, big and float numbers.
+AWKWARD = {
+    "words": ["yes", "no", "null", "~", "on", "- item", "key: value", " padded ", "0x1F", "1e3", "#hash"],
+    "unicode": "naïve ☃ \u2028 line sep \U0001f600",
+    "numbers": [0, -1, 2**63, 1.5, -0.0],
+    "flags": [True, False, None],
+    "empty": {"dict": {}, "list": [], "text": ""},
+}
+
+
+def test_it_exports_and_applies_back_whatever_the_api_accepts(admin, tmp_path):
+    """Issue 11: what /v1 stored could break `knoxcall export` (a 500-level nested value); now it cannot."""
+    route = {
+        "name": "Awkward",
+        "slug": "awkward",
+        "target_base_url": "https://api.example.com",
+        "inject_headers_json": {"X-Note": "yes: {{secret:TOKEN}}"},
+        "inject_body_json": {"deep": nested(31, "bottom"), **AWKWARD},
+    }
+    assert admin.post("/v1/secrets", {"name": "TOKEN", "value": "v"}).status_code == 201
+    for environment in ("staging", "development"):
+        value = {"value": "v", "environment": environment}
+        assert admin.put("/v1/secrets/TOKEN/value", value).status_code == 200
+    created = admin.post("/v1/routes", route)
+    assert created.status_code == 201, created.body
+    override = {"inject_body_json": {"only": AWKWARD["words"]}, "timeout_ms": 100}
+    assert admin.put("/v1/routes/awkward/environments/staging", override).status_code == 200
+    refused = admin.post(
+        "/v1/routes", {**route, "name": "Deeper", "slug": "deeper", "inject_body_json": nested(500, 1)}
+    )
+    assert refused.status_code == 400  # bounded at write time, so the export below cannot break
+
+    first = run("export")
+    path = tmp_path / "knoxcall.yaml"
+    path.write_text(first)
+    Route.objects.all().delete()  # secret values cannot travel in a document: the vault stays
+    assert "+ route awkward" in run("apply", str(path))
+    assert run("export") == first
+    assert Route.objects.get(slug="awkward").inject_body_json == route["inject_body_json"]
+    assert run("apply", str(path)).strip() == "No changes: the configuration already matches."

@@ -1,7 +1,13 @@
 """X-Idempotency-Key on writes: same key and body, the stored answer and no duplicate; another body, 409."""
 
+import hashlib
+import json
+
 from api.models import IdempotencyRecord
+from environments.models import ApiKey
 from routing.models import Route
+
+from .conftest import Api
 
 BODY = {"name": "Orders", "target_base_url": "https://api.example.com"}
 
@@ -72,3 +78,55 @@ def test_it_forgets_a_key_whose_request_failed_on_the_server(admin, monkeypatch)
     assert (failed.status_code, failed.body["error"]["type"]) == (500, "server_error")
     monkeypatch.undo()
     assert admin.post("/v1/routes", BODY, headers={"X-Idempotency-Key": "k-5"}).status_code == 201
+
+
+def _stored_text() -> str:
+    return " ".join(f"{r.request_hash} {json.dumps(r.response)}" for r in IdempotencyRecord.objects.all())
+
+
+def test_it_never_stores_a_created_api_key_and_replays_without_it(admin):
+    headers = {"X-Idempotency-Key": "new-key"}
+    body = {"name": "ci", "role": "viewer"}
+    first = admin.post("/v1/api-keys", body, headers=headers)
+    assert first.status_code == 201
+    raw_key = first.body["data"]["api_key"]
+    assert raw_key.startswith("tk_live_")
+    assert raw_key not in _stored_text()
+    assert raw_key[len("tk_live_") :] not in _stored_text()
+
+    replay = admin.post("/v1/api-keys", body, headers=headers)
+    assert (replay.status_code, replay["Idempotent-Replayed"]) == (201, "true")
+    assert replay.body["data"]["api_key"] is None
+    assert "shown only once" in replay.body["data"]["message"]
+    assert replay.body["data"]["id"] == first.body["data"]["id"]
+    assert raw_key not in replay.content.decode()
+
+
+def test_it_does_not_resurrect_a_revoked_key_on_replay(admin):
+    headers = {"X-Idempotency-Key": "then-revoked"}
+    body = {"name": "short-lived", "role": "administrator"}
+    first = admin.post("/v1/api-keys", body, headers=headers)
+    key_id, raw_key = first.body["data"]["id"], first.body["data"]["api_key"]
+    assert admin.delete(f"/v1/api-keys/{key_id}").status_code == 200
+
+    replay = admin.post("/v1/api-keys", body, headers=headers)
+    assert replay.status_code == 201
+    assert replay.body["data"]["api_key"] is None
+    assert ApiKey.objects.filter(name="short-lived").count() == 1
+    assert not ApiKey.objects.get(pk=key_id).active
+    assert Api(raw_key).get("/v1/account").status_code == 401
+
+
+def test_it_keeps_no_secret_value_in_idempotency_records(admin):
+    canary = "canary-idempotent-7f3a9"
+    headers = {"X-Idempotency-Key": "secret-write"}
+    assert admin.post("/v1/secrets", {"name": "PIN", "value": canary}, headers=headers).status_code == 201
+    value = {"value": canary + "-2", "environment": "staging"}
+    put = admin.put("/v1/secrets/PIN/value", value, headers={"X-Idempotency-Key": "value-write"})
+    assert put.status_code == 200
+    assert IdempotencyRecord.objects.count() == 2
+    assert canary not in _stored_text()
+    # The body hash is keyed (HMAC with SECRET_KEY): a leaked table cannot confirm a guessed value.
+    for record in IdempotencyRecord.objects.all():
+        guess = b"\n".join([b"POST", b"/v1/secrets", json.dumps({"name": "PIN", "value": canary}).encode()])
+        assert record.request_hash != hashlib.sha256(guess).hexdigest()
