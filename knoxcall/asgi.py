@@ -18,7 +18,7 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from django.urls import path  # noqa: E402
 
 from analytics.consumers import AnalyticsConsumer  # noqa: E402
-from routing.proxy import lifecycle  # noqa: E402
+from routing.proxy import framing, lifecycle  # noqa: E402
 from routing.proxy.consumer import ProxyConsumer  # noqa: E402
 
 ROUTE_HEADER = b"x-knoxcall-route"
@@ -28,7 +28,7 @@ websocket_urlpatterns: list = [
 
 
 def build_application(websocket_routes: list | None = None):
-    proxy_app = ProxyConsumer.as_asgi()
+    proxy_app = framing.guard(ProxyConsumer.as_asgi())
     websocket_app = URLRouter(websocket_routes if websocket_routes is not None else websocket_urlpatterns)
 
     async def application(scope, receive, send):
