@@ -2,8 +2,12 @@
 """Proxy benchmark: the gateway against nginx proxy_pass, measured side by side in one run.
 
 Starts, all on 127.0.0.1: an nginx upstream answering a small JSON body, an nginx proxy_pass to it (the
-reference), and the gateway (one process) under daphne and under uvicorn, then drives each with wrk at 1
+reference), and the gateway (one process) under each server candidate, then drives each with wrk at 1
 and 32 connections and prints req/s, p50/p99 latency and ratios. Figures only, never a test.
+
+Server candidates (--servers): `uvicorn` is what `make run` starts (knoxcall/lib/servers.py: httptools with
+the gateway's header limits); `uvicorn-h11`, `granian` and `daphne` are the candidates README "Server choice"
+compares it with (each measured only when installed: `pip install granian daphne`).
 
 Gateway scenarios (bench/setup_gateway.py): "every check" = route table, environment, API key and client-IP
 allowlist, route and key rate limits (in memory, or Redis with --redis), a secret injected into a header,
@@ -15,6 +19,7 @@ Needs Debian's nginx and wrk: `apt-get install nginx-light wrk`. Run with `make 
 """
 
 import argparse
+import importlib.util
 import os
 import re
 import shutil
@@ -28,6 +33,7 @@ from pathlib import Path
 from statistics import median
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 NGINX_CONF = """
 worker_processes 1;
 daemon off;
@@ -106,23 +112,24 @@ def prepare_gateway_data(upstream_port: int, env: dict) -> str:
 
 
 def gateway_command(server: str, port: int) -> list[str]:
-    app = "knoxcall.asgi:application"
+    """The command for a server candidate; `uvicorn` is exactly what `make run` starts."""
+    from knoxcall.lib.servers import APP, Limits, server_command
+
     if server == "uvicorn":
-        return [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            app,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--no-access-log",
-            "--no-proxy-headers",
-            "--log-level",
-            "warning",
-        ]
-    return [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), app]
+        return server_command("uvicorn", "127.0.0.1", port, Limits(), quiet=True)
+    address = ["--host", "127.0.0.1", "--port", str(port)]
+    return {
+        "uvicorn-h11": [sys.executable, "-m", "uvicorn", APP, *address, "--http", "h11", "--no-access-log"]
+        + ["--no-proxy-headers", "--log-level", "warning"],
+        "granian": [sys.executable, "-m", "granian", "--interface", "asgi", *address, "--http", "1"]
+        + ["--no-access-log", "--log-level", "warning", APP],
+        "daphne": [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), APP],
+    }[server]
+
+
+def installed(server: str) -> bool:
+    module = {"uvicorn-h11": "h11"}.get(server, server)
+    return importlib.util.find_spec(module) is not None
 
 
 def measure(name: str, url: str, args, headers: dict | None = None) -> dict:
@@ -218,6 +225,9 @@ def run(args) -> None:
         results["nginx proxy_pass"] = measure("nginx", f"http://127.0.0.1:{nginx_port}/", args)
         results["uvicorn: bare ASGI + aiohttp"] = measure_ceiling(upstream_port, gateway_port, env, args)
         for server in args.servers.split(","):
+            if not installed(server):
+                print(f"  {server} is not installed: skipped", file=sys.stderr)
+                continue
             for label, client, headers in scenarios(raw_key, args.clients.split(",")):
                 results[f"{server}: {label}"] = measure_gateway(
                     server, client, headers, env, gateway_port, args
@@ -257,7 +267,7 @@ def main() -> None:
     )
     parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run")
     parser.add_argument("--rounds", type=int, default=1, help="wrk runs per figure (median)")
-    parser.add_argument("--servers", default="daphne,uvicorn")
+    parser.add_argument("--servers", default="uvicorn,uvicorn-h11,granian,daphne")
     parser.add_argument("--clients", default="aiohttp,httpx", help="upstream clients to compare")
     parser.add_argument("--redis", default="", help="REDIS_URL for the rate limiter (default: in memory)")
     run(parser.parse_args())

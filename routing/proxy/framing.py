@@ -1,9 +1,10 @@
 """RFC 9110/9112 message rules the ASGI server may let through, refused before the proxy sees the request.
 
-Every supported server parses HTTP/1.1 itself, and each lets a different handful of ambiguous requests pass
-that nginx refuses (tests/framing/ holds the corpus and nginx's answers). This module refuses those from what
-the server hands over (method, version, header fields) with 400 and `Connection: close`, or 431 past the
-header count limit, so a caller cannot make the gateway and the upstream read one request two ways.
+The server parses HTTP/1.1 itself, and every candidate measured (uvicorn's httptools and h11, granian,
+daphne) let a different handful of requests through that nginx refuses (tests/framing/ holds the corpus and
+nginx's answers). This module refuses those from what the server hands over (method, version, header
+fields) with 400 and `Connection: close`, or 431 past the header count limit, so a caller cannot make the
+gateway and the upstream read one request two ways.
 
 A chunked body is also read ahead up to SMALL_BODY before the proxy runs: a body whose chunk framing is
 broken then fails here, with the upstream untouched, instead of half-way through a forwarded request.
