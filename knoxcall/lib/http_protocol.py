@@ -37,6 +37,13 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self._field_count = 0
         self._refusal = 0  # the status to answer instead of uvicorn's 400, once a limit is hit
         self._head_timer: asyncio.TimerHandle | None = None
+        self._started = False  # a request has begun on this connection
+
+    def connection_made(self, transport) -> None:
+        super().connection_made(transport)
+        # uvicorn times out idle keep-alive connections only after a first response: a connection that
+        # never sends a byte would otherwise stay open for good.
+        self._head_timer = self.loop.call_later(self.head_timeout, self._head_timed_out)
 
     def data_received(self, data: bytes) -> None:
         super().data_received(data)
@@ -49,7 +56,9 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
+        self._end_head()
         self._in_head, self._head_bytes, self._parsed_head, self._field_count = True, 0, 0, 0
+        self._started = True
         self._head_timer = self.loop.call_later(self.head_timeout, self._head_timed_out)
 
     def on_url(self, url: bytes) -> None:
@@ -86,8 +95,13 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         super().send_400_response(msg)
 
     def _head_timed_out(self) -> None:
-        if self._in_head and not self.transport.is_closing():
+        self._head_timer = None
+        if self.transport.is_closing():
+            return
+        if self._in_head:
             self._refuse(408, "Request header timeout.")
+        elif not self._started:
+            self.transport.close()  # connected, never sent a byte
 
     def _end_head(self) -> None:
         self._in_head = False

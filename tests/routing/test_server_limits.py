@@ -79,6 +79,8 @@ def test_it_answers_408_when_the_head_never_ends(demo_route, upstream, start_gat
         sock.sendall(HEAD + b"X-Slow: ")  # a slow-loris caller: the head is never finished
         answer = sock.recv(65536)
     assert answer.startswith(b"HTTP/1.1 408 ")
+    with socket.create_connection(("127.0.0.1", gateway.port), timeout=30) as silent:
+        assert silent.recv(65536) == b""  # a connection that never sends a byte is closed too
     assert upstream.received == []
 
 
