@@ -2,8 +2,12 @@
 """Proxy benchmark: the gateway against nginx proxy_pass, measured side by side in one run.
 
 Starts, all on 127.0.0.1: an nginx upstream answering a small JSON body, an nginx proxy_pass to it (the
-reference), and the gateway (one process) under daphne and under uvicorn, then drives each with wrk at 1
+reference), and the gateway (one process) under each server candidate, then drives each with wrk at 1
 and 32 connections and prints req/s, p50/p99 latency and ratios. Figures only, never a test.
+
+Server candidates (--servers): `uvicorn` is what `make run` starts (knoxcall/lib/servers.py: httptools with
+the gateway's header limits); `uvicorn-h11`, `granian` and `daphne` are the candidates README "Server choice"
+compares it with (each measured only when installed: `pip install granian daphne`).
 
 Gateway scenarios (bench/setup_gateway.py): "every check" = route table, environment, API key and client-IP
 allowlist, route and key rate limits (in memory, or Redis with --redis), a secret injected into a header,
@@ -15,6 +19,7 @@ Needs Debian's nginx and wrk: `apt-get install nginx-light wrk`. Run with `make 
 """
 
 import argparse
+import importlib.util
 import os
 import re
 import shutil
@@ -28,6 +33,7 @@ from pathlib import Path
 from statistics import median
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 NGINX_CONF = """
 worker_processes 1;
 daemon off;
@@ -106,23 +112,24 @@ def prepare_gateway_data(upstream_port: int, env: dict) -> str:
 
 
 def gateway_command(server: str, port: int) -> list[str]:
-    app = "knoxcall.asgi:application"
+    """The command for a server candidate; `uvicorn` is exactly what `make run` starts."""
+    from knoxcall.lib.servers import APP, Limits, server_command
+
     if server == "uvicorn":
-        return [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            app,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--no-access-log",
-            "--no-proxy-headers",
-            "--log-level",
-            "warning",
-        ]
-    return [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), app]
+        return server_command("uvicorn", "127.0.0.1", port, Limits(), quiet=True)
+    address = ["--host", "127.0.0.1", "--port", str(port)]
+    return {
+        "uvicorn-h11": [sys.executable, "-m", "uvicorn", APP, *address, "--http", "h11", "--no-access-log"]
+        + ["--no-proxy-headers", "--log-level", "warning"],
+        "granian": [sys.executable, "-m", "granian", "--interface", "asgi", *address, "--http", "1"]
+        + ["--no-access-log", "--log-level", "warning", APP],
+        "daphne": [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), APP],
+    }[server]
+
+
+def installed(server: str) -> bool:
+    module = {"uvicorn-h11": "h11"}.get(server, server)
+    return importlib.util.find_spec(module) is not None
 
 
 def measure(name: str, url: str, args, headers: dict | None = None) -> dict:
@@ -145,25 +152,58 @@ def scenarios(raw_key: str, clients: list[str]) -> list[tuple[str, str, dict]]:
     return chosen + [(f"IP check only, {clients[0]}", clients[0], plain)]
 
 
-def measure_gateway(server: str, client: str, headers: dict, env: dict, port: int, args) -> dict:
-    gateway = subprocess.Popen(
-        gateway_command(server, port),
-        cwd=ROOT,
-        env={**env, "KNOXCALL_UPSTREAM_CLIENT": client},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_for_port(port)
-        return measure(
-            f"{server} {client} {headers['x-knoxcall-route']}",
-            f"http://127.0.0.1:{port}/api/users?x=1",
-            args,
-            headers,
+def measure_interleaved(targets: dict[str, tuple[str, dict]], args) -> dict[str, dict]:
+    """Every target in turn within each round, so a busy machine's drift hits them all alike."""
+    for url, headers in targets.values():
+        wrk(url, 8, 1, headers)  # warm-up: pools, route table
+    runs: dict[str, dict[int, list]] = {name: {1: [], 32: []} for name in targets}
+    for _ in range(args.rounds):
+        for connections in (1, 32):
+            for name, (url, headers) in targets.items():
+                runs[name][connections].append(wrk(url, connections, args.duration, headers))
+    print(f"  measured {', '.join(targets)}", file=sys.stderr, flush=True)
+    return {
+        name: {c: {key: median(r[key] for r in rounds) for key in rounds[0]} for c, rounds in by_c.items()}
+        for name, by_c in runs.items()
+    }
+
+
+def start_gateways(servers: list[str], client: str, env: dict) -> dict[str, tuple[int, subprocess.Popen]]:
+    started = {}
+    for server in servers:
+        port = free_port()
+        process = subprocess.Popen(
+            gateway_command(server, port),
+            cwd=ROOT,
+            env={**env, "PORT": str(port), "KNOXCALL_UPSTREAM_CLIENT": client},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
+        started[server] = (port, process)
+    for port, _ in started.values():
+        wait_for_port(port, timeout=60)
+    return started
+
+
+def stop(processes) -> None:
+    processes = list(processes)
+    for process in processes:
+        process.send_signal(signal.SIGTERM)
+    for process in processes:
+        process.wait(10)
+
+
+def measure_servers(servers: list[str], scenario: tuple, env: dict, args, reference=None) -> dict:
+    """One scenario on every server at once (one process each), measured interleaved, with the reference."""
+    label, client, headers = scenario
+    started = start_gateways(servers, client, env)
+    targets = dict([reference] if reference else [])
+    for server, (port, _) in started.items():
+        targets[f"{server}: {label}"] = (f"http://127.0.0.1:{port}/api/users?x=1", headers)
+    try:
+        return measure_interleaved(targets, args)
     finally:
-        gateway.send_signal(signal.SIGTERM)
-        gateway.wait(10)
+        stop(process for _, process in started.values())
 
 
 def measure_ceiling(upstream_port: int, port: int, env: dict, args) -> dict:
@@ -215,13 +255,15 @@ def run(args) -> None:
         wait_for_port(upstream_port)
         raw_key = prepare_gateway_data(upstream_port, env)
         results["upstream direct"] = measure("upstream", f"http://127.0.0.1:{upstream_port}/", args)
-        results["nginx proxy_pass"] = measure("nginx", f"http://127.0.0.1:{nginx_port}/", args)
         results["uvicorn: bare ASGI + aiohttp"] = measure_ceiling(upstream_port, gateway_port, env, args)
-        for server in args.servers.split(","):
-            for label, client, headers in scenarios(raw_key, args.clients.split(",")):
-                results[f"{server}: {label}"] = measure_gateway(
-                    server, client, headers, env, gateway_port, args
-                )
+        servers = [server for server in args.servers.split(",") if installed(server)]
+        skipped = set(args.servers.split(",")) - set(servers)
+        if skipped:
+            print(f"  not installed, skipped: {', '.join(sorted(skipped))}", file=sys.stderr)
+        reference = ("nginx proxy_pass", (f"http://127.0.0.1:{nginx_port}/", {}))
+        for scenario in scenarios(raw_key, args.clients.split(",")):
+            results.update(measure_servers(servers, scenario, env, args, reference))
+            reference = None  # nginx is measured alongside the first scenario
     finally:
         for process in processes:
             process.terminate()
@@ -232,6 +274,7 @@ def run(args) -> None:
 
 def report(results: dict[str, dict]) -> None:
     reference = results["nginx proxy_pass"][32]["rps"]
+    results = {"nginx proxy_pass": results.pop("nginx proxy_pass"), **results}
     base_p50 = results["upstream direct"][1]["p50"]
     print(
         f"\n{'configuration':32} {'req/s @32':>10} {'x nginx':>8} {'p50/p99 @32 ms':>16} "
@@ -246,7 +289,8 @@ def report(results: dict[str, dict]) -> None:
             f"{at1['p50'] - base_p50:>13.2f} {at32['non2xx'] + at1['non2xx']:>8}"
         )
     print(
-        "\nratios are against nginx proxy_pass at 32 connections, measured in this same run;"
+        "\nratios are against nginx proxy_pass at 32 connections, measured in this same run (nginx and the"
+        " servers of each scenario running at once, measured in turn within every round);"
         " 'added p50 @1' is the median latency over hitting the upstream directly."
     )
 
@@ -257,7 +301,7 @@ def main() -> None:
     )
     parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run")
     parser.add_argument("--rounds", type=int, default=1, help="wrk runs per figure (median)")
-    parser.add_argument("--servers", default="daphne,uvicorn")
+    parser.add_argument("--servers", default="uvicorn,uvicorn-h11,granian,daphne")
     parser.add_argument("--clients", default="aiohttp,httpx", help="upstream clients to compare")
     parser.add_argument("--redis", default="", help="REDIS_URL for the rate limiter (default: in memory)")
     run(parser.parse_args())

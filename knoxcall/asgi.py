@@ -19,7 +19,7 @@ from django.urls import path, re_path  # noqa: E402
 
 from analytics.consumers import AnalyticsConsumer  # noqa: E402
 from knoxcall.lib.websocket import websocket_not_found  # noqa: E402
-from routing.proxy import lifecycle  # noqa: E402
+from routing.proxy import framing, lifecycle  # noqa: E402
 from routing.proxy.consumer import ProxyConsumer  # noqa: E402
 
 ROUTE_HEADER = b"x-knoxcall-route"
@@ -29,7 +29,7 @@ websocket_urlpatterns: list = [
 
 
 def build_application(websocket_routes: list | None = None):
-    proxy_app = ProxyConsumer.as_asgi()
+    proxy_app = framing.guard(ProxyConsumer.as_asgi())
     routes = websocket_routes if websocket_routes is not None else websocket_urlpatterns
     # Last: any other path is refused cleanly instead of URLRouter's ValueError (a 500 and a traceback).
     websocket_app = URLRouter([*routes, re_path(r"", websocket_not_found)])

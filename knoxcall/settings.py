@@ -24,7 +24,6 @@ DATA_DIR = Path(env.str("KNOXCALL_DATA_DIR", default=str(BASE_DIR / "var"))).res
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 INSTALLED_APPS = [
-    "daphne",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -155,6 +154,12 @@ PROXY_CONFIG_POLL_SECONDS = env.float("KNOXCALL_CONFIG_POLL_SECONDS", default=0.
 PROXY_RECORDER_FLUSH_SECONDS = env.float("KNOXCALL_RECORDER_FLUSH_SECONDS", default=0.5)
 PROXY_RECORDER_BATCH_SIZE = env.int("KNOXCALL_RECORDER_BATCH_SIZE", default=500)
 PROXY_RECORDER_MAX_QUEUE = env.int("KNOXCALL_RECORDER_MAX_QUEUE", default=100_000)
+# The ASGI server `make run` starts and its limits on what a caller may send (README "Limits").
+GATEWAY_SERVER = env.str("KNOXCALL_SERVER", default="uvicorn")
+GATEWAY_MAX_HEADER_BYTES = env.int("KNOXCALL_MAX_HEADER_BYTES", default=32 * 1024)
+GATEWAY_MAX_HEADERS = env.int("KNOXCALL_MAX_HEADERS", default=100)
+GATEWAY_HEADER_TIMEOUT = env.float("KNOXCALL_HEADER_TIMEOUT", default=10.0)
+GATEWAY_KEEPALIVE_TIMEOUT = env.int("KNOXCALL_KEEPALIVE_TIMEOUT", default=5)
 # The gateway's own addresses, so a route aimed back at it is refused as a loop (508).
 GATEWAY_PORT = env.int("PORT", default=8000)
 # Upstream hosts allowed despite being private or loopback (SSRF rules); the embedded default allows the

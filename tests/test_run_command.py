@@ -1,4 +1,4 @@
-"""`make run`'s command: first run prepares everything and serves; a second run (under uvicorn this time)
+"""`make run`'s command: first run prepares everything and serves; a second run (KNOXCALL_SERVER=uvicorn)
 reuses it; Ctrl-C stops every process it started."""
 
 import os
@@ -92,3 +92,11 @@ def test_it_serves_the_demo_and_stops_everything_on_ctrl_c(tmp_path):
         output = interrupt(second)
     assert "Demo already present." in output
     assert "Administrator 'admin' exists; password unchanged." in output
+
+
+def test_it_refuses_a_server_that_failed_the_framing_corpus(tmp_path):
+    process = start(tmp_path, free_port(), free_port(), "--no-worker", KNOXCALL_SERVER="daphne")
+    output, _ = process.communicate(timeout=60)
+    assert process.returncode != 0
+    assert "KNOXCALL_SERVER='daphne' is not supported" in output
+    assert "Database ready" not in output  # refused before migrating or starting anything

@@ -1,7 +1,8 @@
 """`make run`: prepare the data dir, then supervise every process of the embedded profile.
 
 It migrates, loads the demo, makes sure an administrator exists, then starts the demo upstream, the ASGI
-server (daphne, or uvicorn with KNOXCALL_SERVER=uvicorn), a Celery worker and Celery beat. Ctrl-C (or any
+server (KNOXCALL_SERVER: uvicorn with httptools and the gateway's header limits, the one server that passed
+the framing corpus; see knoxcall/lib/servers.py), a Celery worker and Celery beat. Ctrl-C (or any
 child exiting) stops them all. Everything it writes lives under KNOXCALL_DATA_DIR, so a second run reuses it.
 """
 
@@ -16,6 +17,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
+from knoxcall.lib.servers import SERVERS, Limits, server_command, unsupported_reason
+
 from .demo import load_demo
 
 ADMIN_USERNAME = "admin"
@@ -23,9 +26,7 @@ ADMIN_USERNAME = "admin"
 
 def configure(parser) -> None:
     parser.add_argument("--port", type=int, default=settings.GATEWAY_PORT)
-    parser.add_argument(
-        "--server", choices=["daphne", "uvicorn"], default=os.environ.get("KNOXCALL_SERVER", "daphne")
-    )
+    parser.add_argument("--server", choices=SERVERS, default=settings.GATEWAY_SERVER)
     parser.add_argument("--no-worker", action="store_true", help="Do not start the Celery worker and beat.")
 
 
@@ -50,24 +51,7 @@ def ensure_admin(out) -> None:
 
 def _commands(port: int, server: str, with_worker: bool) -> dict[str, list[str]]:
     python = sys.executable
-    asgi = "knoxcall.asgi:application"
-    if server == "uvicorn":
-        # --no-proxy-headers: only TRUSTED_PROXIES (knoxcall/lib/client_ip.py) decides who the caller is;
-        # uvicorn's own X-Forwarded-For handling would trust any local peer and let it spoof its address.
-        serve = [
-            python,
-            "-m",
-            "uvicorn",
-            asgi,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--no-access-log",
-            "--no-proxy-headers",
-        ]
-    else:
-        serve = [python, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), asgi]
+    serve = server_command(server, "127.0.0.1", port, Limits.from_settings())
     commands = {
         "demo-upstream": [
             python,
@@ -117,6 +101,9 @@ def supervise(commands: dict[str, list[str]], out) -> int:
 
 
 def handle(options: dict, out) -> None:
+    reason = unsupported_reason(options["server"])
+    if reason:
+        raise SystemExit(reason)
     call_command("migrate", interactive=False, verbosity=0)
     out.write("Database ready at " + str(settings.DATABASES["default"]["NAME"]))
     out.write("Demo loaded." if load_demo() else "Demo already present.")

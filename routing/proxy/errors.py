@@ -12,6 +12,7 @@ STATUS = {
     "method_not_allowed": 405,
     "payload_too_large": 413,
     "rate_limited": 429,
+    "header_fields_too_large": 431,
     "secret_missing": 500,
     "secret_expired": 500,
     "secret_unavailable": 500,

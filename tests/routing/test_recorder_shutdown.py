@@ -5,12 +5,13 @@ import pytest
 
 from analytics.models import RequestLog
 from environments.audit import SYSTEM
+from knoxcall.lib.servers import SERVERS
 from routing.services import route_create
 from tests.support.access import allow_local_callers
 from tests.support.gateway_process import GatewayProcess
 
 
-@pytest.mark.parametrize("server", ["uvicorn", "daphne"])
+@pytest.mark.parametrize("server", SERVERS)
 def test_it_writes_every_queued_log_on_a_clean_shutdown(environments, upstream, server):
     allow_local_callers(route_create(actor=SYSTEM, name="Demo", slug="demo", target_base_url=upstream.url))
     # Nothing is flushed on the way: every row must come from the shutdown flush.

@@ -1,4 +1,5 @@
-"""The real gateway for tests: the project's ASGI application under uvicorn on 127.0.0.1, in a thread."""
+"""The real gateway for tests: the project's ASGI application under uvicorn on 127.0.0.1, in a thread,
+with the HTTP protocol and limits `make run` uses (knoxcall/lib/http_protocol.py)."""
 
 import asyncio
 import socket
@@ -6,6 +7,8 @@ import threading
 import time
 
 import uvicorn
+
+from knoxcall.lib.http_protocol import LimitedHttpToolsProtocol
 
 
 class GatewayServer:
@@ -25,8 +28,15 @@ class GatewayServer:
         self.port = sock.getsockname()[1]
         # proxy_headers=False: the gateway resolves the caller itself with TRUSTED_PROXIES; uvicorn's
         # default would rewrite the peer from X-Forwarded-For for any 127.0.0.1 caller.
-        config = uvicorn.Config(self.app, log_level="warning", lifespan="on", access_log=False,
-                                timeout_graceful_shutdown=1, proxy_headers=False)
+        config = uvicorn.Config(
+            self.app,
+            log_level="warning",
+            lifespan="on",
+            access_log=False,
+            timeout_graceful_shutdown=1,
+            proxy_headers=False,
+            http=LimitedHttpToolsProtocol,
+        )
         self.server = uvicorn.Server(config)
 
         def serve() -> None:

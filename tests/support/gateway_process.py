@@ -1,13 +1,17 @@
-"""A real gateway in its own process: uvicorn serving knoxcall.asgi on 127.0.0.1, sharing the test DB."""
+"""A real gateway in its own process: a supported server (knoxcall/lib/servers.py) serving knoxcall.asgi on
+127.0.0.1 exactly as `make run` starts it, sharing the test DB."""
 
 import os
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
+
+from knoxcall.lib.servers import SERVERS, Limits, server_command
+
+DEFAULT_SERVER = SERVERS[0]  # `make run`'s default (KNOXCALL_SERVER)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -29,9 +33,9 @@ def test_database_url() -> str:
 
 
 class GatewayProcess:
-    """The gateway under uvicorn (or daphne) in a process of its own, on the tests' database."""
+    """The gateway under one of the supported servers in a process of its own, on the tests' database."""
 
-    def __init__(self, env: dict[str, str] | None = None, server: str = "uvicorn") -> None:
+    def __init__(self, env: dict[str, str] | None = None, server: str = DEFAULT_SERVER) -> None:
         self.port = free_port()
         self.server = server
         self.env = {**os.environ, "DATABASE_URL": test_database_url(), "PORT": str(self.port), **(env or {})}
@@ -42,25 +46,8 @@ class GatewayProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> "GatewayProcess":
-        app, port = "knoxcall.asgi:application", str(self.port)
-        command = {
-            "uvicorn": [
-                "-m",
-                "uvicorn",
-                app,
-                "--host",
-                "127.0.0.1",
-                "--port",
-                port,
-                "--no-access-log",
-                "--no-proxy-headers",
-                "--log-level",
-                "warning",
-            ],
-            "daphne": ["-m", "daphne", "-b", "127.0.0.1", "-p", port, app],
-        }[self.server]
         self.process = subprocess.Popen(
-            [sys.executable, *command],
+            server_command(self.server, "127.0.0.1", self.port, Limits(), quiet=True),
             cwd=ROOT,
             env=self.env,
             stdout=subprocess.DEVNULL,

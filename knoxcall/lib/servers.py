@@ -1,0 +1,55 @@
+"""The command line of each supported ASGI server, with the gateway's limits applied.
+
+One place for `make run` (knoxcall/cli/run.py), the real-server tests and the benchmark, so all three run the
+gateway exactly as it is deployed. Only uvicorn is supported: with the httptools parser and
+knoxcall/lib/http_protocol.py's header limits it is the one candidate that refused every request of the
+framing corpus that nginx refuses (README "Server choice"; granian, uvicorn's h11 parser and daphne each let
+some through before the application could see them).
+"""
+
+import sys
+from dataclasses import dataclass
+
+APP = "knoxcall.asgi:application"
+SERVERS = ("uvicorn",)  # KNOXCALL_SERVER's values; the first is the default
+HTTP_PROTOCOL = "knoxcall.lib.http_protocol:LimitedHttpToolsProtocol"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Limits given on the command line (the header limits are read from settings by the protocol)."""
+
+    keepalive_timeout: int = 5
+
+    @classmethod
+    def from_settings(cls) -> "Limits":
+        from django.conf import settings
+
+        return cls(keepalive_timeout=settings.GATEWAY_KEEPALIVE_TIMEOUT)
+
+
+def unsupported_reason(server: str) -> str | None:
+    if server in SERVERS:
+        return None
+    return (
+        f"KNOXCALL_SERVER={server!r} is not supported; use one of {', '.join(SERVERS)}. daphne and granian "
+        "let malformed requests through that nginx refuses (README, 'Server choice')."
+    )
+
+
+def server_command(server: str, host: str, port: int, limits: Limits, *, quiet: bool = False) -> list[str]:
+    reason = unsupported_reason(server)
+    if reason:
+        raise ValueError(reason)
+    # --no-proxy-headers: only TRUSTED_PROXIES (knoxcall/lib/client_ip.py) decides who the caller is;
+    # uvicorn's own X-Forwarded-For handling would trust any local peer and let it spoof its address.
+    command = [sys.executable, "-m", "uvicorn", APP, "--host", host, "--port", str(port)]
+    command += [
+        "--http",
+        HTTP_PROTOCOL,
+        "--timeout-keep-alive",
+        str(limits.keepalive_timeout),
+        "--no-access-log",
+        "--no-proxy-headers",
+    ]
+    return command + (["--log-level", "warning"] if quiet else [])
