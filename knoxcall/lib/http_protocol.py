@@ -9,8 +9,12 @@ with `--http knoxcall.lib.http_protocol:LimitedHttpToolsProtocol` (knoxcall/lib/
 """
 
 import asyncio
+import json
+import random
 
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+
+REFUSAL_CODES = {400: "bad_request", 408: "request_timeout", 431: "header_fields_too_large"}
 
 
 class HeadTooLarge(Exception):
@@ -89,10 +93,10 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def send_400_response(self, msg: str) -> None:
+        """uvicorn's answer to a request its parser refuses, as the gateway's JSON error instead of text."""
         if self._refusal:
             return self._refuse(self._refusal, "Request header fields too large.")
-        self._end_head()
-        super().send_400_response(msg)
+        self._refuse(400, f"Malformed HTTP request: {msg}")
 
     def _head_timed_out(self) -> None:
         self._head_timer = None
@@ -110,8 +114,13 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             self._head_timer = None
 
     def _refuse(self, status: int, message: str) -> None:
+        """Every answer of the gateway is JSON with a code, including those given before any application
+        code runs; the connection is closed, since the rest of the stream cannot be trusted."""
         self._end_head()
-        body = message.encode()
-        head = b"content-type: text/plain; charset=utf-8\r\nconnection: close\r\ncontent-length: "
-        self.transport.write(STATUS_LINE[status] + head + str(len(body)).encode() + b"\r\n\r\n" + body)
+        request_id = f"{random.getrandbits(128):032x}"
+        error = {"error": message, "code": REFUSAL_CODES[status], "status": status, "request_id": request_id}
+        body = json.dumps(error).encode()
+        head = b"content-type: application/json\r\nconnection: close\r\nx-request-id: " + request_id.encode()
+        head += b"\r\ncontent-length: " + str(len(body)).encode() + b"\r\n\r\n"
+        self.transport.write(STATUS_LINE[status] + head + body)
         self.transport.close()

@@ -53,10 +53,19 @@ def exchange(port: int, payload: bytes, *, pieces: int = 65536) -> bytes:
         return received
 
 
+def json_error(answer: bytes) -> dict:
+    """The gateway's JSON error body of a raw answer (the server's own refusals are JSON too)."""
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert b"content-type: application/json" in head.lower(), head
+    return json.loads(body)
+
+
 def test_it_answers_431_past_the_header_count_limit(demo_route, upstream, start_gateway):
     gateway = start_gateway(KNOXCALL_MAX_HEADERS="20")
     fields = b"".join(b"X-F-%d: v\r\n" % i for i in range(20))
-    assert exchange(gateway.port, HEAD + fields + b"\r\n").startswith(b"HTTP/1.1 431 ")
+    answer = exchange(gateway.port, HEAD + fields + b"\r\n")
+    assert answer.startswith(b"HTTP/1.1 431 ")
+    assert json_error(answer)["code"] == "header_fields_too_large"
     assert upstream.received == []
     fine = exchange(gateway.port, HEAD + fields[:100] + b"Connection: close\r\n\r\n")
     assert fine.startswith(b"HTTP/1.1 200 ")
@@ -79,6 +88,7 @@ def test_it_answers_408_when_the_head_never_ends(demo_route, upstream, start_gat
         sock.sendall(HEAD + b"X-Slow: ")  # a slow-loris caller: the head is never finished
         answer = sock.recv(65536)
     assert answer.startswith(b"HTTP/1.1 408 ")
+    assert json_error(answer)["code"] == "request_timeout"
     with socket.create_connection(("127.0.0.1", gateway.port), timeout=30) as silent:
         assert silent.recv(65536) == b""  # a connection that never sends a byte is closed too
     assert upstream.received == []

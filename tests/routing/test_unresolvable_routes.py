@@ -16,6 +16,7 @@ from django.test import Client
 from environments.audit import SYSTEM, bump_config_version
 from environments.models import ConfigVersion
 from environments.services import api_key_create, api_key_revoke
+from knoxcall.lib.servers import SERVERS
 from routing.models import Route, RouteOverride
 from routing.proxy import snapshot
 from routing.services import route_create, route_override_update
@@ -111,12 +112,12 @@ def test_a_fresh_build_serves_the_other_routes_and_names_the_bad_one(gateway, go
     ]
 
 
-@pytest.mark.parametrize("server", ["uvicorn", "daphne"])
+@pytest.mark.parametrize("server", SERVERS)
 def test_a_process_started_meanwhile_serves_the_rest_and_reports_degraded(gateway, upstream, good, server):
     insert_broken_route()
     process = GatewayProcess(server=server).start()
     try:
-        ready = httpx.get(process.url + "/readyz", timeout=30)  # before any proxied call (daphne: no table)
+        ready = httpx.get(process.url + "/readyz", timeout=30)  # before any proxied call
         served = httpx.get(process.url + "/x", headers={"x-knoxcall-route": "good"}, timeout=30)
         broken = httpx.get(process.url + "/x", headers={"x-knoxcall-route": "broken"}, timeout=30)
     finally:
