@@ -33,6 +33,7 @@ STEPS: dict[str, timedelta] = {
     "7d": timedelta(hours=2),
 }
 HEALTH_WINDOW = timedelta(minutes=5)
+STATUS_CHART_WINDOW = timedelta(hours=1)  # the health page's per-minute status-class charts
 DEFAULT_THRESHOLDS = {
     "degraded_error_rate": 0.05,
     "down_error_rate": 0.5,
@@ -74,6 +75,22 @@ class Metrics:
     @property
     def success_rate(self) -> float | None:
         return (self.status_2xx + self.status_3xx) / self.total if self.total else None
+
+    def status_classes(self) -> dict[str, int]:
+        """Calls split into disjoint classes that add up to the calls with a 2xx-5xx status.
+
+        A gateway error is a 4xx or 5xx the gateway answered itself; the rollup counts it both in its
+        status class and in gateway_errors, so it is taken out of 4xx first, then 5xx, to stack once.
+        """
+        gateway = min(self.gateway_errors, self.status_4xx + self.status_5xx)
+        from_4xx = min(gateway, self.status_4xx)
+        return {
+            "2xx": self.status_2xx,
+            "3xx": self.status_3xx,
+            "4xx": self.status_4xx - from_4xx,
+            "5xx": self.status_5xx - (gateway - from_4xx),
+            "gateway": gateway,
+        }
 
     def percentile(self, q: float) -> float | None:
         return histogram.percentile(self.latency_histogram, q)

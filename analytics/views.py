@@ -3,6 +3,7 @@
 import csv
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -10,8 +11,10 @@ from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpRespons
 from django.shortcuts import render
 from django.utils import timezone
 
+from environments.selectors import environment_display_colors
+
 from . import selectors
-from .charts import line_chart
+from .charts import Band, first_step_with_data, line_chart, stacked_bar_chart
 from .forms import CompareForm, RequestLogFilterForm
 
 CSV_COLUMNS = (
@@ -59,13 +62,14 @@ def compare(request: HttpRequest) -> HttpResponse:
         "since": since,
         "until": until,
         "columns": [(e, metrics[e.name]) for e in environments],
-        "charts": _compare_charts(environments, series),
+        "charts": _compare_charts(series),
     }
     return render(request, _maybe_partial(request, "analytics/compare.html", "figures"), context)
 
 
-def _compare_charts(environments: list, series: list[selectors.Series]) -> list:
-    colors = {e.name: e.color for e in environments}
+def _compare_charts(series: list[selectors.Series]) -> list:
+    colors = environment_display_colors()
+    series = _from_first_traffic(series)
     starts = series[0].starts if series else []
 
     def lines(value):
@@ -83,6 +87,40 @@ def _compare_charts(environments: list, series: list[selectors.Series]) -> list:
     ]
 
 
+def _from_first_traffic(series: list[selectors.Series]) -> list[selectors.Series]:
+    """The same series starting at the first step any environment had traffic: an hour-old deployment in a
+    7-day window fills the chart instead of a sliver at its right edge."""
+    if not series:
+        return series
+    totals = [sum(s.points[i].total for s in series) for i in range(len(series[0].starts))]
+    first = first_step_with_data(totals)
+    return [selectors.Series(s.environment, s.starts[first:], s.points[first:]) for s in series]
+
+
+STATUS_BANDS = (
+    ("2xx", "2xx", "band-2xx"),
+    ("3xx", "3xx", "band-3xx"),
+    ("4xx", "4xx", "band-4xx"),
+    ("5xx", "5xx", "band-5xx"),
+    ("gateway", "Gateway errors", "band-gateway"),
+)
+
+
+def _status_charts(environments: list, now) -> list[dict]:
+    """Per environment, calls per minute stacked by status class, over the last hour on one shared axis."""
+    names = [e.name for e in environments]
+    since = now - selectors.STATUS_CHART_WINDOW
+    series = selectors.time_series(environments=names, since=since, until=now, step=timedelta(minutes=1))
+    series = _from_first_traffic(series)
+    charts = []
+    for environment, s in zip(environments, series, strict=True):
+        split = [p.status_classes() for p in s.points]
+        bands = [Band(label, css, [c[key] for c in split]) for key, label, css in STATUS_BANDS]
+        chart = stacked_bar_chart(f"{environment.label}: calls per minute by status", s.starts, bands)
+        charts.append({"environment": environment, "chart": chart})
+    return charts
+
+
 def _maybe_partial(request: HttpRequest, template: str, partial: str) -> str:
     # The live script re-fetches only the figures region: same view, same selectors, one template.
     return f"{template}#{partial}" if request.GET.get("partial") == partial else template
@@ -90,7 +128,13 @@ def _maybe_partial(request: HttpRequest, template: str, partial: str) -> str:
 
 @login_required
 def health(request: HttpRequest) -> HttpResponse:
-    context = {"cards": selectors.environment_health(), "now": timezone.now(), "window_minutes": 5}
+    now = timezone.now()
+    context = {
+        "cards": selectors.environment_health(now),
+        "now": now,
+        "window_minutes": 5,
+        "status_charts": _status_charts(selectors.environment_list(), now),
+    }
     return render(request, _maybe_partial(request, "analytics/health.html", "cards"), context)
 
 

@@ -4,6 +4,8 @@ import json
 from typing import Any
 
 from django import template
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
 
 register = template.Library()
 
@@ -20,12 +22,28 @@ def show_value(value: Any) -> str:
     return str(value)
 
 
+@register.simple_tag
+def field_value(name: str, value: Any) -> SafeString:
+    """One overridable field's value as markup: allowed methods as chips ("any" when the list is empty,
+    which lets every method through), everything else as show_value text."""
+    if name == "allowed_methods" and isinstance(value, list | tuple):
+        chips = format_html_join("", '<span class="chip chip-method">{}</span>', ((m,) for m in value))
+        return format_html(
+            '<span class="chips">{}</span>',
+            chips or mark_safe('<span class="chip chip-any" title="Every method is allowed">any</span>'),
+        )
+    return format_html("{}", show_value(value))
+
+
 @register.filter
 def field_label(name: str) -> str:
     labels = {
-        "target_base_url": "Target base URL", "timeout_ms": "Timeout (ms)",
-        "inject_headers_json": "Injected headers", "inject_body_json": "Injected body fields",
-        "rate_limit_window_sec": "Rate limit window (s)", "requires_clients": "Requires clients",
+        "target_base_url": "Target base URL",
+        "timeout_ms": "Timeout (ms)",
+        "inject_headers_json": "Injected headers",
+        "inject_body_json": "Injected body fields",
+        "rate_limit_window_sec": "Rate limit window (s)",
+        "requires_clients": "Requires clients",
     }
     return labels.get(name, name.replace("_", " ").capitalize())
 

@@ -70,7 +70,7 @@ def new_page(browser):
         context.close()
 
 
-def logged_in_context(browser, base_url: str, user):
+def logged_in_context(browser, base_url: str, user, width: int = 1440):
     """A browser context already holding a Django session for `user`."""
     from django.conf import settings
     from django.test import Client
@@ -78,6 +78,6 @@ def logged_in_context(browser, base_url: str, user):
     client = Client()
     client.force_login(user)
     cookie = client.cookies[settings.SESSION_COOKIE_NAME]
-    context = browser.new_context(base_url=base_url, viewport={"width": 1440, "height": 900})
+    context = browser.new_context(base_url=base_url, viewport={"width": width, "height": 900})
     context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": base_url}])
     return context
