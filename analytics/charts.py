@@ -20,7 +20,8 @@ Fmt = Callable[[float], str]
 
 @dataclass
 class Line:
-    name: str
+    name: str  # the environment's name (its CSS class), label is what a person reads
+    label: str
     color: str
     segments: list[str]  # SVG polyline "x,y x,y" strings
     singles: list[tuple[float, float]]  # a value between two gaps: a dot, as a one-point line draws nothing
@@ -82,13 +83,14 @@ class Chart:
     center_y: float = TOP + PLOT_H / 2
 
 
-def nice_ticks(highest: float, count: int = 4) -> list[float]:
-    """Pure: 0 and `count` evenly spaced round values (1, 2, 2.5, 5 × 10^k) whose last is ≥ highest."""
+def nice_ticks(highest: float, most: int = 4) -> list[float]:
+    """Pure: 0 and up to `most` evenly spaced round values (1, 2, 2.5 or 5 × 10^k), the last ≥ highest."""
     if highest <= 0:
-        return [i / count for i in range(count + 1)]
-    raw = highest / count
+        return [i / most for i in range(most + 1)]
+    raw = highest / most
     magnitude = 10 ** math.floor(math.log10(raw))
     step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
+    count = max(1, math.ceil(round(highest / step, 9)))
     return [round(i * step, 10) for i in range(count + 1)]
 
 
@@ -101,26 +103,25 @@ def first_step_with_data(totals: Sequence[float]) -> int:
 def line_chart(
     title: str,
     starts: Sequence[datetime],
-    lines: Sequence[tuple[str, str, Sequence[float | None]]],
+    lines: Sequence[tuple[str, str, str, Sequence[float | None]]],
     fmt: Fmt = lambda v: f"{v:g}",
 ) -> Chart:
-    """lines: (name, colour, values aligned on starts)."""
-    known = [v for _, _, values in lines for v in values if v is not None]
+    """lines: (name, label, colour, values aligned on starts)."""
+    known = [v for *_, values in lines for v in values if v is not None]
     ticks = nice_ticks(max(known, default=0))
     x_of, y_of = _x_scale(len(starts)), _y_scale(ticks[-1])
-    drawn = [
-        Line(
-            name, color, *_segments([None if v is None else (x_of(i), y_of(v)) for i, v in enumerate(values)])
-        )
-        for name, color, values in lines
-    ]
+    drawn = []
+    for name, label, color, values in lines:
+        points = [None if v is None else (x_of(i), y_of(v)) for i, v in enumerate(values)]
+        drawn.append(Line(name, label, color, *_segments(points)))
     steps = []
     for i, start in enumerate(starts):
-        present = [(name, color, values[i]) for name, color, values in lines if values[i] is not None]
-        text = "\n".join(f"{name}: {fmt(v)}" for name, _, v in present) or "no traffic"
+        present = [(label, color, values[i]) for _, label, color, values in lines if values[i] is not None]
+        text = "\n".join(f"{label}: {fmt(v)}" for label, _, v in present) or "no traffic"
         dots = [Dot(x_of(i), y_of(v), color) for _, color, v in present]
         steps.append(Step(*_band(i, len(starts)), f"{_time(start)} UTC\n{text}", dots))
-    return Chart(title, _y_ticks(ticks, y_of, fmt), _x_labels(starts), steps, lines=drawn, empty=not known)
+    empty = not any(known)
+    return Chart(title, _y_ticks(ticks, y_of, fmt, empty), _x_labels(starts), steps, lines=drawn, empty=empty)
 
 
 def stacked_bar_chart(title: str, starts: Sequence[datetime], bands: Sequence[Band]) -> Chart:
@@ -146,7 +147,7 @@ def stacked_bar_chart(title: str, starts: Sequence[datetime], bands: Sequence[Ba
     legend = [(band.label, band.css_class) for band in bands]
     return Chart(
         title,
-        _y_ticks(ticks, y_of, lambda v: f"{v:g}"),
+        _y_ticks(ticks, y_of, lambda v: f"{v:g}", not any(totals)),
         _x_labels(starts, centred=True),
         steps,
         bars=bars,
@@ -174,8 +175,11 @@ def _band(i: int, count: int) -> tuple[float, float]:
     return round(left, 1), round(right - left, 1)
 
 
-def _y_ticks(ticks: list[float], y_of: Callable[[float], float], fmt: Fmt) -> list[tuple[float, str]]:
-    return [(y_of(t), fmt(t)) for t in ticks]
+def _y_ticks(
+    ticks: list[float], y_of: Callable[[float], float], fmt: Fmt, empty: bool
+) -> list[tuple[float, str]]:
+    # With nothing to scale to, only the baseline is labelled, not made-up fractions of one.
+    return [(y_of(t), fmt(t)) for t in (ticks[:1] if empty else ticks)]
 
 
 def _x_labels(starts: Sequence[datetime], centred: bool = False) -> list[tuple[float, str, str]]:

@@ -1,9 +1,10 @@
 """Analytics pages and the environments JSON: access check, one selector, render. No writes here."""
 
 import csv
+import math
 import uuid
-from collections.abc import Iterator
-from datetime import timedelta
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -62,29 +63,46 @@ def compare(request: HttpRequest) -> HttpResponse:
         "since": since,
         "until": until,
         "columns": [(e, metrics[e.name]) for e in environments],
-        "charts": _compare_charts(series),
+        "charts": _compare_charts(environments, series, selectors.STEPS[window], until),
     }
     return render(request, _maybe_partial(request, "analytics/compare.html", "figures"), context)
 
 
-def _compare_charts(series: list[selectors.Series]) -> list:
-    colors = environment_display_colors()
+def _compare_charts(
+    environments: list, series: list[selectors.Series], step: timedelta, until: datetime
+) -> list:
+    colors, labels = environment_display_colors(), {e.name: e.label for e in environments}
     series = _from_first_traffic(series)
     starts = series[0].starts if series else []
+    minutes = [_minutes_covered(start, step, until) for start in starts]
 
-    def lines(value):
-        return [(s.environment, colors[s.environment], [value(p) for p in s.points]) for s in series]
+    def lines(value: Callable[[selectors.Metrics, int], float | None]) -> list:
+        return [
+            (
+                s.environment,
+                labels[s.environment],
+                colors[s.environment],
+                [value(p, i) for i, p in enumerate(s.points)],
+            )
+            for s in series
+        ]
 
     return [
-        line_chart("Requests per step", starts, lines(lambda p: p.total)),
+        line_chart("Requests per minute", starts, lines(lambda p, i: round(p.total / minutes[i], 1))),
         line_chart(
             "Error rate (%)",
             starts,
-            lines(lambda p: None if p.error_rate is None else 100 * p.error_rate),
+            lines(lambda p, _: None if p.error_rate is None else 100 * p.error_rate),
             fmt=lambda v: f"{v:.1f}%",
         ),
-        line_chart("P95 latency (ms)", starts, lines(lambda p: p.p95), fmt=lambda v: f"{v:.0f} ms"),
+        line_chart("P95 latency (ms)", starts, lines(lambda p, _: p.p95), fmt=lambda v: f"{v:.0f} ms"),
     ]
+
+
+def _minutes_covered(start: datetime, step: timedelta, until: datetime) -> int:
+    """Minutes of a step the window has reached: the last step is often partial, and dividing its calls by
+    the whole step would draw a drop at the right edge that never happened."""
+    return max(1, math.ceil(min(step, until - start) / timedelta(minutes=1)))
 
 
 def _from_first_traffic(series: list[selectors.Series]) -> list[selectors.Series]:

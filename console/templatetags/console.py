@@ -1,13 +1,16 @@
 """Small display helpers shared by every console template."""
 
 import json
+import re
 from typing import Any
 
 from django import template
-from django.utils.html import format_html, format_html_join
+from django.utils.html import escape, format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
 register = template.Library()
+URL_START = re.compile(r"^https?://", re.IGNORECASE)
+URL_BREAK = re.compile(r"(?<=//)|(?<!/)(?=/(?!/))|(?=[.?#&=])")
 
 
 @register.filter
@@ -32,7 +35,16 @@ def field_value(name: str, value: Any) -> SafeString:
             '<span class="chips">{}</span>',
             chips or mark_safe('<span class="chip chip-any" title="Every method is allowed">any</span>'),
         )
+    if isinstance(value, str) and URL_START.match(value):
+        return url_with_breaks(value)
     return format_html("{}", show_value(value))
+
+
+def url_with_breaks(url: str) -> SafeString:
+    """A URL that wraps only between its parts: a <wbr> after "//" and before each "/", ".", "?", "#", "&"
+    and "=", so a narrow column never splits a word (the text, and what a copy takes, stay unchanged)."""
+    parts = URL_BREAK.split(url)
+    return mark_safe("<wbr>".join(escape(part) for part in parts if part))  # noqa: S308 (each part escaped)
 
 
 @register.filter

@@ -7,6 +7,7 @@ default, so without this every one of them would be drawn in the same indigo.
 """
 
 import colorsys
+import functools
 import itertools
 import math
 import re
@@ -14,8 +15,8 @@ from collections.abc import Iterable, Iterator
 
 HEX_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
-# Twelve hues that read on white and differ from each other for most colour-vision types (ordered so the
-# first few are as far apart as possible).
+# Twelve colours that read on white, each at least 30 ΔE from every other (ordered so the first few are as
+# far apart as possible).
 PALETTE = (
     "#2563eb",  # blue
     "#d97706",  # amber
@@ -26,13 +27,14 @@ PALETTE = (
     "#db2777",  # pink
     "#65a30d",  # lime
     "#475569",  # slate
-    "#ea580c",  # orange
-    "#4f46e5",  # indigo
-    "#0d9488",  # teal
+    "#854d0e",  # brown
+    "#1e3a8a",  # navy
+    "#a21caf",  # magenta
 )
-# Two colours closer than this (Euclidean distance in 0-255 RGB) are hard to tell apart as thin chart
-# lines or legend dots: #dc2626 and #dc2727 collide, red-600 and red-500 (#ef4444, distance 46) do not.
-MIN_DISTANCE = 32.0
+# Two colours closer than this (CIE76 ΔE, distance in CIELAB, where about 2 is barely noticeable side by
+# side) are hard to tell apart as thin chart lines and legend dots: the model's default indigo #6366f1 is 9
+# from blue-600 #2563eb and 28 from violet-600 #7c3aed; red-600 and red-500 are 11 apart.
+MIN_DISTANCE = 30.0
 
 
 def distinct_colors(environments: Iterable[tuple[str, str | None]]) -> dict[str, str]:
@@ -61,12 +63,29 @@ def _normalised(color: str | None) -> str | None:
     return color.lower() if color and HEX_COLOR.match(color) else None
 
 
-def _rgb(color: str) -> tuple[int, int, int]:
-    return int(color[1:3], 16), int(color[3:5], 16), int(color[5:7], 16)
+@functools.lru_cache(maxsize=1024)
+def _lab(color: str) -> tuple[float, float, float]:
+    """sRGB hex to CIELAB (D65), where straight-line distance follows perceived difference."""
+    linear = [_linear(int(color[i : i + 2], 16) / 255) for i in (1, 3, 5)]
+    x, y, z = (sum(w * c for w, c in zip(row, linear, strict=True)) / n for row, n in _XYZ)
+    fx, fy, fz = (t ** (1 / 3) if t > 0.008856 else 7.787 * t + 16 / 116 for t in (x, y, z))
+    return 116 * fy - 16, 500 * (fx - fy), 200 * (fy - fz)
+
+
+def _linear(channel: float) -> float:
+    return channel / 12.92 if channel <= 0.04045 else ((channel + 0.055) / 1.055) ** 2.4
+
+
+# sRGB (linear) to XYZ rows, each with the D65 white point's value it is divided by.
+_XYZ = (
+    ((0.4124, 0.3576, 0.1805), 0.95047),
+    ((0.2126, 0.7152, 0.0722), 1.0),
+    ((0.0193, 0.1192, 0.9505), 1.08883),
+)
 
 
 def _close(a: str, b: str) -> bool:
-    return math.dist(_rgb(a), _rgb(b)) < MIN_DISTANCE
+    return math.dist(_lab(a), _lab(b)) < MIN_DISTANCE
 
 
 def _spare_colors(claimed: list[str]) -> Iterator[str]:
@@ -74,15 +93,27 @@ def _spare_colors(claimed: list[str]) -> Iterator[str]:
     for color in PALETTE:
         if not any(_close(color, other) for other in claimed):
             yield color
-    # Past the palette: hues spread by the golden angle at three lightnesses, so they read on white. With
-    # dozens of environments the colour space runs out; then a near-duplicate beats never answering.
-    skipped = 0
-    for step in itertools.count():
-        lightness = (0.42, 0.30, 0.55)[step // 360 % 3]
-        r, g, b = colorsys.hls_to_rgb((step * 0.618033988749895) % 1.0, lightness, 0.65)
-        color = f"#{round(r * 255):02x}{round(g * 255):02x}{round(b * 255):02x}"
-        if skipped >= 1000 or not any(_close(color, other) for other in claimed):
-            skipped = 0
-            yield color
-        else:
-            skipped += 1
+    # Past the palette: a fixed grid of hues, lightnesses and saturations that read on white, hues visited
+    # by the golden angle so consecutive picks differ. That gives about twenty environments colours this far
+    # apart; past them, repeating the palette beats never answering.
+    for lightness, saturation in _GRID_TONES:
+        for step in range(36):
+            r, g, b = colorsys.hls_to_rgb((step * 0.618033988749895) % 1.0, lightness, saturation)
+            color = f"#{round(r * 255):02x}{round(g * 255):02x}{round(b * 255):02x}"
+            if _lab(color)[0] <= _MAX_LIGHTNESS and not any(_close(color, other) for other in claimed):
+                yield color
+    yield from itertools.cycle(PALETTE)
+
+
+# (lightness, saturation) pairs of the grid, strongest first; candidates too pale for white are skipped.
+_GRID_TONES = (
+    (0.4, 0.9),
+    (0.28, 0.8),
+    (0.55, 0.9),
+    (0.4, 0.45),
+    (0.2, 0.7),
+    (0.5, 0.55),
+    (0.32, 0.3),
+    (0.62, 0.6),
+)
+_MAX_LIGHTNESS = 72.0  # CIELAB L*; paler lines vanish against the white card

@@ -4,6 +4,7 @@ Each page must render in the console's layout (sidebar with its section marked, 
 console error; the PNGs are the evidence that it looks like a product.
 """
 
+import itertools
 from datetime import timedelta
 
 import pytest
@@ -24,21 +25,41 @@ pytestmark = pytest.mark.e2e
 WIDTH = 1400  # the width the console is reviewed at
 
 # (environment, requests per minute, 5xx per minute, P95-ish latency) for the last hour of rollups.
-TRAFFIC = {"production": (40, 1, 85.0), "staging": (18, 2, 140.0), "development": (9, 1, 45.0),
-           "qa": (6, 0, 60.0), "eu-west": (14, 1, 110.0)}
+TRAFFIC = {
+    "production": (40, 1, 85.0),
+    "staging": (18, 2, 140.0),
+    "development": (9, 1, 45.0),
+    "qa": (6, 0, 60.0),
+    "eu-west": (14, 1, 110.0),
+}
 # Three more environments, so the Overrides matrix has six columns: qa and feature-checkout keep the model's
 # default colour and eu-west was given production's red, so only distinct default colours tell them apart.
 EXTRA_ENVIRONMENTS = (
     ("qa", "QA", {}, {"timeout_ms": 5000, "allowed_methods": ["GET", "POST"], "rate_limit_enabled": True}),
-    ("eu-west", "EU West", {"color": "#dc2626", "region": "eu-west-1"},
-     {"target_base_url": "https://eu-west-1.payments-gateway.example.com/api/v2/production-mirror",
-      "allowed_methods": ["GET", "HEAD", "OPTIONS"]}),
-    ("feature-checkout", "Feature: checkout", {"description": "Preview of the new checkout flow."},
-     {"target_base_url": "https://feature-checkout-4821.preview.example.dev/v1", "timeout_ms": 12000}),
+    (
+        "eu-west",
+        "EU West",
+        {"color": "#dc2626", "region": "eu-west-1"},
+        {
+            "target_base_url": "https://eu-west-1.payments-gateway.example.com/api/v2/production-mirror",
+            "allowed_methods": ["GET", "HEAD", "OPTIONS"],
+        },
+    ),
+    (
+        "feature-checkout",
+        "Feature: checkout",
+        {"description": "Preview of the new checkout flow."},
+        {"target_base_url": "https://feature-checkout-4821.preview.example.dev/v1", "timeout_ms": 12000},
+    ),
 )
-LOG = [("production", "GET", "/v1/charges", 200, 42.0), ("staging", "POST", "/v1/charges", 502, 1210.0),
-       ("development", "GET", "/v1/customers/42", 200, 18.5), ("production", "GET", "/v1/balance", 429, 0.4),
-       ("staging", "GET", "/v1/customers", 401, 2.4), ("production", "POST", "/v1/refunds", 201, 97.3)]
+LOG = [
+    ("production", "GET", "/v1/charges", 200, 42.0),
+    ("staging", "POST", "/v1/charges", 502, 1210.0),
+    ("development", "GET", "/v1/customers/42", 200, 18.5),
+    ("production", "GET", "/v1/balance", 429, 0.4),
+    ("staging", "GET", "/v1/customers", 401, 2.4),
+    ("production", "POST", "/v1/refunds", 201, 97.3),
+]
 
 
 def _seed_environments(world: dict) -> None:
@@ -54,9 +75,16 @@ def _seed_traffic(now) -> None:
             wave = (minute * 7 + len(env)) % 11
             # Some minutes also carry refusals and gateway errors, so every status-class band shows.
             limited, refused, gateway = wave // 5, (wave % 4 == 1) * 2, (minute % 9 == 4)
-            bucket = add_traffic(env, total=total + wave, errors_5xx=errors * (wave % 3),
-                                 latency_ms=latency + wave * 4, minute=now - timedelta(minutes=minute),
-                                 rate_limited=limited, unauthorized=refused, gateway_errors=gateway)
+            bucket = add_traffic(
+                env,
+                total=total + wave,
+                errors_5xx=errors * (wave % 3),
+                latency_ms=latency + wave * 4,
+                minute=now - timedelta(minutes=minute),
+                rate_limited=limited,
+                unauthorized=refused,
+                gateway_errors=gateway,
+            )
             bucket.status_4xx += limited + refused + gateway  # the rollup counts them in their class too
             bucket.status_3xx, bucket.status_2xx = (minute % 5 == 0), bucket.status_2xx - (minute % 5 == 0)
             bucket.save()
@@ -70,13 +98,25 @@ def _seed(world: dict) -> dict:
     for i in range(100):  # a full page of the request log
         env, method, path, status, latency = LOG[i % len(LOG)]
         RequestLog.objects.create(
-            request_id=f"{i:04x}9f3c2a71b84e5d6c7a8b9c0d1e2f", timestamp=now - timedelta(seconds=37 * i),
+            request_id=f"{i:04x}9f3c2a71b84e5d6c7a8b9c0d1e2f",
+            timestamp=now - timedelta(seconds=37 * i),
             environment=env,
-            route_id=route.pk, route_slug=route.slug, method=method, path=path, status=status,
-            latency_ms=latency, client_ip="203.0.113.10", upstream_host="api.example.com",
-            error_code="upstream_error" if status == 502 else "", secrets_used=["STRIPE_KEY"] * (i % 2))
-    for name, values in (("STRIPE_KEY", ("production", "staging")), ("WEBHOOK_SIGNING", ("staging",)),
-                         ("SENDGRID_TOKEN", ("production", "staging", "development"))):
+            route_id=route.pk,
+            route_slug=route.slug,
+            method=method,
+            path=path,
+            status=status,
+            latency_ms=latency,
+            client_ip="203.0.113.10",
+            upstream_host="api.example.com",
+            error_code="upstream_error" if status == 502 else "",
+            secrets_used=["STRIPE_KEY"] * (i % 2),
+        )
+    for name, values in (
+        ("STRIPE_KEY", ("production", "staging")),
+        ("WEBHOOK_SIGNING", ("staging",)),
+        ("SENDGRID_TOKEN", ("production", "staging", "development")),
+    ):
         description = f"{name.split('_')[0].title()} credential"
         secret = secret_create(actor=SYSTEM, name=name, description=description)
         for env in values:
@@ -84,18 +124,37 @@ def _seed(world: dict) -> dict:
     office = AccessClient.objects.create(name="office", ip_address="203.0.113.0/24", description="HQ egress")
     AccessClient.objects.create(name="ci-runner", ip_address="198.51.100.7", type=AccessClient.SERVER)
     route_client_assign(actor=SYSTEM, route=route, environment=envs["production"], client=office)
-    channel = notification_channel_create(actor=SYSTEM, name="On-call email", kind="email",
-                                          config={"addresses": ["oncall@example.com"]})
-    rule = alert_rule_create(actor=SYSTEM, name="Production error rate", type="error_rate", threshold=2.0,
-                             environments=[envs["production"]], channels=[channel], severity="critical")
-    alert_rule_create(actor=SYSTEM, name="Slow staging", type="latency", threshold=500.0,
-                      environments=[envs["staging"]])
-    incident = AlertIncident.objects.create(rule=rule, environment=envs["production"], observed_value=4.2,
-                                            threshold=2.0, opened_at=now - timedelta(minutes=12))
-    NotificationAttempt.objects.create(incident=incident, channel=channel, event="trigger", delivered=True,
-                                       final=True)
-    return {"secret": secret.pk, "rule": rule.pk, "incident": incident.pk,
-            "request": "00019f3c2a71b84e5d6c7a8b9c0d1e2f"}
+    channel = notification_channel_create(
+        actor=SYSTEM, name="On-call email", kind="email", config={"addresses": ["oncall@example.com"]}
+    )
+    rule = alert_rule_create(
+        actor=SYSTEM,
+        name="Production error rate",
+        type="error_rate",
+        threshold=2.0,
+        environments=[envs["production"]],
+        channels=[channel],
+        severity="critical",
+    )
+    alert_rule_create(
+        actor=SYSTEM, name="Slow staging", type="latency", threshold=500.0, environments=[envs["staging"]]
+    )
+    incident = AlertIncident.objects.create(
+        rule=rule,
+        environment=envs["production"],
+        observed_value=4.2,
+        threshold=2.0,
+        opened_at=now - timedelta(minutes=12),
+    )
+    NotificationAttempt.objects.create(
+        incident=incident, channel=channel, event="trigger", delivered=True, final=True
+    )
+    return {
+        "secret": secret.pk,
+        "rule": rule.pk,
+        "incident": incident.pk,
+        "request": "00019f3c2a71b84e5d6c7a8b9c0d1e2f",
+    }
 
 
 def test_it_saves_a_screenshot_of_every_main_page(console, browser, settings):
@@ -104,9 +163,12 @@ def test_it_saves_a_screenshot_of_every_main_page(console, browser, settings):
     ids = _seed(console)
     url, route = console["url"], console["route"].pk
     pages = [
-        ("20-home", "/", "Home"), ("21-environments", "/environments/", "Environments"),
-        ("22-routes", "/routes/", "Routes"), ("23-route-overrides", f"/routes/{route}/overrides/", "Routes"),
-        ("24-route-clients", f"/routes/{route}/clients/", "Routes"), ("25-secrets", "/secrets/", "Secrets"),
+        ("20-home", "/", "Home"),
+        ("21-environments", "/environments/", "Environments"),
+        ("22-routes", "/routes/", "Routes"),
+        ("23-route-overrides", f"/routes/{route}/overrides/", "Routes"),
+        ("24-route-clients", f"/routes/{route}/clients/", "Routes"),
+        ("25-secrets", "/secrets/", "Secrets"),
         ("26-secret-detail", f"/secrets/{ids['secret']}/", "Secrets"),
         ("27-clients", "/environments/clients/", "Clients"),
         ("28-api-keys", "/environments/api-keys/", "API keys"),
@@ -116,7 +178,8 @@ def test_it_saves_a_screenshot_of_every_main_page(console, browser, settings):
         ("32-request-detail", f"/analytics/requests/{ids['request']}/", "Analytics"),
         ("33-alert-rules", "/alerts/rules/", "Alerts"),
         ("34-alert-rule", f"/alerts/rules/{ids['rule']}/", "Alerts"),
-        ("35-alert-channels", "/alerts/channels/", "Alerts"), ("36-alert-incidents", "/alerts/", "Alerts"),
+        ("35-alert-channels", "/alerts/channels/", "Alerts"),
+        ("36-alert-incidents", "/alerts/", "Alerts"),
         ("37-alert-incident", f"/alerts/incidents/{ids['incident']}/", "Alerts"),
         ("38-audit-log", "/audit/", "Audit log"),
     ]
@@ -130,6 +193,20 @@ def test_it_saves_a_screenshot_of_every_main_page(console, browser, settings):
         expect(page.locator(".sidebar a[aria-current=page]")).to_have_text(section)
         expect(page.locator("main h1").first).to_be_visible()
         page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+    # The request log at 1,400 px: a hundred rows in well under 5,000 px, and the request id (the last
+    # column, 32 characters) shown whole without scrolling the table.
+    page.goto(f"{url}/analytics/requests/")
+    assert page.locator("table.requests tbody tr").count() == 100
+    assert page.evaluate("document.documentElement.scrollHeight") < 4000
+    assert page.locator(".table-scroll").evaluate("el => el.scrollWidth <= el.clientWidth")
+    request_id = page.locator("table.requests td.col-request-id a").first
+    assert len(request_id.inner_text()) == 32
+    card_right = page.locator(".table-scroll").bounding_box()
+    link = request_id.bounding_box()
+    assert link["x"] + link["width"] <= card_right["x"] + card_right["width"]
+    assert "0.4 ms" in page.locator("table.requests").inner_text()
+    page.screenshot(path=str(SCREENSHOTS / "31b-request-log-first-screen.png"))
 
     page.goto(f"{url}/environments/api-keys/")
     page.get_by_label("Name").fill("ci-deploy")
@@ -158,11 +235,13 @@ def test_it_keeps_the_field_column_in_view_while_six_environments_scroll(console
     last_env = matrix.locator("thead th.env-col").last.bounding_box()
     assert last_env["x"] + last_env["width"] <= WIDTH
     page.screenshot(path=str(SCREENSHOTS / "23b-route-overrides-scrolled.png"), full_page=True)
-    # A URL wraps at its slashes, never inside a word: each line of the cell ends at a "/" or the end.
-    url_cell = page.locator("#cell-target_base_url-eu-west .cell-value")
-    lines = url_cell.evaluate(_RENDERED_LINES)
-    assert "".join(lines) == "https://eu-west-1.payments-gateway.example.com/api/v2/production-mirror"
-    assert all(line.endswith(("/", "-")) for line in lines[:-1]), lines
+    # A URL wraps between its parts, never inside a word, and shows whole (no ellipsis).
+    for cell in ("#cell-target_base_url-eu-west", ".cell-base"):
+        url_cell = page.locator(f"{cell} .cell-value").first
+        lines = url_cell.evaluate(_RENDERED_LINES)
+        assert len(lines) > 1 and "".join(lines) == url_cell.get_attribute("title"), lines
+        assert not any(a[-1].isalnum() and b[0].isalnum() for a, b in itertools.pairwise(lines)), lines
+        assert url_cell.evaluate("el => el.scrollWidth <= el.clientWidth")
     expect_chips = page.locator("#cell-allowed_methods-qa .chip-method")
     assert expect_chips.all_inner_texts() == ["GET", "POST"]
     assert page.locator("#cell-allowed_methods-development .chip-any").inner_text() == "any"
@@ -178,7 +257,7 @@ def test_it_shows_the_values_of_a_time_step_on_hover(console, browser):
     step.hover()
     tip = page.locator(".chart-tip")
     assert tip.is_visible()
-    assert "UTC" in tip.inner_text() and "production:" in tip.inner_text()
+    assert "UTC" in tip.inner_text() and "Production:" in tip.inner_text()
     page.screenshot(path=str(SCREENSHOTS / "29b-analytics-compare-hover.png"))
     page.goto(f"{console['url']}/analytics/health/")
     assert page.locator(".status-chart").count() == 3
@@ -190,13 +269,16 @@ def test_it_shows_the_values_of_a_time_step_on_hover(console, browser):
 
 # The text of each line box of an element, as the browser laid it out.
 _RENDERED_LINES = """el => {
-  const text = el.firstChild, range = document.createRange(), lines = [];
+  const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT), range = document.createRange();
+  const lines = [];
   let top = null;
-  for (let i = 0; i < text.length; i++) {
-    range.setStart(text, i); range.setEnd(text, i + 1);
-    const y = Math.round(range.getClientRects()[0].top);
-    if (y !== top) { lines.push(""); top = y; }
-    lines[lines.length - 1] += text.data[i];
+  for (let text = walker.nextNode(); text; text = walker.nextNode()) {
+    for (let i = 0; i < text.length; i++) {
+      range.setStart(text, i); range.setEnd(text, i + 1);
+      const y = Math.round(range.getClientRects()[0].top);
+      if (y !== top) { lines.push(""); top = y; }
+      lines[lines.length - 1] += text.data[i];
+    }
   }
   return lines;
 }"""
