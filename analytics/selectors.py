@@ -79,17 +79,18 @@ class Metrics:
     def status_classes(self) -> dict[str, int]:
         """Calls split into disjoint classes that add up to the calls with a 2xx-5xx status.
 
-        A gateway error is a 4xx or 5xx the gateway answered itself; the rollup counts it both in its
-        status class and in gateway_errors, so it is taken out of 4xx first, then 5xx, to stack once.
+        A gateway error (a 4xx or 5xx the gateway answered itself) is also counted in its status class;
+        `errors` counts each failed call once (5xx or gateway error), so errors - gateway_errors is the
+        upstream's own 5xx, and what is left of 5xx and 4xx are the gateway's.
         """
-        gateway = min(self.gateway_errors, self.status_4xx + self.status_5xx)
-        from_4xx = min(gateway, self.status_4xx)
+        upstream_5xx = max(0, min(self.status_5xx, self.errors - self.gateway_errors))
+        gateway_4xx = max(0, self.gateway_errors - (self.status_5xx - upstream_5xx))
         return {
             "2xx": self.status_2xx,
             "3xx": self.status_3xx,
-            "4xx": self.status_4xx - from_4xx,
-            "5xx": self.status_5xx - (gateway - from_4xx),
-            "gateway": gateway,
+            "4xx": max(0, self.status_4xx - gateway_4xx),
+            "5xx": upstream_5xx,
+            "gateway": self.gateway_errors,
         }
 
     def percentile(self, q: float) -> float | None:
