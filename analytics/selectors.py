@@ -34,6 +34,7 @@ STEPS: dict[str, timedelta] = {
     "7d": timedelta(hours=2),
 }
 HEALTH_WINDOW = timedelta(minutes=5)
+STATUS_CHART_WINDOW = timedelta(hours=1)  # the health page's per-minute status-class charts
 
 
 @dataclass
@@ -77,6 +78,23 @@ class Metrics:
     @property
     def success_rate(self) -> float | None:
         return share(self.status_2xx + self.status_3xx, self.total)
+
+    def status_classes(self) -> dict[str, int]:
+        """Calls split into disjoint classes that add up to the calls with a 2xx-5xx status.
+
+        A gateway error (a 4xx or 5xx the gateway answered itself) is also counted in its status class;
+        `errors` counts each failed call once (5xx or gateway error), so errors - gateway_errors is the
+        upstream's own 5xx, and what is left of 5xx and 4xx are the gateway's.
+        """
+        upstream_5xx = max(0, min(self.status_5xx, self.errors - self.gateway_errors))
+        gateway_4xx = max(0, self.gateway_errors - (self.status_5xx - upstream_5xx))
+        return {
+            "2xx": self.status_2xx,
+            "3xx": self.status_3xx,
+            "4xx": max(0, self.status_4xx - gateway_4xx),
+            "5xx": upstream_5xx,
+            "gateway": self.gateway_errors,
+        }
 
     def percentile(self, q: float) -> float | None:
         return histogram.percentile(self.latency_histogram, q)

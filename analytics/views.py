@@ -10,8 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpRespons
 from django.shortcuts import render
 from django.utils import timezone
 
-from . import selectors
-from .charts import line_chart
+from . import dashboards, selectors
 from .forms import CompareForm, RequestLogFilterForm
 
 CSV_COLUMNS = (
@@ -61,28 +60,9 @@ def compare(request: HttpRequest) -> HttpResponse:
         "until": until,
         "columns": [(e, metrics[e.name]) for e in environments],
         "verdicts": selectors.environment_verdicts(environments, metrics),
-        "charts": _compare_charts(environments, series),
+        "charts": dashboards.compare_charts(environments, series, selectors.STEPS[window], until),
     }
     return render(request, _maybe_partial(request, "analytics/compare.html", "figures"), context)
-
-
-def _compare_charts(environments: list, series: list[selectors.Series]) -> list:
-    colors = {e.name: e.color for e in environments}
-    starts = series[0].starts if series else []
-
-    def lines(value):
-        return [(s.environment, colors[s.environment], [value(p) for p in s.points]) for s in series]
-
-    return [
-        line_chart("Requests per step", starts, lines(lambda p: p.total)),
-        line_chart(
-            "Error rate (%)",
-            starts,
-            lines(lambda p: None if p.error_rate is None else 100 * p.error_rate),
-            fmt=lambda v: f"{v:.1f}%",
-        ),
-        line_chart("P95 latency (ms)", starts, lines(lambda p: p.p95), fmt=lambda v: f"{v:.0f} ms"),
-    ]
 
 
 def _maybe_partial(request: HttpRequest, template: str, partial: str) -> str:
@@ -92,7 +72,13 @@ def _maybe_partial(request: HttpRequest, template: str, partial: str) -> str:
 
 @login_required
 def health(request: HttpRequest) -> HttpResponse:
-    context = {"cards": selectors.environment_health(), "now": timezone.now(), "window_minutes": 5}
+    now = timezone.now()
+    context = {
+        "cards": selectors.environment_health(now),
+        "now": now,
+        "window_minutes": 5,
+        "status_charts": dashboards.status_charts(selectors.environment_list(), now),
+    }
     return render(request, _maybe_partial(request, "analytics/health.html", "cards"), context)
 
 

@@ -8,7 +8,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from analytics.selectors import environment_health
-from environments.models import Environment
+from environments.selectors import environment_display_colors
 
 from . import selectors
 
@@ -29,8 +29,11 @@ class ConsoleLogoutView(auth_views.LogoutView):
 def home(request: HttpRequest) -> HttpResponse:
     # One grouped query over the last 5 minutes of rollups: cheap enough for every home page view.
     health = {card.environment.name: card for card in environment_health()}
-    return render(request, "console/home.html", {"cards": selectors.environment_cards(),
-                                                 "totals": selectors.totals(), "health": health})
+    return render(
+        request,
+        "console/home.html",
+        {"cards": selectors.environment_cards(), "totals": selectors.totals(), "health": health},
+    )
 
 
 @login_required
@@ -41,20 +44,24 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     page = Paginator(entries, 50).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    return render(request, "console/audit_log.html", {
-        "page": page, "filters": filters, "choices": selectors.audit_filter_choices(),
-        "rows": [selectors.audit_row(entry) for entry in page.object_list],
-        "query": query.urlencode(),
-    })
+    return render(
+        request,
+        "console/audit_log.html",
+        {
+            "page": page,
+            "filters": filters,
+            "choices": selectors.audit_filter_choices(),
+            "rows": [selectors.audit_row(entry) for entry in page.object_list],
+            "query": query.urlencode(),
+        },
+    )
 
 
 @login_required
 @require_GET
 def environment_colors(request: HttpRequest) -> HttpResponse:
     """Each environment's colour as a CSS class, so templates need no inline style (strict CSP)."""
-    lines = [
-        f".env-{e.name}{{--env:{e.color}}}" for e in Environment.objects.only("name", "color")
-    ]
+    lines = [f".env-{name}{{--env:{color}}}" for name, color in environment_display_colors().items()]
     response = HttpResponse("\n".join(lines) + "\n", content_type="text/css")
     response["Cache-Control"] = "no-cache"
     return response

@@ -14,8 +14,14 @@ class EnvironmentForm(forms.ModelForm):
             "description": forms.Textarea(attrs={"rows": 2}),
             "expires_at": forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
         }
-        labels = {"is_protected": "Protected (only Administrators change it)",
-                  "expires_at": "Expires at (temporary environment)"}
+        labels = {
+            "is_protected": "Protected (only Administrators change it)",
+            "expires_at": "Expires at (temporary environment)",
+        }
+        help_texts = {
+            "color": "Charts and badges use it unless an older environment already shows a colour this "
+            "close; then this one is drawn in a distinct colour of its own.",
+        }
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -5,6 +5,8 @@ import uuid
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from knoxcall.lib.colors import distinct_colors
+
 from .api_keys import hash_api_key, looks_like_api_key
 from .models import ApiKey, AuditEntry, Client, Environment
 
@@ -20,6 +22,14 @@ def api_key_authenticate(raw_key: str | None) -> ApiKey | None:
 def api_key_list(*, include_revoked: bool = True) -> QuerySet[ApiKey]:
     keys = ApiKey.objects.select_related("created_by")
     return keys if include_revoked else keys.filter(active=True)
+
+
+def environment_display_colors() -> dict[str, str]:
+    """Every environment's colour on screen, distinct from the others'; see knoxcall.lib.colors.
+
+    Creation order decides who keeps a shared colour, so adding an environment never repaints another.
+    """
+    return distinct_colors(Environment.objects.order_by("created_at", "pk").values_list("name", "color"))
 
 
 def client_list() -> QuerySet[Client]:

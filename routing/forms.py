@@ -3,6 +3,7 @@
 from typing import Any
 
 from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
 
 from .models import OVERRIDABLE_FIELDS, SLUG_RE
 
@@ -21,21 +22,38 @@ class MethodsField(forms.CharField):
 def form_field(name: str) -> forms.Field:
     """The form field for one overridable field, with a label and help a person understands."""
     if name == "allowed_methods":
-        return MethodsField(required=False, label="Allowed methods",
-                            help_text="Comma-separated, e.g. GET, POST. Empty: every method.")
-    field = OVERRIDABLE_FIELDS[name].formfield()
+        return MethodsField(
+            required=False,
+            label="Allowed methods",
+            help_text="Comma-separated, e.g. GET, POST. Empty: every method.",
+        )
+    model_field = OVERRIDABLE_FIELDS[name]
+    field = model_field.formfield(**_bounds(model_field))
     if isinstance(field, forms.JSONField):
         field.widget = forms.Textarea(attrs={"rows": 3, "class": "mono", "spellcheck": "false"})
-        field.help_text = 'JSON object; use {{secret:NAME}} placeholders for secret values.'
+        field.help_text = "JSON object; use {{secret:NAME}} placeholders for secret values."
     if name == "target_base_url":
         field.widget.attrs.update({"placeholder": "https://api.example.com/v1", "class": "mono"})
     return field
 
 
+def _bounds(model_field: Any) -> dict[str, int]:
+    """min_value/max_value from the model field's validators, so the browser (min/max attributes) and the
+    form refuse what the service would refuse (a timeout below 100 ms) before anything is posted."""
+    # The database's integer range is among the validators too; the tightest bound wins.
+    lows = [v.limit_value for v in model_field.validators if isinstance(v, MinValueValidator)]
+    highs = [v.limit_value for v in model_field.validators if isinstance(v, MaxValueValidator)]
+    return ({"min_value": max(lows)} if lows else {}) | ({"max_value": min(highs)} if highs else {})
+
+
 class RouteForm(forms.Form):
     name = forms.CharField(max_length=100)
-    slug = forms.RegexField(SLUG_RE, max_length=63, required=False,
-                            help_text="Callers send it in x-knoxcall-route. Empty: made from the name.")
+    slug = forms.RegexField(
+        SLUG_RE,
+        max_length=63,
+        required=False,
+        help_text="Callers send it in x-knoxcall-route. Empty: made from the name.",
+    )
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
     def __init__(self, *args: Any, editing: bool = False, **kwargs: Any) -> None:
@@ -66,7 +84,8 @@ class TestRequestForm(forms.Form):
     headers = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 3, "class": "mono", "placeholder": "Accept: application/json"}),
-        help_text="One per line, Name: value. The route and environment headers are added for you.")
+        help_text="One per line, Name: value. The route and environment headers are added for you.",
+    )
     body = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 4, "class": "mono"}))
 
     def __init__(self, *args: Any, environments: list[tuple[str, str]], **kwargs: Any) -> None:

@@ -15,6 +15,11 @@ def percent(value: float | None) -> str:
 
 @register.filter
 def ms(value: float | None) -> str:
+    """Milliseconds: whole above 10 ms, one decimal below, so a 0.4 ms refusal does not read as 0 ms."""
     if value is None:
         return NONE
-    return "> 60 s" if math.isinf(value) else f"{value:.0f} ms"
+    if math.isinf(value):
+        return "> 60 s"
+    if value == 0 or value >= 9.95:
+        return f"{value:.0f} ms"
+    return "< 0.1 ms" if value < 0.05 else f"{value:.1f} ms"

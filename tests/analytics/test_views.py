@@ -10,6 +10,7 @@ from analytics.rollup import rollup
 from tests.analytics.concurrency import make_logs
 
 NOW = datetime.now(UTC).replace(microsecond=0)
+REQUEST_ID = "0123456789abcdef0123456789abcdef"  # as long as a real one (a UUID's hex)
 
 
 @pytest.fixture
@@ -100,3 +101,33 @@ def test_it_exports_the_filtered_set_as_streamed_csv(console, logs):
     rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
     wanted = [r for r in logs if r.environment == "production" and r.latency_ms >= 100]
     assert sorted(r["request_id"] for r in rows) == sorted(r.request_id for r in wanted)
+
+
+@pytest.mark.parametrize(
+    ("latency_ms", "shown"),
+    [
+        (0.4, "0.4 ms"),
+        (0.04, "&lt; 0.1 ms"),
+        (2.44, "2.4 ms"),
+        (9.96, "10 ms"),
+        (42.4, "42 ms"),
+        (1210.0, "1210 ms"),
+    ],
+)
+def test_it_shows_sub_millisecond_latency_in_the_request_log(console, latency_ms, shown):
+    RequestLog.objects.create(
+        request_id=REQUEST_ID,
+        timestamp=NOW,
+        environment="production",
+        method="GET",
+        path="/v1/balance",
+        status=429,
+        latency_ms=latency_ms,
+        error_code="rate_limited",
+    )
+    html = console.get("/analytics/requests/").content.decode()
+    assert f'<td class="num">{shown}</td>' in html
+    # The whole request id, in a column that scrolls with the table instead of being cut off.
+    link = f'<a class="mono small" href="/analytics/requests/{REQUEST_ID}/">{REQUEST_ID}</a>'
+    assert f'<td class="col-request-id">{link}</td>' in html
+    assert 'class="card card-flush table-scroll"' in html and 'class="table table-dense requests"' in html

@@ -13,8 +13,15 @@ from tests.conftest import require_service
 from tests.support.console import make_user, seed_world
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "screenshots"
 
 
@@ -70,7 +77,7 @@ def new_page(browser):
         context.close()
 
 
-def logged_in_context(browser, base_url: str, user):
+def logged_in_context(browser, base_url: str, user, width: int = 1440):
     """A browser context already holding a Django session for `user`."""
     from django.conf import settings
     from django.test import Client
@@ -78,6 +85,6 @@ def logged_in_context(browser, base_url: str, user):
     client = Client()
     client.force_login(user)
     cookie = client.cookies[settings.SESSION_COOKIE_NAME]
-    context = browser.new_context(base_url=base_url, viewport={"width": 1440, "height": 900})
+    context = browser.new_context(base_url=base_url, viewport={"width": width, "height": 900})
     context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": base_url}])
     return context
