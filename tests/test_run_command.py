@@ -82,7 +82,12 @@ def test_it_serves_the_demo_and_stops_everything_on_ctrl_c(tmp_path):
         assert login.status_code == 200 and "csrfmiddlewaretoken" in login.text
     finally:
         output = interrupt(process)
+    assert process.returncode == 0, output[-2000:]  # Ctrl-C is a clean stop: make prints no "Error 1"
+    assert "Unclosed client session" not in output and "Traceback" not in output
     assert "Administrator created: username 'admin', password " in output
+    for line in (f"Console:  http://127.0.0.1:{port}/ ", f"Admin:    http://127.0.0.1:{port}/admin/",
+                 f"API docs: http://127.0.0.1:{port}/v1/docs"):
+        assert line in output
     assert (tmp_path / "knoxcall.sqlite3").exists()
 
     second = start(tmp_path, port, upstream_port, "--no-worker", KNOXCALL_SERVER="uvicorn")
@@ -100,3 +105,37 @@ def test_it_refuses_a_server_that_failed_the_framing_corpus(tmp_path):
     assert process.returncode != 0
     assert "KNOXCALL_SERVER='daphne' is not supported" in output
     assert "Database ready" not in output  # refused before migrating or starting anything
+
+
+def test_a_second_run_says_in_one_line_that_the_port_is_taken(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        process = start(tmp_path, port, free_port(), "--no-worker")
+        output, _ = process.communicate(timeout=60)
+    assert process.returncode != 0
+    assert f"Port {port} is in use" in output and "PORT=" in output
+    assert "Traceback" not in output
+
+
+def test_the_demo_upstream_moves_to_a_free_port_and_the_demo_route_follows(tmp_path):
+    port, usual = free_port(), free_port()
+    first = start(tmp_path, port, usual, "--no-worker")  # creates the demo route on the usual port
+    try:
+        wait_for_proxy(port, "staging")
+    finally:
+        interrupt(first)
+    with socket.socket() as taken:  # now someone else holds the demo upstream's usual port
+        taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        taken.bind(("127.0.0.1", usual))
+        taken.listen()
+        second = start(tmp_path, port, usual, "--no-worker")
+        try:
+            staging = wait_for_proxy(port, "staging").json()
+            production = wait_for_proxy(port).json()
+        finally:
+            output = interrupt(second)
+    assert f"Port {usual} is busy: the demo upstream listens on" in output
+    assert (staging["path"], production["path"]) == ("/staging/hello", "/production/hello")
+    assert second.returncode == 0

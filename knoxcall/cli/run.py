@@ -9,6 +9,7 @@ child exiting) stops them all. Everything it writes lives under KNOXCALL_DATA_DI
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -49,17 +50,41 @@ def ensure_admin(out) -> None:
     out.write(f"Administrator created: username '{ADMIN_USERNAME}', password {shown}")
 
 
-def _commands(port: int, server: str, with_worker: bool) -> dict[str, list[str]]:
+def port_is_free(port: int) -> bool:
+    """Whether a server could listen there now (SO_REUSEADDR, as servers bind: TIME_WAIT is not busy)."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def any_free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def demo_upstream_port(out) -> int:
+    """The configured port, or a free one when it is busy (another `make run`); the demo route follows."""
+    port = settings.DEMO_UPSTREAM_PORT
+    if port_is_free(port):
+        return port
+    chosen = any_free_port()
+    out.write(
+        f"Port {port} is busy: the demo upstream listens on {chosen} instead and the demo route follows it "
+        "(KNOXCALL_DEMO_UPSTREAM_PORT chooses the port)."
+    )
+    return chosen
+
+
+def _commands(port: int, demo_port: int, server: str, with_worker: bool) -> dict[str, list[str]]:
     python = sys.executable
     serve = server_command(server, "127.0.0.1", port, Limits.from_settings())
     commands = {
-        "demo-upstream": [
-            python,
-            "-m",
-            "knoxcall.lib.demo_upstream",
-            "--port",
-            str(settings.DEMO_UPSTREAM_PORT),
-        ],
+        "demo-upstream": [python, "-m", "knoxcall.lib.demo_upstream", "--port", str(demo_port)],
         server: serve,
     }
     if with_worker:
@@ -81,42 +106,72 @@ def _stop_all(processes: dict[str, subprocess.Popen]) -> None:
             process.kill()
 
 
+def addresses(port: int) -> str:
+    base = f"http://127.0.0.1:{port}"
+    return (
+        f"\nConsole:  {base}/  (sign in as {ADMIN_USERNAME})\n"
+        f"Admin:    {base}/admin/\n"
+        f"API docs: {base}/v1/docs  (schema: {base}/v1/openapi.json)\n"
+        f"Proxy:    curl -H 'x-knoxcall-route: demo' -H 'x-knoxcall-environment: staging' {base}/hello?x=1\n"
+        f"API key:  {sys.executable} manage.py knoxcall apikey create --name ops --role administrator\n"
+        f"Data dir: {settings.DATA_DIR}\nCtrl-C stops everything.\n"
+    )
+
+
+class _Stop(Exception):
+    """Ctrl-C or SIGTERM reached the supervisor: a clean stop, not a failure."""
+
+
+def _raise_stop(*_) -> None:
+    raise _Stop
+
+
 def supervise(commands: dict[str, list[str]], out) -> int:
+    """Run every command until Ctrl-C (exit 0) or until one exits on its own (its code, at least 1).
+
+    Ctrl-C reaches the whole foreground process group, so the children begin their own shutdown at the same
+    moment; the handlers are installed explicitly (a shell may start us with SIGINT ignored), and a child
+    that exits once the stop has begun is part of that stop, not a failure.
+    """
     env = {**os.environ, "PORT": os.environ.get("PORT", ""), "PYTHONUNBUFFERED": "1"}
     env = {k: v for k, v in env.items() if v}
-    processes = {name: subprocess.Popen(cmd, env=env) for name, cmd in commands.items()}
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt))
+    signal.signal(signal.SIGINT, _raise_stop)
+    signal.signal(signal.SIGTERM, _raise_stop)
+    processes: dict[str, subprocess.Popen] = {}
     try:
+        for name, cmd in commands.items():
+            processes[name] = subprocess.Popen(cmd, env=env)
         while True:
             for name, process in processes.items():
                 if process.poll() is not None:
                     out.write(f"{name} exited with {process.returncode}; stopping the rest.")
                     return process.returncode or 1
             time.sleep(0.5)
-    except KeyboardInterrupt:
+    except _Stop:
         out.write("Stopping…")
         return 0
     finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the shutdown short
         _stop_all(processes)
+        out.write("Stopped.")
 
 
 def handle(options: dict, out) -> None:
     reason = unsupported_reason(options["server"])
     if reason:
         raise SystemExit(reason)
+    port = options["port"]
+    if not port_is_free(port):
+        raise SystemExit(
+            f"Port {port} is in use (another `make run`?): stop it, or pick another port: make run PORT=8010"
+        )
     call_command("migrate", interactive=False, verbosity=0)
     out.write("Database ready at " + str(settings.DATABASES["default"]["NAME"]))
-    out.write("Demo loaded." if load_demo() else "Demo already present.")
+    demo_port = demo_upstream_port(out)
+    out.write("Demo loaded." if load_demo(demo_port) else "Demo already present.")
     ensure_admin(out)
-    port = options["port"]
     os.environ["PORT"] = str(port)
-    out.write(
-        f"\nConsole:  http://127.0.0.1:{port}/admin/\n"
-        f"Proxy:    curl -H 'x-knoxcall-route: demo' -H 'x-knoxcall-environment: staging' "
-        f"http://127.0.0.1:{port}/hello?x=1\n"
-        f"API key:  {sys.executable} manage.py knoxcall apikey create --name ops --role administrator\n"
-        f"Data dir: {settings.DATA_DIR}\nCtrl-C stops everything.\n"
-    )
-    code = supervise(_commands(port, options["server"], not options["no_worker"]), out)
+    out.write(addresses(port))
+    code = supervise(_commands(port, demo_port, options["server"], not options["no_worker"]), out)
     if code:
         raise SystemExit(code)
