@@ -5,7 +5,7 @@ an administrator fills in the real webhook URL or routing key and enables them. 
 already exists (by name) is left as it is.
 """
 
-from environments.audit import SYSTEM
+from core.audit import SYSTEM
 from environments.models import Environment
 
 from .models import AlertRule, ChannelKind, NotificationChannel, RuleType, Severity

@@ -14,9 +14,9 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 
-from environments.audit import Actor, record_change, snapshot
+from core.audit import Actor, record_change, snapshot
+from core.permissions import require_change
 from environments.models import Environment
-from environments.permissions import require_change
 from knoxcall.lib.targets import UnsafeTargetError, check_target_url
 
 from .models import (

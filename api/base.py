@@ -22,7 +22,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from environments.audit import Actor
+from core.audit import Actor
 from knoxcall.lib.throttle import client_ip_of_request
 
 from .errors import Conflict, PayloadTooLarge, Replay

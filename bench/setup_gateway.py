@@ -15,7 +15,7 @@ django.setup()
 
 from django.core.management import call_command  # noqa: E402
 
-from environments.audit import SYSTEM  # noqa: E402
+from core.audit import SYSTEM  # noqa: E402
 from environments.models import Environment  # noqa: E402
 from environments.services import api_key_create, client_create, environment_create  # noqa: E402
 from routing.services import route_client_assign, route_create  # noqa: E402

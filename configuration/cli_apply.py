@@ -4,8 +4,8 @@ from pathlib import Path
 
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 
-from environments.audit import Actor
-from environments.permissions import ADMINISTRATOR
+from core.audit import Actor
+from core.permissions import ADMINISTRATOR
 
 from .apply import apply_plan
 from .document import load, plan

@@ -1,6 +1,6 @@
 """The console's access helpers: who is acting, and turning a service's refusal into a clear answer.
 
-Services decide (environments.permissions.require_change); the console only asks them, so a crafted POST is
+Services decide (core.permissions.require_change); the console only asks them, so a crafted POST is
 refused exactly like a button click, and shows the same message.
 """
 
@@ -11,8 +11,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.forms import Form
 from django.http import HttpRequest
 
-from environments.audit import Actor
-from environments.permissions import ADMINISTRATOR, DEVELOPER, require_change
+from core.audit import Actor
+from core.permissions import ADMINISTRATOR, DEVELOPER, require_change
 from knoxcall.lib.client_ip import client_ip_of_request
 
 

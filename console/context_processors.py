@@ -4,7 +4,7 @@ import logging
 
 from django.http import HttpRequest
 
-from environments.permissions import ADMINISTRATOR, DEVELOPER, role_of_user
+from core.permissions import ADMINISTRATOR, DEVELOPER, role_of_user
 
 log = logging.getLogger(__name__)
 

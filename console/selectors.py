@@ -6,7 +6,8 @@ from typing import Any
 from django.apps import apps
 from django.db.models import Count, QuerySet
 
-from environments.models import AuditEntry, Environment
+from core.models import AuditEntry
+from environments.models import Environment
 from routing.models import Route, RouteOverride
 
 # Keys that could carry a secret in some other app's audit snapshot are never shown, whatever they hold.

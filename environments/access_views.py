@@ -13,9 +13,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from console.access import actor_for, call_service, may_change
+from core.permissions import ROLES
 
 from .models import ApiKey, Client
-from .permissions import ROLES
 from .selectors import api_key_list, client_list
 from .services import api_key_create, api_key_revoke, client_create, client_delete, client_update
 

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import AuditEntry, Environment
+from .models import Environment
 
 
 @admin.register(Environment)
@@ -9,16 +9,5 @@ class EnvironmentAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False  # writes go through the services (audit + configuration version): use the console
-
-    has_add_permission = has_delete_permission = has_change_permission
-
-
-@admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
-    list_display = ["timestamp", "actor_label", "action", "resource_type", "resource_name", "environment"]
-    list_filter = ["action", "resource_type", "environment"]
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False  # the audit trail is append-only
 
     has_add_permission = has_delete_permission = has_change_permission

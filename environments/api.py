@@ -12,10 +12,11 @@ from rest_framework import serializers
 from api.base import ApiView, WriteSerializer
 from api.lookups import client_or_404, environment_or_404, route_or_404
 from api.schema import DeletedSerializer, api_doc
+from core.models import AuditEntry
+from core.permissions import ROLES
 
 from . import services
-from .models import ApiKey, AuditEntry, Client, Environment
-from .permissions import ROLES
+from .models import ApiKey, Client, Environment
 
 MAX_INT = 2**31 - 1
 

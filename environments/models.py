@@ -11,7 +11,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
 
-from .permissions import ROLES
+from core.permissions import ROLES
 
 ENVIRONMENT_NAME_RE = r"^[a-z0-9_-]+$"
 HEX_COLOR_RE = r"^#[0-9a-fA-F]{6}$"
@@ -52,42 +52,6 @@ class Environment(models.Model):
     @property
     def label(self) -> str:
         return self.display_name or self.name
-
-
-class ConfigVersion(models.Model):
-    """A single row whose number changes with every configuration write."""
-
-    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
-    version = models.BigIntegerField(default=0)
-    changed_at = models.DateTimeField(auto_now=True)
-
-    def __str__(self) -> str:
-        return f"configuration version {self.version}"
-
-
-class AuditEntry(models.Model):
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    timestamp = models.DateTimeField(auto_now_add=True, db_index=True)
-    actor_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    actor_label = models.CharField(max_length=150, help_text="Who acted: a username, an API key or 'system'.")
-    action = models.CharField(max_length=32, db_index=True)
-    resource_type = models.CharField(max_length=32, db_index=True)
-    resource_id = models.CharField(max_length=64, db_index=True)
-    resource_name = models.CharField(max_length=200, blank=True)
-    environment = models.CharField(max_length=63, blank=True, db_index=True)
-    before = models.JSONField(null=True, blank=True)
-    after = models.JSONField(null=True, blank=True)
-    client_ip = models.GenericIPAddressField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-timestamp"]
-        verbose_name_plural = "audit entries"
-
-    def __str__(self) -> str:
-        resource = self.resource_name or self.resource_id
-        return f"{self.actor_label} {self.action} {self.resource_type} {resource}"
 
 
 API_KEY_LIVE_PREFIX = "tk_live_"

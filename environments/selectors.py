@@ -5,10 +5,11 @@ import uuid
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from core.models import AuditEntry
 from knoxcall.lib.colors import distinct_colors
 
 from .api_keys import hash_api_key, looks_like_api_key
-from .models import ApiKey, AuditEntry, Client, Environment
+from .models import ApiKey, Client, Environment
 
 
 def api_key_authenticate(raw_key: str | None) -> ApiKey | None:

@@ -7,12 +7,12 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from core.audit import Actor, record_change, snapshot
+from core.permissions import ROLES, require_change
 from knoxcall.lib.client_ip import parse_client_network
 
 from .api_keys import display_prefix_of, generate_api_key, hash_api_key
-from .audit import Actor, record_change, snapshot
 from .models import ApiKey, Client, Environment
-from .permissions import ROLES, require_change
 
 ENVIRONMENT_FIELDS = [
     "name", "display_name", "description", "color", "is_default", "is_protected", "region", "expires_at",

@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_htmx",
     "knoxcall",
+    "core",
     "console",
     "environments",
     "routing",

@@ -6,8 +6,8 @@ from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 
+from core.permissions import may_change_protected
 from environments.models import Environment
-from environments.permissions import may_change_protected
 from secrets_vault.rendering import injected_secret_placeholders
 
 from .effective import EffectiveConfig, effective_config

@@ -7,9 +7,9 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils.text import slugify
 
-from environments.audit import Actor, record_change, snapshot
+from core.audit import Actor, record_change, snapshot
+from core.permissions import may_change_protected, require_change
 from environments.models import Client, Environment
-from environments.permissions import may_change_protected, require_change
 
 from .effective import serves_change
 from .models import OVERRIDABLE_FIELDS, Route, RouteClient, RouteOverride

@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 
+from core.models import ConfigVersion
 from environments.api_keys import hash_api_key
-from environments.models import ConfigVersion, Environment
+from environments.models import Environment
 from knoxcall.lib.client_ip import Network
 from knoxcall.lib.targets import target_address
 from secrets_vault.injection import Injection, Vault, build_injection

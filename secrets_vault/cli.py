@@ -4,7 +4,7 @@ Rotation: put the new key first in KNOXCALL_MASTER_KEY (keeping the old one afte
 remove the old key. Values are never printed.
 """
 
-from environments.audit import SYSTEM
+from core.audit import SYSTEM
 
 from .cipher import keyring
 from .services import secret_rotate_key

@@ -11,9 +11,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.views.decorators.debug import sensitive_variables
 
-from environments.audit import Actor, record_change, snapshot
+from core.audit import Actor, record_change, snapshot
+from core.permissions import require_change
 from environments.models import Environment
-from environments.permissions import require_change
 
 from . import cipher
 from .models import Secret, SecretType, SecretValue

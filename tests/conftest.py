@@ -7,7 +7,7 @@ import httpx
 import pytest
 from django.db.backends import utils as db_utils
 
-from environments.audit import SYSTEM
+from core.audit import SYSTEM
 from environments.models import Environment
 from environments.services import environment_create
 from tests.support.gateway import GatewayServer

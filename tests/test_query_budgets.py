@@ -16,7 +16,7 @@ from django.utils import timezone
 from alerts.models import AlertIncident, ChannelKind
 from alerts.services import alert_rule_create, notification_channel_create
 from analytics.models import MetricBucket, RequestLog
-from environments.audit import SYSTEM
+from core.audit import SYSTEM
 from environments.models import Environment
 from environments.services import api_key_create, client_create
 from routing.services import route_client_assign, route_create, route_override_update

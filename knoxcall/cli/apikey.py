@@ -8,8 +8,8 @@ from datetime import datetime
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from environments.audit import SYSTEM
-from environments.permissions import ROLES
+from core.audit import SYSTEM
+from core.permissions import ROLES
 from environments.services import api_key_create
 
 

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db import transaction
 
 from alerts.demo import load_alert_demo
-from environments.audit import SYSTEM
+from core.audit import SYSTEM
 from environments.models import Client, Environment
 from environments.services import client_create, environment_create
 from routing.models import Route

@@ -11,7 +11,7 @@ import threading
 from django.conf import settings
 from django.db import connection
 
-from environments.models import ConfigVersion
+from core.models import ConfigVersion
 from knoxcall.lib.config_signal import CHANNEL
 from routing.table import RouteTable, Unresolvable, build_route_table, log_problems
 

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from analytics import histogram
 from analytics.models import MetricBucket
-from environments.audit import SYSTEM
+from core.audit import SYSTEM
 from knoxcall.celery import app as celery_app
 from tests.support.receivers import NotificationReceiver
 

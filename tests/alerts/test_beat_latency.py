@@ -17,7 +17,7 @@ from alerts.models import ChannelKind, RuleType
 from alerts.services import alert_rule_create, notification_channel_create
 from analytics import recorder
 from analytics.models import RequestLog
-from environments.audit import SYSTEM
+from core.audit import SYSTEM
 from routing.services import route_create
 from tests.support.access import allow_local_callers
 from tests.support.gateway_process import ROOT

@@ -11,7 +11,7 @@ from alerts.evaluation import evaluate_alerts
 from alerts.models import AlertIncident, ChannelKind, NotificationAttempt, RuleType
 from alerts.services import alert_rule_create, notification_channel_create
 from alerts.tasks import deliver_notification
-from environments.audit import SYSTEM
+from core.audit import SYSTEM
 from tests.alerts.conftest import add_traffic
 from tests.support.dns import resolve_names
 

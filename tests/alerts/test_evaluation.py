@@ -16,7 +16,7 @@ from alerts.services import (
     alert_rule_update,
     notification_channel_create,
 )
-from environments.audit import SYSTEM
+from core.audit import SYSTEM
 from tests.alerts.conftest import add_traffic
 
 pytestmark = pytest.mark.usefixtures("eager_tasks")

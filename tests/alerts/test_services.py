@@ -11,9 +11,9 @@ from alerts.services import (
     notification_channel_create,
     notification_channel_update,
 )
-from environments.audit import SYSTEM, Actor
-from environments.models import AuditEntry, ConfigVersion
-from environments.permissions import DEVELOPER, VIEWER
+from core.audit import SYSTEM, Actor
+from core.models import AuditEntry, ConfigVersion
+from core.permissions import DEVELOPER, VIEWER
 
 DEVELOPER_ACTOR = Actor(label="dev", role=DEVELOPER)
 CANARY = "canary-routing-key-5f1e"

@@ -8,7 +8,7 @@ from alerts.models import AlertIncident, ChannelKind, RuleType
 from alerts.services import alert_rule_create, notification_channel_create
 from analytics.models import RequestLog
 from analytics.selectors import environment_health
-from environments.audit import SYSTEM
+from core.audit import SYSTEM
 from routing.services import route_create
 from tests.analytics.traffic import wait_for_logs
 from tests.support.access import allow_local_callers

@@ -6,8 +6,8 @@ from django.contrib.auth.models import Group, User
 from alerts.evaluation import evaluate_alerts
 from alerts.models import AlertIncident, AlertRule, ChannelKind, NotificationAttempt, RuleType
 from alerts.services import alert_rule_create, notification_channel_create
-from environments.audit import SYSTEM
-from environments.permissions import ROLE_GROUPS
+from core.audit import SYSTEM
+from core.permissions import ROLE_GROUPS
 from tests.alerts.conftest import add_traffic
 
 pytestmark = pytest.mark.usefixtures("eager_tasks")

@@ -7,7 +7,7 @@ import pytest
 from analytics.health import DEFAULT_THRESHOLDS, health_verdict
 from analytics.rollup import rollup
 from analytics.selectors import Metrics, environment_health
-from environments.audit import SYSTEM
+from core.audit import SYSTEM
 from routing.services import route_create
 from tests.analytics.traffic import wait_for_logs
 from tests.support.access import allow_local_callers

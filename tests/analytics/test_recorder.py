@@ -16,7 +16,7 @@ from django.db import connection
 from analytics import recorder
 from analytics.models import RequestLog
 from analytics.recorder import RequestRecord
-from environments.audit import SYSTEM
+from core.audit import SYSTEM
 from routing.services import route_create
 from tests.support.access import allow_local_callers
 from tests.support.gateway_process import GatewayProcess

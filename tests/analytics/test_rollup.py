@@ -12,7 +12,7 @@ from analytics import histogram
 from analytics.models import MetricBucket, RequestLog
 from analytics.rollup import purge, rollup
 from analytics.selectors import window_metrics
-from environments.audit import SYSTEM
+from core.audit import SYSTEM
 from routing.services import route_create
 from tests.analytics.concurrency import make_logs, scenario
 from tests.analytics.pg import ensure_database, pg_reachable

@@ -5,7 +5,7 @@ import json
 import pytest
 from django.test import Client as DjangoClient
 
-from environments.audit import SYSTEM
+from core.audit import SYSTEM
 from environments.services import api_key_create
 
 

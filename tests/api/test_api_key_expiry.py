@@ -6,8 +6,9 @@ from datetime import timedelta
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from environments.audit import SYSTEM
-from environments.models import ApiKey, ConfigVersion
+from core.audit import SYSTEM
+from core.models import ConfigVersion
+from environments.models import ApiKey
 from routing.services import route_create
 
 from .conftest import Api

@@ -3,7 +3,7 @@
 from django.core.cache import cache
 from django.test import override_settings
 
-from environments.audit import SYSTEM
+from core.audit import SYSTEM
 from environments.models import ApiKey
 from environments.services import api_key_revoke
 from tests.api.conftest import Api

@@ -8,7 +8,7 @@ from django.test import Client as DjangoClient
 from django.test import override_settings
 
 from alerts.models import AlertRule
-from environments.audit import SYSTEM
+from core.audit import SYSTEM
 from environments.services import client_create
 from routing.models import Route
 from routing.services import route_create

@@ -9,8 +9,9 @@ from django.core.management.base import CommandError
 
 from alerts.models import AlertRule
 from alerts.services import alert_rule_create
-from environments.audit import SYSTEM
-from environments.models import AuditEntry, Client, Environment
+from core.audit import SYSTEM
+from core.models import AuditEntry
+from environments.models import Client, Environment
 from environments.services import client_create
 from routing.models import Route
 from routing.services import route_client_assign, route_create, route_override_update

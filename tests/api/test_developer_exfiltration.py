@@ -10,7 +10,7 @@ environment until an Administrator enables it there, and the attacker cannot ena
 import pytest
 from django.test import Client as DjangoClient
 
-from environments.audit import SYSTEM
+from core.audit import SYSTEM
 from environments.services import api_key_create
 from routing.models import Route
 from secrets_vault.services import secret_create, secret_set_value

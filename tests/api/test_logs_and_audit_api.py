@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from analytics.models import RequestLog
-from environments.audit import SYSTEM
+from core.audit import SYSTEM
 from routing.services import route_create
 
 

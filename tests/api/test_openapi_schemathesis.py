@@ -17,7 +17,7 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from alerts.models import AlertIncident, AlertRule
 from analytics.models import RequestLog
-from environments.audit import SYSTEM
+from core.audit import SYSTEM
 from environments.models import ApiKey, Client, Environment
 from environments.services import api_key_create, client_create, environment_create
 from routing.models import Route

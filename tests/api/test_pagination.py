@@ -1,6 +1,6 @@
 """page/per_page pagination of list endpoints: default 20, at most 100, totals in meta."""
 
-from environments.audit import SYSTEM
+from core.audit import SYSTEM
 from routing.services import route_create
 
 

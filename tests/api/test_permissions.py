@@ -1,6 +1,6 @@
 """Roles of API keys, enforced by the same services as the console: 403 with a message that says why."""
 
-from environments.audit import SYSTEM
+from core.audit import SYSTEM
 from routing.services import route_create
 
 

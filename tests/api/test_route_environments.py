@@ -2,7 +2,7 @@
 
 import pytest
 
-from environments.audit import SYSTEM
+from core.audit import SYSTEM
 from routing.models import RouteOverride
 from routing.services import route_create
 

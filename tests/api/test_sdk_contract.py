@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from environments.audit import SYSTEM
+from core.audit import SYSTEM
 from environments.services import api_key_create
 
 ROOT = Path(__file__).resolve().parents[2]

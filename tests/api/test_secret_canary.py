@@ -5,7 +5,7 @@ import re
 
 from analytics.models import RequestLog
 from api.models import IdempotencyRecord
-from environments.models import AuditEntry
+from core.models import AuditEntry
 
 CANARY = "canary-5f3c-never-shown"
 

@@ -1,6 +1,6 @@
 """/v1/secrets (metadata and value writes, never values) and /v1/clients (with route assignments)."""
 
-from environments.audit import SYSTEM
+from core.audit import SYSTEM
 from routing.services import route_create
 
 

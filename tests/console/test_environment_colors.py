@@ -6,7 +6,7 @@ from datetime import timedelta
 from django.test import Client
 from django.utils import timezone
 
-from environments.audit import SYSTEM
+from core.audit import SYSTEM
 from environments.services import environment_create
 from tests.alerts.conftest import add_traffic
 from tests.support.console import make_user, seed_world

@@ -4,8 +4,9 @@ from django.utils import timezone
 from alerts.models import AlertIncident
 from alerts.services import alert_rule_create
 from analytics.models import RequestLog
-from environments.audit import SYSTEM
-from environments.models import AuditEntry, Environment
+from core.audit import SYSTEM
+from core.models import AuditEntry
+from environments.models import Environment
 from routing.models import RouteOverride
 from secrets_vault.models import SecretValue
 from secrets_vault.services import secret_create, secret_set_value

@@ -2,7 +2,7 @@
 
 from django.test import Client
 
-from environments.models import AuditEntry, ConfigVersion
+from core.models import AuditEntry, ConfigVersion
 from routing.models import RouteOverride
 from tests.support.console import make_user, seed_world
 

@@ -4,7 +4,7 @@ import re
 
 from django.test import Client
 
-from environments.audit import SYSTEM
+from core.audit import SYSTEM
 from routing.services import route_override_update
 from tests.support.console import make_user, seed_world
 

@@ -15,9 +15,9 @@ from django.utils import timezone
 from alerts.models import AlertIncident
 from alerts.services import alert_rule_create, notification_channel_create
 from analytics.models import RequestLog
-from environments.audit import SYSTEM, Actor
+from core.audit import SYSTEM, Actor
+from core.permissions import DEVELOPER
 from environments.models import Client as AccessClient
-from environments.permissions import DEVELOPER
 from environments.services import api_key_create
 from routing.services import route_client_assign, route_create
 from secrets_vault.services import secret_create, secret_set_value

@@ -2,7 +2,7 @@ import re
 
 from django.test import Client
 
-from environments.audit import SYSTEM
+from core.audit import SYSTEM
 from routing.models import Route
 from routing.services import route_create
 from tests.support.console import make_user, seed_world

@@ -1,6 +1,6 @@
 from django.test import Client
 
-from environments.audit import SYSTEM
+from core.audit import SYSTEM
 from environments.models import Environment
 from routing.services import route_override_update, route_update
 from secrets_vault.rendering import injected_secret_placeholders

@@ -4,7 +4,7 @@ from playwright.sync_api import expect
 
 from analytics import histogram
 from analytics.rollup import rollup
-from environments.audit import SYSTEM
+from core.audit import SYSTEM
 from routing.services import route_create
 from tests.analytics.traffic import MIX, SLOW_MS, send_mix, wait_for_logs
 from tests.e2e.conftest import logged_in_context

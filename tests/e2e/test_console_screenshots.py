@@ -13,7 +13,7 @@ from django.utils import timezone
 from alerts.models import AlertIncident, NotificationAttempt
 from alerts.services import alert_rule_create, notification_channel_create
 from analytics.models import RequestLog
-from environments.audit import SYSTEM
+from core.audit import SYSTEM
 from environments.models import Client as AccessClient
 from environments.services import environment_create
 from routing.services import route_client_assign, route_override_update

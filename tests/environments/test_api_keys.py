@@ -5,10 +5,11 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.core.management import call_command
 
+from core.audit import SYSTEM, Actor
+from core.models import AuditEntry
+from core.permissions import DEVELOPER
 from environments.api_keys import hash_api_key
-from environments.audit import SYSTEM, Actor
-from environments.models import ApiKey, AuditEntry
-from environments.permissions import DEVELOPER
+from environments.models import ApiKey
 from environments.selectors import api_key_authenticate
 from environments.services import api_key_create, api_key_revoke
 

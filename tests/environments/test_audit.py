@@ -4,8 +4,9 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connection, transaction
 
-from environments.audit import SYSTEM, Actor
-from environments.models import AuditEntry, ConfigVersion, Environment
+from core.audit import SYSTEM, Actor
+from core.models import AuditEntry, ConfigVersion
+from environments.models import Environment
 from environments.services import environment_create, environment_delete, environment_make_default
 from routing.models import Route, RouteOverride
 from routing.services import route_create, route_override_update, route_update

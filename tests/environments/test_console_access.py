@@ -5,7 +5,7 @@ import re
 import pytest
 from django.contrib.auth import get_user_model
 
-from environments.audit import SYSTEM
+from core.audit import SYSTEM
 from environments.models import ApiKey, Client, Environment
 from environments.selectors import api_key_authenticate
 from routing.models import RouteClient

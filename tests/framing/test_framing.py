@@ -8,7 +8,7 @@ development machine) says which cases nginx refuses; the gateway must refuse eac
 
 import pytest
 
-from environments.audit import SYSTEM
+from core.audit import SYSTEM
 from knoxcall.lib.servers import SERVERS
 from routing.services import route_create
 from tests.framing.conftest import RESULTS

@@ -5,7 +5,7 @@ from django.test import override_settings
 
 from analytics import recorder
 from analytics.models import RequestLog
-from environments.audit import SYSTEM
+from core.audit import SYSTEM
 from environments.models import ApiKey
 from environments.services import api_key_create, api_key_revoke, client_create, client_update
 from routing.proxy import key_usage

@@ -7,7 +7,7 @@ import socket
 
 import pytest
 
-from environments.audit import SYSTEM
+from core.audit import SYSTEM
 from routing.proxy import consumer
 from routing.proxy.headers import invalid_header
 from routing.services import route_create

@@ -2,7 +2,7 @@
 
 import time
 
-from environments.audit import SYSTEM
+from core.audit import SYSTEM
 from routing.services import route_create, route_override_update
 from tests.support.access import allow_local_callers
 from tests.support.upstream import echo_json

@@ -2,7 +2,7 @@
 
 import pytest
 
-from environments.audit import SYSTEM
+from core.audit import SYSTEM
 from environments.services import environment_update
 from routing.services import route_create, route_override_update, route_update
 from tests.support.access import allow_local_callers
@@ -131,7 +131,7 @@ def test_it_keeps_a_sane_request_id_and_replaces_a_bad_one(gateway, upstream, ro
 def test_it_refuses_a_protected_environment_change_by_a_developer(environments, upstream):
     from django.core.exceptions import PermissionDenied
 
-    from environments.audit import Actor
+    from core.audit import Actor
 
     developer = Actor(label="dev", role="developer")
     route = route_create(actor=developer, name="R", target_base_url=upstream.url)

@@ -9,7 +9,7 @@ import pytest
 
 from analytics import recorder
 from analytics.models import RequestLog
-from environments.audit import SYSTEM
+from core.audit import SYSTEM
 from environments.services import client_create
 from routing.services import route_client_assign, route_create
 from tests.support.access import allow_local_callers

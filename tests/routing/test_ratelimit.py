@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from environments.audit import SYSTEM
+from core.audit import SYSTEM
 from environments.services import api_key_create
 from routing.proxy.ratelimit import decide, roll
 from routing.services import route_create, route_override_update

@@ -11,7 +11,7 @@ import pytest
 from django.conf import settings
 from django.test import override_settings
 
-from environments.audit import SYSTEM
+from core.audit import SYSTEM
 from routing.proxy import ratelimit
 from routing.services import route_create, route_override_update
 from tests.conftest import require_service

@@ -4,7 +4,7 @@ import httpx
 import pytest
 
 from analytics.models import RequestLog
-from environments.audit import SYSTEM
+from core.audit import SYSTEM
 from knoxcall.lib.servers import SERVERS
 from routing.services import route_create
 from tests.support.access import allow_local_callers

@@ -14,7 +14,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import Client
 
-from environments.audit import SYSTEM, bump_config_version
+from core.audit import SYSTEM, bump_config_version
 from environments.services import api_key_create
 from routing.keys import route_index
 from routing.models import Route

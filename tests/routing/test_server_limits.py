@@ -8,7 +8,7 @@ import time
 import psutil
 import pytest
 
-from environments.audit import SYSTEM
+from core.audit import SYSTEM
 from routing.services import route_create
 from tests.support.access import allow_local_callers
 from tests.support.gateway_process import GatewayProcess

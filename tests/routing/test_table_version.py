@@ -2,7 +2,7 @@
 
 from alerts.models import ChannelKind
 from alerts.services import alert_rule_create, alert_rule_update, notification_channel_create
-from environments.audit import SYSTEM
+from core.audit import SYSTEM
 from routing.proxy import snapshot
 from routing.services import route_create, route_update
 from tests.support.access import allow_local_callers

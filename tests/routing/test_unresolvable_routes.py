@@ -13,8 +13,8 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.test import Client
 
-from environments.audit import SYSTEM, bump_config_version
-from environments.models import ConfigVersion
+from core.audit import SYSTEM, bump_config_version
+from core.models import ConfigVersion
 from environments.services import api_key_create, api_key_revoke
 from knoxcall.lib.servers import SERVERS
 from routing.models import Route, RouteOverride

@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 
 from analytics import recorder
 from analytics.models import RequestLog
-from environments.audit import SYSTEM
+from core.audit import SYSTEM
 from routing.services import route_create
 from tests.support.access import allow_local_callers
 from tests.support.dns import resolve_names

@@ -2,7 +2,7 @@
 
 import pytest
 
-from environments.audit import SYSTEM
+from core.audit import SYSTEM
 from routing.services import route_create
 from secrets_vault.services import secret_create, secret_set_value
 from tests.support.access import allow_local_callers

@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 
 from analytics.recorder import flush
-from environments.audit import SYSTEM
+from core.audit import SYSTEM
 from routing.proxy import snapshot
 from secrets_vault.models import Secret
 from secrets_vault.services import secret_create, secret_delete_value, secret_set_value

@@ -2,7 +2,7 @@
 
 import json
 
-from environments.audit import SYSTEM
+from core.audit import SYSTEM
 from secrets_vault.services import secret_delete_value
 from tests.secrets_vault.conftest import route_to
 from tests.support.upstream import echo_json

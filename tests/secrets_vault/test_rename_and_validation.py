@@ -3,7 +3,7 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from environments.audit import SYSTEM
+from core.audit import SYSTEM
 from routing.services import route_create, route_override_update, route_update
 from secrets_vault.services import secret_rename, secret_set_value
 from tests.secrets_vault.conftest import make_secret

@@ -4,8 +4,8 @@ import pytest
 from django.contrib.auth.models import Group, User
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from environments.audit import SYSTEM, Actor
-from environments.models import AuditEntry, ConfigVersion
+from core.audit import SYSTEM, Actor
+from core.models import AuditEntry, ConfigVersion
 from routing.services import route_create
 from secrets_vault.models import SecretValue
 from secrets_vault.services import (

@@ -1,6 +1,6 @@
 """Access helpers for proxy tests: routes require an allowed client or key (issue 4), so open them up."""
 
-from environments.audit import SYSTEM
+from core.audit import SYSTEM
 from environments.models import Client, Environment
 from environments.services import client_create
 from routing.models import Route

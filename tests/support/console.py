@@ -2,9 +2,9 @@
 
 from django.contrib.auth.models import Group, User
 
-from environments.audit import SYSTEM
+from core.audit import SYSTEM
+from core.permissions import ROLE_GROUPS
 from environments.models import Environment
-from environments.permissions import ROLE_GROUPS
 from environments.services import environment_create
 from routing.models import Route
 from routing.services import route_create, route_override_update
