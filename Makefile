@@ -42,6 +42,8 @@ $(SDK_DIR)/knoxcall/__init__.py: tests/support/knoxcall-sdk.txt | $(BIN)/python
 		-r tests/support/knoxcall-sdk.txt
 
 test: install $(SDK_DIR)/knoxcall/__init__.py
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install

@@ -7,9 +7,10 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 
-from api.base import ApiView, WriteSerializer
-from api.lookups import environment_or_404, route_or_404
-from api.schema import DeletedSerializer, api_doc
+from core.http.api import ApiView, WriteSerializer
+from core.http.api_schema import DeletedSerializer, api_doc
+from environments.selectors import environment_or_404
+from routing.selectors import route_or_404
 
 from . import services
 from .models import AlertIncident, AlertRule, Direction, NotificationChannel, Percentile, RuleType, Severity

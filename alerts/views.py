@@ -14,7 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from console.access import actor_for, may_change, require_editor
+from core.http.console import actor_for, may_change, require_editor
 from environments.models import Environment
 
 from . import selectors, services

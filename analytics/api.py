@@ -13,9 +13,9 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 
-from api.base import ApiView, _positive_int
-from api.lookups import route_or_404
-from api.schema import api_doc
+from core.http.api import ApiView, _positive_int
+from core.http.api_schema import api_doc
+from routing.selectors import route_or_404
 
 from . import selectors
 from .health import DEGRADED, DOWN, HEALTHY, IDLE

@@ -16,13 +16,13 @@ import logging
 import threading
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
-from datetime import datetime
+from dataclasses import fields
 
 from django.conf import settings
 from django.db import DataError, IntegrityError, connection, models, transaction
 
 from knoxcall.lib.flusher import PeriodicFlusher
+from routing.proxy.records import RequestRecord
 
 log = logging.getLogger(__name__)
 
@@ -30,28 +30,6 @@ log = logging.getLogger(__name__)
 # ValueError and OverflowError come from drivers that refuse a value before the server sees it (an integer
 # too large for SQLite, a NUL byte for PostgreSQL is raised as DataError by psycopg).
 ROW_DATA_ERRORS = (DataError, IntegrityError, ValueError, OverflowError)
-
-
-@dataclass(slots=True)
-class RequestRecord:
-    request_id: str
-    timestamp: datetime
-    route_id: str | None
-    route_slug: str
-    environment: str
-    method: str
-    path: str
-    query: str
-    status: int
-    latency_ms: float
-    bytes_in: int
-    bytes_out: int
-    client_ip: str | None
-    upstream_host: str
-    error_code: str
-    api_key_id: str | None = None
-    secrets_used: list[str] = field(default_factory=list)
-    error_detail: str = ""
 
 
 class Stats:

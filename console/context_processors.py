@@ -5,6 +5,7 @@ import logging
 from django.http import HttpRequest
 
 from core.permissions import ADMINISTRATOR, DEVELOPER, role_of_user
+from routing.selectors import unavailable_routes as routes
 
 log = logging.getLogger(__name__)
 
@@ -28,14 +29,13 @@ def _active(path: str, prefix: str) -> bool:
     if prefix == "/environments/":
         # Clients and API keys live under /environments/ but have their own entries.
         return path.startswith(prefix) and not any(
-            path.startswith(p) for p in ("/environments/clients/", "/environments/api-keys/"))
+            path.startswith(p) for p in ("/environments/clients/", "/environments/api-keys/")
+        )
     return path.startswith(prefix)
 
 
 def unavailable_routes() -> list[dict]:
     """For the banner on every signed-in page; a failure to tell must not break the page itself."""
-    from routing.selectors import unavailable_routes as routes
-
     try:
         return routes()
     except Exception:  # noqa: BLE001 - /readyz reports a table that cannot be built at all

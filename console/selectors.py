@@ -1,17 +1,16 @@
 """Reads for the home page and the audit log."""
 
-from dataclasses import dataclass
 from typing import Any
 
 from django.apps import apps
-from django.db.models import Count, QuerySet
+from django.db.models import Count
 
+from alerts.models import AlertIncident, AlertRule
+from analytics.models import MetricBucket, RequestLog
 from core.models import AuditEntry
 from environments.models import Environment
-from routing.models import Route, RouteOverride
-
-# Keys that could carry a secret in some other app's audit snapshot are never shown, whatever they hold.
-HIDDEN_KEYS = {"value", "values", "ciphertext", "secret_value", "key_hash", "password"}
+from routing.models import Route, RouteClient, RouteOverride
+from secrets_vault.models import SecretValue
 
 
 def client_count() -> int | None:
@@ -40,66 +39,38 @@ def _enabled_in(route: Route, environment_id: int) -> bool:
 def environment_cards() -> list[dict[str, Any]]:
     """Each environment with its override count and how many routes are effectively enabled in it."""
     environments = Environment.objects.annotate(override_count=Count("route_overrides")).order_by(
-        "-is_default", "name")  # an aggregate query drops Meta.ordering
+        "-is_default", "name"
+    )  # an aggregate query drops Meta.ordering
     routes = list(Route.objects.prefetch_related("overrides"))
-    return [{"environment": e, "override_count": e.override_count,
-             "enabled_routes": sum(_enabled_in(r, e.pk) for r in routes)} for e in environments]
+    return [
+        {
+            "environment": e,
+            "override_count": e.override_count,
+            "enabled_routes": sum(_enabled_in(r, e.pk) for r in routes),
+        }
+        for e in environments
+    ]
 
 
-AUDIT_FILTERS = ("actor", "resource", "action", "environment")
+def environment_dependents(environment: Environment) -> dict[str, list[str]]:
+    """What goes with an environment when it is deleted: overrides, assignments, secret values, rule links."""
+    overrides = RouteOverride.objects.filter(environment=environment).select_related("route")
+    assignments = RouteClient.objects.filter(environment=environment).select_related("route", "client")
+    values = SecretValue.objects.filter(environment=environment).select_related("secret")
+    return {
+        "Route overrides": [str(o.route) for o in overrides],
+        "Client assignments": [f"{a.client} on {a.route}" for a in assignments],
+        "Secret values": [f"{v.secret.name} (version {v.value_version})" for v in values],
+        "Alert rule links": [rule.name for rule in AlertRule.objects.filter(environments=environment)],
+    }
 
 
-def audit_filters_from(params) -> dict[str, str]:
-    return {name: params.get(name, "").strip() for name in AUDIT_FILTERS}
-
-
-def audit_entries(*, actor: str = "", resource: str = "", action: str = "", environment: str = "",
-                  resource_id: str = "") -> QuerySet[AuditEntry]:
-    entries = AuditEntry.objects.all()
-    if actor:
-        entries = entries.filter(actor_label__icontains=actor)
-    if resource:
-        entries = entries.filter(resource_type=resource)
-    if action:
-        entries = entries.filter(action=action)
-    if environment:
-        entries = entries.filter(environment=environment)
-    if resource_id:
-        entries = entries.filter(resource_id=resource_id)
-    return entries
-
-
-def audit_filter_choices() -> dict[str, list[str]]:
-    def distinct(field: str) -> list[str]:
-        values = AuditEntry.objects.order_by(field).values_list(field, flat=True).distinct()
-        return [v for v in values if v]
-
-    return {"resource": distinct("resource_type"), "action": distinct("action"),
-            "environment": distinct("environment")}
-
-
-@dataclass
-class Change:
-    field: str
-    before: Any
-    after: Any
-
-
-def audit_changes(before: dict | None, after: dict | None) -> list[Change]:
-    """The fields that differ between two snapshots, secrets hidden."""
-    before, after = before or {}, after or {}
-    changes = []
-    for key in sorted(set(before) | set(after)):
-        old, new = before.get(key), after.get(key)
-        if old == new or (old in (None, "") and new in (None, "")):
-            continue
-        if key in HIDDEN_KEYS:
-            old, new = ("•••" if old is not None else None), ("•••" if new is not None else None)
-        changes.append(Change(key, old, new))
-    return changes
-
-
-def audit_row(entry: AuditEntry) -> dict[str, Any]:
-    # In an override, NULL means "inherits from the base route", which is how the diff should read.
-    return {"entry": entry, "changes": audit_changes(entry.before, entry.after),
-            "created": entry.before is None, "none_label": "inherit" if entry.action == "override" else "—"}
+def environment_history(environment: Environment) -> dict[str, int]:
+    """What stays when an environment is deleted, counted: it remains readable and filterable by name."""
+    name = environment.name
+    return {
+        "Request logs": RequestLog.objects.filter(environment=name).count(),
+        "Metric buckets": MetricBucket.objects.filter(environment=name).count(),
+        "Audit entries": AuditEntry.objects.filter(environment=name).count(),
+        "Alert incidents": AlertIncident.objects.filter(environment_name=name).count(),
+    }

@@ -34,8 +34,10 @@ class Actor:
     def for_api_key(cls, api_key: Any, ip: str | None = None) -> "Actor":
         """The management API's actor: the key's role, labelled so the audit trail names the key."""
         return cls(
-            label=f"api-key:{api_key.name} ({api_key.display_prefix})", role=api_key.role,
-            api_key_id=str(api_key.pk), ip=ip,
+            label=f"api-key:{api_key.name} ({api_key.display_prefix})",
+            role=api_key.role,
+            api_key_id=str(api_key.pk),
+            ip=ip,
         )
 
 

@@ -44,3 +44,22 @@ class AuditEntry(models.Model):
     def __str__(self) -> str:
         resource = self.resource_name or self.resource_id
         return f"{self.actor_label} {self.action} {self.resource_type} {resource}"
+
+
+class IdempotencyRecord(models.Model):
+    """One write's answer, per credential and key; the body hash tells a retry from a different request."""
+
+    credential = models.CharField(max_length=64, help_text="The API key id (or user id) that sent the write.")
+    key = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64, help_text="sha256 of method, path and body.")
+    status = models.PositiveSmallIntegerField()
+    response = models.JSONField(null=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        db_table = "api_idempotencyrecord"  # created by the api app; moved here as is
+        constraints = [models.UniqueConstraint(fields=["credential", "key"], name="one_answer_per_key")]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.status})"

@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from console.access import actor_for, call_service, may_change
+from core.http.console import actor_for, call_service, may_change
 from core.permissions import ROLES
 
 from .models import ApiKey, Client

@@ -5,6 +5,7 @@ import uuid
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from core.lookups import found_or_404
 from core.models import AuditEntry
 from knoxcall.lib.colors import distinct_colors
 
@@ -37,37 +38,6 @@ def client_list() -> QuerySet[Client]:
     return Client.objects.all()
 
 
-def environment_dependents(environment: Environment) -> dict[str, list[str]]:
-    """What goes with an environment when it is deleted: overrides, assignments, secret values, rule links."""
-    from alerts.models import AlertRule
-    from routing.models import RouteClient, RouteOverride
-    from secrets_vault.models import SecretValue
-
-    overrides = RouteOverride.objects.filter(environment=environment).select_related("route")
-    assignments = RouteClient.objects.filter(environment=environment).select_related("route", "client")
-    values = SecretValue.objects.filter(environment=environment).select_related("secret")
-    return {
-        "Route overrides": [str(o.route) for o in overrides],
-        "Client assignments": [f"{a.client} on {a.route}" for a in assignments],
-        "Secret values": [f"{v.secret.name} (version {v.value_version})" for v in values],
-        "Alert rule links": [rule.name for rule in AlertRule.objects.filter(environments=environment)],
-    }
-
-
-def environment_history(environment: Environment) -> dict[str, int]:
-    """What stays when an environment is deleted, counted: it remains readable and filterable by name."""
-    from alerts.models import AlertIncident
-    from analytics.models import MetricBucket, RequestLog
-
-    name = environment.name
-    return {
-        "Request logs": RequestLog.objects.filter(environment=name).count(),
-        "Metric buckets": MetricBucket.objects.filter(environment=name).count(),
-        "Audit entries": AuditEntry.objects.filter(environment=name).count(),
-        "Alert incidents": AlertIncident.objects.filter(environment_name=name).count(),
-    }
-
-
 def deleted_environment_names() -> list[str]:
     """Names of deleted environments (from the audit trail), so their history stays filterable."""
     deleted = AuditEntry.objects.filter(resource_type="environment", action="delete")
@@ -93,3 +63,12 @@ def client_find(ident: str) -> Client | None:
     """A client by its UUID or its name."""
     key = _as_uuid(ident)
     return Client.objects.filter(pk=key).first() if key else Client.objects.filter(name=ident).first()
+
+
+def environment_or_404(ident: str) -> Environment:
+    """The environment named (or numbered) in a /v1 path or body, or a 404 that says which."""
+    return found_or_404(environment_find(ident), f"No environment '{ident}'.")
+
+
+def client_or_404(ident: str) -> Client:
+    return found_or_404(client_find(ident), f"No client '{ident}'.")

@@ -7,12 +7,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from console.access import actor_for, call_service, may_change, require_editor
+from core.http.console import actor_for, call_service, may_change, require_editor
 
 from . import services
 from .forms import EnvironmentForm
 from .models import Environment
-from .selectors import environment_dependents, environment_history
 
 
 @login_required
@@ -66,29 +65,6 @@ def environment_edit(request: HttpRequest, name: str) -> HttpResponse:
     if errors:
         return _form_page(request, form, errors, status)
     messages.success(request, f"Environment {name} saved.")
-    return redirect("environments:list")
-
-
-@login_required
-def environment_delete(request: HttpRequest, name: str) -> HttpResponse:
-    environment = get_object_or_404(Environment, name=name)
-    context = {
-        "environment": environment,
-        "dependents": environment_dependents(environment),
-        "history": environment_history(environment),
-        "errors": [],
-    }
-    if request.method != "POST":
-        require_editor(request, protected=[name] if environment.is_protected else [])
-        return render(request, "environments/delete.html", context)
-    _, errors, status = call_service(
-        services.environment_delete, actor=actor_for(request), environment=environment)
-    if errors:
-        return render(request, "environments/delete.html", {**context, "errors": errors}, status=status)
-    messages.success(
-        request,
-        f"Environment {name} deleted with its overrides, assignments and secret values; its history stays.",
-    )
     return redirect("environments:list")
 
 

@@ -12,6 +12,7 @@ from alerts import api as alerts
 from analytics import api as analytics
 from environments import api as environments
 from routing import api as routing
+from routing import client_api
 from secrets_vault import api as secrets
 
 # Swagger UI and Redoc (served from drf-spectacular-sidecar, no CDN) style themselves with inline styles, and
@@ -42,13 +43,13 @@ urlpatterns = [
     path("account", environments.AccountView.as_view()),
     path("environments", environments.EnvironmentListView.as_view()),
     path("environments/<str:env>", environments.EnvironmentDetailView.as_view()),
-    path("clients", environments.ClientListView.as_view()),
-    path("clients/<str:client>", environments.ClientDetailView.as_view()),
-    path("clients/<str:client>/credentials", environments.ClientCredentialListView.as_view()),
-    path("clients/<str:client>/assignments", environments.ClientAssignmentListView.as_view()),
+    path("clients", client_api.ClientListView.as_view()),
+    path("clients/<str:client>", client_api.ClientDetailView.as_view()),
+    path("clients/<str:client>/credentials", client_api.ClientCredentialListView.as_view()),
+    path("clients/<str:client>/assignments", client_api.ClientAssignmentListView.as_view()),
     path(
         "clients/<str:client>/assignments/<str:route>/<str:env>",
-        environments.ClientAssignmentDetailView.as_view(),
+        client_api.ClientAssignmentDetailView.as_view(),
     ),
     path("api-keys", environments.ApiKeyListView.as_view()),
     path("api-keys/<str:key>", environments.ApiKeyDetailView.as_view()),

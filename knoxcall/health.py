@@ -9,6 +9,8 @@ from django.core.cache import cache
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 
+from routing.selectors import unavailable_routes as routes
+
 
 def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
@@ -35,8 +37,6 @@ def _broker_ok() -> None:
 def unavailable_routes() -> list[dict]:
     """The routes the gateway leaves out, by name and slug with their environments. Not the reasons: they
     name hosts and ports and /readyz is public; the log and the console banner give them to staff."""
-    from routing.selectors import unavailable_routes as routes
-
     return [{key: entry[key] for key in ("name", "slug", "environments")} for entry in routes()]
 
 

@@ -297,9 +297,9 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["api.parsers.JsonBodyParser"],
-    "DEFAULT_SCHEMA_CLASS": "api.schema.ApiAutoSchema",
-    "EXCEPTION_HANDLER": "api.errors.exception_handler",
+    "DEFAULT_PARSER_CLASSES": ["core.http.api_parsers.JsonBodyParser"],
+    "DEFAULT_SCHEMA_CLASS": "core.http.api_schema.ApiAutoSchema",
+    "EXCEPTION_HANDLER": "core.http.api_errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
 }
 SPECTACULAR_SETTINGS = {

@@ -8,10 +8,11 @@ override of that environment: a field left out, or sent as null, inherits the ba
 from django.db.models import Count
 from rest_framework import serializers
 
-from api.base import ApiView, WriteSerializer
-from api.lookups import environment_or_404, route_or_404
-from api.schema import DeletedSerializer, api_doc
+from core.http.api import ApiView, WriteSerializer
+from core.http.api_schema import DeletedSerializer, api_doc
 from environments.models import Environment
+from environments.selectors import environment_or_404
+from routing.selectors import route_or_404
 
 from . import services
 from .effective import effective_config

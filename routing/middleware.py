@@ -10,7 +10,7 @@ from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from api.errors import error_body
+from core.http.api_errors import error_body
 
 from .proxy.consumer import new_request_id
 from .proxy.errors import GatewayError

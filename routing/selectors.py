@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 
+from core.lookups import found_or_404
 from core.permissions import may_change_protected
 from environments.models import Environment
 from secrets_vault.rendering import injected_secret_placeholders
@@ -152,3 +153,8 @@ def unavailable_routes() -> list[dict[str, Any]]:
     for entry in routes.values():
         entry["environments"].sort()
     return sorted(routes.values(), key=lambda entry: entry["name"].casefold())
+
+
+def route_or_404(ident: str) -> Route:
+    """The route named by UUID, slug or name in a /v1 path or body, or a 404 that says which."""
+    return found_or_404(route_find(ident), f"No route '{ident}'.")

@@ -7,9 +7,11 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
+from environments.models import Environment
 from knoxcall.lib.jsonsafe import json_value_problem
 from knoxcall.lib.targets import UnsafeTargetError, check_target_url
 from secrets_vault.rendering import TemplateError, parse_body, parse_headers, secret_placeholders
+from secrets_vault.selectors import missing_references
 
 from .effective import effective_config
 from .proxy.headers import GATEWAY_SET_REQUEST, HOP_BY_HOP, KNOXCALL_PREFIX
@@ -22,7 +24,7 @@ CONTROL_CHARACTERS = ("\r", "\n", "\0")
 
 def clean_allowed_methods(value: Any) -> list[str]:
     if not isinstance(value, list | tuple) or not all(isinstance(m, str) for m in value):
-        raise ValidationError({"allowed_methods": "Give a list of HTTP methods, e.g. [\"GET\", \"POST\"]."})
+        raise ValidationError({"allowed_methods": 'Give a list of HTTP methods, e.g. ["GET", "POST"].'})
     methods = sorted({m.strip().upper() for m in value if m.strip()})
     unknown = [m for m in methods if m not in HTTP_METHODS]
     if unknown:
@@ -95,9 +97,6 @@ def check_secret_references(route, environments: Iterable | None = None) -> None
     wherever it is inherited and an override where it applies. `{{secret:NAME}}` of a renamed secret is
     unknown here, while `{{secret_id:UUID}}` keeps working.
     """
-    from environments.models import Environment
-    from secrets_vault.selectors import missing_references
-
     base = {name: getattr(route, name) for name in INJECTION_FIELDS}
     overrides = {o.environment_id: o for o in route.overrides.all()}
     uses = {}

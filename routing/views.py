@@ -13,8 +13,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from console import selectors as console_selectors
-from console.access import actor_for, call_service, may_change, require_editor
+from core import selectors as audit_selectors
+from core.http.console import actor_for, call_service, may_change, require_editor
 from environments.models import Client, Environment
 
 from . import selectors, services
@@ -329,6 +329,6 @@ def route_test(request: HttpRequest, route_id) -> HttpResponse:
 @require_GET
 def route_history(request: HttpRequest, route_id) -> HttpResponse:
     route = _route(route_id)
-    entries = console_selectors.audit_entries(resource="route", resource_id=str(route.pk))[:200]
+    entries = audit_selectors.audit_entries(resource="route", resource_id=str(route.pk))[:200]
     return _detail(request, route, "history", "routing/history.html",
-                   {"rows": [console_selectors.audit_row(e) for e in entries]})
+                   {"rows": [audit_selectors.audit_row(e) for e in entries]})

@@ -11,10 +11,10 @@ from django.http import Http404
 from django.views.decorators.debug import sensitive_variables
 from rest_framework import serializers
 
-from api.base import ApiView, WriteSerializer
-from api.lookups import environment_or_404
-from api.schema import DeletedSerializer, api_doc
+from core.http.api import ApiView, WriteSerializer, validated
+from core.http.api_schema import DeletedSerializer, api_doc
 from environments.models import Environment
+from environments.selectors import environment_or_404
 
 from . import services
 from .models import Secret, SecretType
@@ -111,12 +111,6 @@ def secret_data(secret: Secret) -> dict:
     return SecretSerializer(Secret.objects.prefetch_related("values__environment").get(pk=secret.pk)).data
 
 
-def _valid(serializer_class, request) -> dict:
-    serializer = serializer_class(data=request.data)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
-
-
 class SecretListView(ApiView):
     @api_doc(response=SecretSerializer, paginated=True)
     def get(self, request):
@@ -130,7 +124,7 @@ class SecretListView(ApiView):
     @api_doc(request=SecretCreateSerializer, response=SecretSerializer, status=201)
     @transaction.atomic
     def post(self, request):
-        fields = _valid(SecretCreateSerializer, request)
+        fields = validated(SecretCreateSerializer, request)
         environment = _environment_or_default(fields.get("environment"))
         secret = services.secret_create(
             actor=self.actor,
@@ -155,7 +149,7 @@ class SecretDetailView(ApiView):
     @transaction.atomic
     def patch(self, request, secret: str):
         instance = get_secret(secret)
-        fields = _valid(SecretUpdateSerializer, request)
+        fields = validated(SecretUpdateSerializer, request)
         if "strict_expiry_enforcement" in fields:
             fields["strict_expiry"] = fields.pop("strict_expiry_enforcement")
         name = fields.pop("name", None)
@@ -180,7 +174,7 @@ class SecretValueView(ApiView):
     )
     def put(self, request, secret: str):
         instance = get_secret(secret)
-        fields = _valid(SecretValueWriteSerializer, request)
+        fields = validated(SecretValueWriteSerializer, request)
         environment = _environment_or_default(fields.get("environment"))
         row = services.secret_set_value(
             actor=self.actor, secret=instance, environment=environment, value=fields["value"]

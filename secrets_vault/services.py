@@ -15,9 +15,8 @@ from core.audit import Actor, record_change, snapshot
 from core.permissions import require_change
 from environments.models import Environment
 
-from . import cipher
+from . import cipher, usage
 from .models import Secret, SecretType, SecretValue
-from .rendering import SECRET, SECRET_ID, TemplateError, parse_body, parse_headers, secret_placeholders
 
 SECRET_FIELDS = ["name", "description", "secret_type", "expires_at", "strict_expiry"]
 FORBIDDEN_IN_VALUES = ("\r", "\n", "\0")
@@ -58,7 +57,7 @@ def _protected_with_values(secret: Secret) -> list[str]:
 def _protected_reached(secret: Secret) -> list[str]:
     """Protected environments a change to the secret itself reaches: where it has a value, and where a route
     live there injects it (a rename breaks `{{secret:NAME}}` there)."""
-    return sorted(set(_protected_with_values(secret)) | set(protected_environments_using(secret)))
+    return sorted(set(_protected_with_values(secret)) | set(usage.protected_environments_using(secret)))
 
 
 @transaction.atomic
@@ -161,51 +160,11 @@ def secret_rename(*, actor: Actor, secret: Secret, name: str) -> Secret:
     return secret
 
 
-def routes_referencing(secret: Secret) -> list[str]:
-    """Names of the routes whose base or override templates mention this secret (by name or by id)."""
-    from routing.models import Route
-
-    wanted = {(SECRET, secret.name), (SECRET_ID, str(secret.pk))}
-    names = []
-    for route in Route.objects.prefetch_related("overrides"):
-        rows = [route, *route.overrides.all()]
-        if any(wanted & _references(row.inject_headers_json, row.inject_body_json) for row in rows):
-            names.append(route.name)
-    return names
-
-
-def protected_environments_using(secret: Secret) -> list[str]:
-    """Protected environments where a route that is live there injects this secret (by name or by id)."""
-    from routing.effective import effective_config
-    from routing.models import OVERRIDABLE_FIELDS, Route
-
-    wanted = {(SECRET, secret.name), (SECRET_ID, str(secret.pk))}
-    protected = list(Environment.objects.filter(is_protected=True))
-    names = set()
-    for route in Route.objects.prefetch_related("overrides"):
-        base = {name: getattr(route, name) for name in OVERRIDABLE_FIELDS}
-        overrides = {o.environment_id: o.overridden_values() for o in route.overrides.all()}
-        for environment in protected:
-            config = effective_config(base, overrides.get(environment.pk))
-            headers, body = config["inject_headers_json"], config["inject_body_json"]
-            if config["enabled"] and wanted & _references(headers, body):
-                names.add(environment.name)
-    return sorted(names)
-
-
-def _references(headers_json: Any, body_json: Any) -> set[tuple[str, str]]:
-    try:
-        parsed = (parse_headers(headers_json or {}), parse_body(body_json or {}))
-    except TemplateError:
-        return set()
-    return {(p.kind, p.arg) for p in secret_placeholders(parsed)}
-
-
 @transaction.atomic
 def secret_delete(*, actor: Actor, secret: Secret) -> None:
     secret = Secret.objects.select_for_update().get(pk=secret.pk)
     require_change(actor, protected=_protected_reached(secret))
-    routes = routes_referencing(secret)
+    routes = usage.routes_referencing(secret)
     if routes:
         raise ValidationError(
             f"Secret {secret.name} is used by these routes: {', '.join(routes)}. Remove it there first."

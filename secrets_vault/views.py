@@ -12,10 +12,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
-from console.access import actor_for, call_service, may_change
+from core.http.console import actor_for, call_service, may_change
 from environments.models import Environment
 
-from . import selectors, services
+from . import selectors, services, usage
 from .forms import SecretCreateForm, SecretEditForm, SecretRenameForm, SecretValueForm
 from .models import Secret
 
@@ -52,7 +52,7 @@ def _detail_context(request: HttpRequest, secret: Secret, **extra) -> dict:
             "secret_type": secret.secret_type, "description": secret.description,
             "expires_at": secret.expires_at, "strict_expiry": secret.strict_expiry}),
         "rename_form": extra.get("rename_form") or SecretRenameForm(initial={"name": secret.name}),
-        "used_by": services.routes_referencing(secret),
+        "used_by": usage.routes_referencing(secret),
         "can_edit_secret": may_change(actor, protected=protected_values),
         "errors": extra.get("errors", []),
     }

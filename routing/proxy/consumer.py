@@ -16,7 +16,6 @@ from datetime import UTC, datetime
 from channels.consumer import AsyncConsumer
 from django.conf import settings
 
-from analytics.recorder import RequestRecord, record
 from knoxcall.lib.client_ip import parse_networks, resolve_client_ip
 from secrets_vault.injection import Injection, InjectionRefused
 from secrets_vault.rendering import RenderContext
@@ -33,6 +32,7 @@ from .headers import (
 )
 from .lifecycle import start_background
 from .paths import UnsafePathError, upstream_url
+from .records import RequestRecord, record
 from .upstream import Body, Timeouts, UpstreamBodyError, UpstreamError, get_client
 
 log = logging.getLogger(__name__)

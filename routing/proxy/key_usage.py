@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 from django.conf import settings
 
+from environments.services import api_keys_touch
 from knoxcall.lib.flusher import PeriodicFlusher
 
 _pending: dict[str, float] = {}
@@ -22,8 +23,6 @@ def note_key_used(key_id: str) -> None:
 
 def flush() -> int:
     """Write the pending times; returns how many keys were updated."""
-    from environments.services import api_keys_touch
-
     with _lock:
         batch = dict(_pending)
         for key_id, when in batch.items():

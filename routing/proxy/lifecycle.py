@@ -9,9 +9,7 @@ import logging
 
 from django.db import connection
 
-from analytics import recorder
-
-from . import key_usage, snapshot
+from . import key_usage, records, snapshot
 from .upstream import close_client
 
 log = logging.getLogger(__name__)
@@ -21,7 +19,7 @@ def start_background() -> None:
     """Runs in a worker thread; its database connection is closed so it does not linger in the pool."""
     try:
         snapshot.start()
-        recorder.start()
+        records.writer.start()
         key_usage.start()
     finally:
         connection.close()
@@ -30,7 +28,7 @@ def start_background() -> None:
 def stop_background() -> None:
     try:
         snapshot.stop()
-        recorder.stop()
+        records.writer.stop()
         key_usage.stop()
     finally:
         connection.close()

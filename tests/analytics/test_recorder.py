@@ -15,13 +15,13 @@ from django.db import connection
 
 from analytics import recorder
 from analytics.models import RequestLog
-from analytics.recorder import RequestRecord
 from core.audit import SYSTEM
+from routing.proxy.records import RequestRecord
 from routing.services import route_create
 from tests.support.access import allow_local_callers
 from tests.support.gateway_process import GatewayProcess
 
-LONG_METHOD = "LONGMETHODTOKEN" * 2 + "ABCDEFGHIJ"  # 40 characters: a valid token daphne accepts
+LONG_METHOD = "LONGMETHODTOKEN" * 2 + "ABCDEFGHIJ"  # 40 characters: a valid token, no known method
 # 253 characters, the longest host name DNS allows (labels of 63), under .invalid so it never resolves.
 LONG_HOST = ".".join(["a" * 63, "b" * 63, "c" * 63, "d" * 53, "invalid"])
 
@@ -63,25 +63,37 @@ def test_it_keeps_logging_after_a_long_method_token_and_a_long_target_host(envir
     allow_local_callers(
         route_create(actor=SYSTEM, name="Far", slug="far", target_base_url=f"http://{LONG_HOST}:8080")
     )
-    # daphne passes any method token to the application (uvicorn's httptools refuses unknown ones).
-    gateway = GatewayProcess({"KNOXCALL_RECORDER_FLUSH_SECONDS": "0.1"}, server="daphne").start()
+    gateway = GatewayProcess({"KNOXCALL_RECORDER_FLUSH_SECONDS": "0.1"}).start()
     try:
         with httpx.Client(base_url=gateway.url, timeout=30) as client:
-            odd = [
-                client.request(LONG_METHOD, "/odd", headers={"x-knoxcall-route": "demo"}),
-                client.get("/far", headers={"x-knoxcall-route": "far"}),
-            ]
-            time.sleep(0.5)  # let the odd calls go out in a batch of their own, as in the reported failure
+            # The server refuses an unknown method token itself (JSON 400), before anything is recorded.
+            odd_method = client.request(LONG_METHOD, "/odd", headers={"x-knoxcall-route": "demo"})
+            far = client.get("/far", headers={"x-knoxcall-route": "far"})
+            time.sleep(0.5)  # let the odd call go out in a batch of its own, as in the reported failure
             after = [client.get(f"/after/{i}", headers={"x-knoxcall-route": "demo"}) for i in range(3)]
     finally:
         gateway.stop()
-    ids = {answer.headers["x-request-id"] for answer in odd + after}
+    assert odd_method.status_code == 400 and odd_method.json()["code"] == "bad_request"
+    ids = {answer.headers["x-request-id"] for answer in [far, *after]}
     logs = wait_for_logs(ids)
     assert set(logs) == ids
-    method_row = logs[odd[0].headers["x-request-id"]]
-    assert method_row.method == LONG_METHOD[:16]
-    host_row = logs[odd[1].headers["x-request-id"]]
+    host_row = logs[far.headers["x-request-id"]]
     assert host_row.status == 502 and host_row.upstream_host == f"{LONG_HOST}:8080"[:255]
+
+
+def test_it_bounds_every_recorded_value_to_its_column(transactional_db):
+    recorder.flush()
+    long_one = a_record(
+        method=LONG_METHOD, upstream_host="h" * 300, path="/" + "p" * 3000, route_slug="s" * 200
+    )
+    normal = [a_record() for _ in range(3)]
+    for entry in [long_one, *normal]:
+        recorder.record(entry)
+    recorder.flush()
+    rows = {log.request_id: log for log in RequestLog.objects.all()}
+    assert set(rows) == {entry.request_id for entry in [long_one, *normal]}
+    bounded = rows[long_one.request_id]
+    assert (len(bounded.method), len(bounded.upstream_host), len(bounded.path)) == (16, 255, 2048)
 
 
 def test_it_drops_only_the_row_the_database_refuses_and_counts_it(transactional_db):

@@ -3,7 +3,7 @@
 import hashlib
 import json
 
-from api.models import IdempotencyRecord
+from core.models import IdempotencyRecord
 from environments.models import ApiKey
 from routing.models import Route
 

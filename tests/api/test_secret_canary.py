@@ -4,8 +4,7 @@ import json
 import re
 
 from analytics.models import RequestLog
-from api.models import IdempotencyRecord
-from core.models import AuditEntry
+from core.models import AuditEntry, IdempotencyRecord
 
 CANARY = "canary-5f3c-never-shown"
 

@@ -8,7 +8,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 
-from .base import WriteSerializer
+from .api import WriteSerializer
 
 
 class ErrorDetailSerializer(serializers.Serializer):

@@ -38,8 +38,11 @@ def error_messages(exc: ValidationError | PermissionDenied) -> list[str]:
     if isinstance(exc, PermissionDenied):
         return [str(exc) or "You are not allowed to make this change."]
     if hasattr(exc, "error_dict"):
-        return [f"{'' if field == '__all__' else field + ': '}{message}"
-                for field, errors in exc.message_dict.items() for message in errors]
+        return [
+            f"{'' if field == '__all__' else field + ': '}{message}"
+            for field, errors in exc.message_dict.items()
+            for message in errors
+        ]
     return list(exc.messages)
 
 

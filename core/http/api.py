@@ -23,10 +23,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.audit import Actor
+from core.models import IdempotencyRecord
 from knoxcall.lib.throttle import client_ip_of_request
 
-from .errors import Conflict, PayloadTooLarge, Replay
-from .models import IdempotencyRecord
+from .api_errors import Conflict, PayloadTooLarge, Replay
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 IDEMPOTENCY_TTL = timedelta(hours=24)
@@ -77,6 +77,13 @@ def _read_body(request: Request) -> bytes:
     if limit is not None and len(body) > limit:
         raise PayloadTooLarge(limit)
     return body
+
+
+def validated(serializer_class, request: Request, partial: bool = False) -> dict[str, Any]:
+    """The request body checked by a write serializer (400 naming the fields otherwise), as a plain dict."""
+    serializer = serializer_class(data=request.data, partial=partial)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
 
 
 class ApiView(APIView):

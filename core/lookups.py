@@ -1,0 +1,18 @@
+"""Lookups by id, slug or name: the one way a path or body names an object, and the one 404 when none."""
+
+import uuid
+
+from django.http import Http404
+
+
+def as_uuid(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
+
+
+def found_or_404[T](instance: T | None, message: str) -> T:
+    if instance is None:
+        raise Http404(message)
+    return instance
