@@ -1,7 +1,7 @@
 from datetime import UTC, datetime
 
 from asgiref.sync import async_to_sync, sync_to_async
-from channels.testing.websocket import WebsocketCommunicator  # not channels.testing: it imports daphne
+from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
 
