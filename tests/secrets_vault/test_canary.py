@@ -50,7 +50,7 @@ def _drive_console(client, secret: Secret, canary: str) -> list[str]:
         f"/secrets/{secret.pk}/",
         "/admin/secrets_vault/secret/",
         f"/admin/secrets_vault/secret/{secret.pk}/change/",
-        "/admin/environments/auditentry/",
+        "/admin/core/auditentry/",
         "/admin/analytics/requestlog/",
     ]:
         page = client.get(url)
