@@ -15,11 +15,11 @@ from .effective import serves_change
 from .models import OVERRIDABLE_FIELDS, Route, RouteClient, RouteOverride
 from .validation import INJECTION_FIELDS, check_secret_references, clean_route_values
 
-ROUTE_FIELDS = ["name", "slug", "description", *OVERRIDABLE_FIELDS]
+ROUTE_FIELDS = ["name", "slug", "description", "residency_locked", *OVERRIDABLE_FIELDS]
 ROUTE_EDITABLE = set(ROUTE_FIELDS) - {"slug"}
 # What an environment serves from the base route: the overridable values, and the name, which callers may
 # send in x-knoxcall-route. The description serves nothing.
-SERVED_FIELDS = ("name", *OVERRIDABLE_FIELDS)
+SERVED_FIELDS = ("name", "residency_locked", *OVERRIDABLE_FIELDS)
 # The override a Developer's new route gets in each protected environment: disabled until an Administrator
 # enables it there.
 PIN = {"enabled": False}
