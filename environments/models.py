@@ -42,7 +42,9 @@ class Environment(models.Model):
     )
     expiry_notified_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Regional members: a call naming the group is served by one member (routing/regions.py).
-    region_group = models.CharField(max_length=63, blank=True, help_text="e.g. production, for production-eu.")
+    region_group = models.CharField(
+        max_length=63, blank=True, help_text="e.g. production, for production-eu."
+    )
     failover_order = models.PositiveSmallIntegerField(default=0, help_text="Lower is tried first.")
     region_down_since = models.DateTimeField(
         null=True, blank=True, editable=False, help_text="Set by the fleet health task: calls fail over."

@@ -22,7 +22,6 @@ from secrets_vault.injection import Injection, InjectionRefused
 from secrets_vault.rendering import RenderContext
 
 from . import snapshot
-from .regional import choose_environment, note_upstream_outcome
 from .access import enforce_access
 from .errors import GatewayError
 from .headers import (
@@ -34,6 +33,7 @@ from .headers import (
 )
 from .lifecycle import start_background
 from .paths import UnsafePathError, upstream_url
+from .regional import choose_environment, note_upstream_outcome
 from .upstream import Body, Timeouts, UpstreamBodyError, UpstreamError, get_client
 
 log = logging.getLogger(__name__)
