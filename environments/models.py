@@ -74,6 +74,8 @@ class Environment(models.Model):
         errors = {}
         if self.is_protected and self.expires_at is not None:
             errors["expires_at"] = "A protected environment cannot be temporary: it never expires."
+        elif self.is_default and self.expires_at is not None:
+            errors["expires_at"] = "The default environment cannot be temporary."
         if self.parent_id is not None and self.parent_id == self.pk:
             errors["parent"] = "An environment cannot be its own parent."
         if self.region_group and self.region_group == self.name:

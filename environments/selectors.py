@@ -8,6 +8,21 @@ from .api_keys import hash_api_key, looks_like_api_key
 from .models import ApiKey, AuditEntry, Client, Environment
 
 
+def secret_parents(environments: list[Environment]) -> dict[str, tuple[str, ...]]:
+    """Pure: per environment, the parents whose secret values fill its gaps, nearest first. A protected
+    environment's values never flow into another environment, so the walk stops at the first one."""
+    by_id = {env.pk: env for env in environments}
+    chains: dict[str, tuple[str, ...]] = {}
+    for env in environments:
+        chain: list[str] = []
+        parent = by_id.get(env.parent_id)
+        while parent is not None and not parent.is_protected and parent.name not in chain:
+            chain.append(parent.name)
+            parent = by_id.get(parent.parent_id)
+        chains[env.name] = tuple(chain) if not env.is_protected else ()
+    return chains
+
+
 def api_key_authenticate(raw_key: str | None) -> ApiKey | None:
     """The active key matching `raw_key`, or None. Looked up by its hash, so no secret is compared."""
     if not raw_key or not looks_like_api_key(raw_key):

@@ -156,6 +156,8 @@ def environment_update(*, actor: Actor, environment: Environment, **fields: Any)
 @transaction.atomic
 def environment_make_default(*, actor: Actor, environment: Environment) -> Environment:
     require_change(actor, admin_only=True)
+    if environment.expires_at is not None:
+        raise ValidationError("A temporary environment cannot be the default; it will expire.")
     previous = Environment.objects.filter(is_default=True).first()
     _unset_current_default()
     Environment.objects.filter(pk=environment.pk).update(is_default=True)

@@ -13,6 +13,7 @@ from django.conf import settings
 
 from environments.api_keys import hash_api_key
 from environments.models import ArchivedEnvironment, ConfigVersion, Environment, RegionNetwork
+from environments.selectors import secret_parents
 from knoxcall.lib.client_ip import Network, parse_client_network
 from knoxcall.lib.targets import target_address
 from secrets_vault.injection import Injection, Vault, build_injection
@@ -144,21 +145,6 @@ def _resolve_each(
                 reason = str(exc) or type(exc).__name__
                 unresolvable.append(Unresolvable(route_id, route.name, route.slug, env.name, reason))
     return resolved, unresolvable
-
-
-def secret_parents(environments: list[Environment]) -> dict[str, tuple[str, ...]]:
-    """Per environment, the parents whose secret values fill its gaps, nearest first. A protected
-    environment's values never flow into another environment, so the walk stops at the first one."""
-    by_id = {env.pk: env for env in environments}
-    chains: dict[str, tuple[str, ...]] = {}
-    for env in environments:
-        chain: list[str] = []
-        parent = by_id.get(env.parent_id)
-        while parent is not None and not parent.is_protected and parent.name not in chain:
-            chain.append(parent.name)
-            parent = by_id.get(parent.parent_id)
-        chains[env.name] = tuple(chain) if not env.is_protected else ()
-    return chains
 
 
 def build_region_groups(environments: list[Environment]) -> dict[str, RegionGroup]:
