@@ -43,6 +43,7 @@ class RecordingUpstream:
     host: str = "127.0.0.1"
     port: int = 0
     received: list[Received] = field(default_factory=list)
+    port_open: bool = False
 
     @property
     def url(self) -> str:
@@ -86,12 +87,14 @@ class RecordingUpstream:
 
         threading.Thread(target=serve, name="test-upstream", daemon=True).start()
         ready.wait(5)
+        self.port_open = True
         return self
 
     def stop(self) -> None:
         """Close the socket and its connections (a dead upstream); `start()` reopens the same port."""
         asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(5)
         self._loop.call_soon_threadsafe(self._loop.stop)
+        self.port_open = False
 
 
 async def _echo(request, entry: Received, arg: str):
