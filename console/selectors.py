@@ -45,6 +45,19 @@ def environment_cards() -> list[dict[str, Any]]:
              "enabled_routes": sum(_enabled_in(r, e.pk) for r in routes)} for e in environments]
 
 
+def region_groups() -> list[dict[str, Any]]:
+    """Each region group with its members in failover order; failover is active while one is down."""
+    groups: dict[str, list[Environment]] = {}
+    members = Environment.objects.exclude(region_group="").order_by("region_group", "failover_order", "name")
+    for environment in members:
+        groups.setdefault(environment.region_group, []).append(environment)
+    return [
+        {"name": name, "members": found,
+         "failover_active": any(m.region_down_since is not None for m in found)}
+        for name, found in groups.items()
+    ]
+
+
 AUDIT_FILTERS = ("actor", "resource", "action", "environment")
 
 

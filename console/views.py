@@ -30,7 +30,8 @@ def home(request: HttpRequest) -> HttpResponse:
     # One grouped query over the last 5 minutes of rollups: cheap enough for every home page view.
     health = {card.environment.name: card for card in environment_health()}
     return render(request, "console/home.html", {"cards": selectors.environment_cards(),
-                                                 "totals": selectors.totals(), "health": health})
+                                                 "totals": selectors.totals(), "health": health,
+                                                 "region_groups": selectors.region_groups()})
 
 
 @login_required

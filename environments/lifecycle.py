@@ -41,9 +41,6 @@ def environment_extend(
     new_expiry = expiry_from(ttl_hours=ttl_hours, expires_at=expires_at)
     if new_expiry is None:
         raise ValidationError("Give ttl_hours or expires_at.")
-    limit = settings.KNOXCALL_MAX_ENV_TTL_HOURS
-    if new_expiry > timezone.now() + timedelta(hours=limit):
-        raise ValidationError({"expires_at": [f"A temporary environment lives at most {limit} hours."]})
     before = {"expires_at": environment.expires_at.isoformat()}
     environment.expires_at, environment.expiry_notified_at = new_expiry, None
     environment.save(update_fields=["expires_at", "expiry_notified_at"])

@@ -51,9 +51,6 @@ def _check_temporary(environment: Environment) -> None:
     """A cap on temporary environments: each one adds a resolved entry per route to every table rebuild."""
     if environment.expires_at is None:
         return
-    limit = settings.KNOXCALL_MAX_ENV_TTL_HOURS
-    if environment.expires_at > timezone.now() + timedelta(hours=limit):
-        raise ValidationError({"expires_at": [f"A temporary environment lives at most {limit} hours."]})
     others = Environment.objects.filter(expires_at__isnull=False).exclude(pk=environment.pk).count()
     if others >= settings.KNOXCALL_MAX_TEMPORARY_ENVIRONMENTS:
         raise ValidationError(

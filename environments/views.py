@@ -5,13 +5,14 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from console.access import actor_for, call_service, may_change, require_editor
 
 from . import services
 from .forms import EnvironmentForm
-from .models import Environment
+from .models import ArchivedEnvironment, Environment
 from .selectors import environment_dependents, environment_history
 
 
@@ -26,9 +27,10 @@ def _list_page(request: HttpRequest, status: int = 200) -> HttpResponse:
     environments = Environment.objects.annotate(override_count=Count("route_overrides")).order_by(
         "-is_default", "name")  # an aggregate query drops Meta.ordering
     rows = [{"environment": e, "can_change": may_change(actor, protected=e.is_protected)}
-            for e in environments]
+            for e in environments.select_related("parent")]
     return render(request, "environments/list.html", {
         "rows": rows, "can_create": may_change(actor), "is_admin": may_change(actor, admin_only=True),
+        "archived": ArchivedEnvironment.objects.all()[:50], "now": timezone.now(),
     }, status=status)
 
 
@@ -43,6 +45,8 @@ def environment_create(request: HttpRequest) -> HttpResponse:
     if request.method != "POST" or not form.is_valid():
         return _form_page(request, form, [], 400 if form.is_bound else 200)
     values = {k: v for k, v in form.cleaned_data.items() if k != "name"}
+    if values.get("ttl_hours") is None:
+        values.pop("ttl_hours", None)  # expires_at (maybe empty) decides; giving both is refused
     environment, errors, status = call_service(
         services.environment_create, actor=actor, name=form.cleaned_data["name"], **values)
     if errors:

@@ -202,7 +202,6 @@ ANALYTICS_RETENTION_DAYS = env.int("KNOXCALL_LOG_RETENTION_DAYS", default=7)
 # Every environment multiplies the route table (one resolved entry per route); bench/table.py measures the
 # rebuild, and this caps temporary environments until unbounded ones are shown to be affordable.
 KNOXCALL_MAX_TEMPORARY_ENVIRONMENTS = env.int("KNOXCALL_MAX_TEMPORARY_ENVIRONMENTS", default=20)
-KNOXCALL_MAX_ENV_TTL_HOURS = env.int("KNOXCALL_MAX_ENV_TTL_HOURS", default=720)
 KNOXCALL_EXPIRY_NOTICE_MINUTES = env.int("KNOXCALL_EXPIRY_NOTICE_MINUTES", default=60)
 # A gateway process stops sending to a region member after this many connection failures or timeouts in a
 # row, and tries it again after the retry delay, doubling up to the maximum while it keeps failing.
