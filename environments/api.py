@@ -16,6 +16,7 @@ from api.schema import DeletedSerializer, api_doc
 from . import lifecycle, regions, services
 from .models import ApiKey, AuditEntry, Client, Environment, RegionNetwork
 from .permissions import ROLES
+from .services import MAX_TTL_HOURS
 
 MAX_INT = 2**31 - 1
 
@@ -98,12 +99,15 @@ class EnvironmentCreateSerializer(EnvironmentWriteSerializer):
         "values fill the new environment's gaps.",
     )
     ttl_hours = serializers.FloatField(
-        min_value=0.01, required=False, help_text="Temporary: expires this many hours from now."
+        min_value=0.01, max_value=MAX_TTL_HOURS, required=False,
+        help_text="Temporary: expires this many hours from now.",
     )
 
 
 class ExtendSerializer(serializers.Serializer):
-    ttl_hours = serializers.FloatField(min_value=0.01, required=False, help_text="From now.")
+    ttl_hours = serializers.FloatField(
+        min_value=0.01, max_value=MAX_TTL_HOURS, required=False, help_text="From now."
+    )
     expires_at = serializers.DateTimeField(required=False)
 
 

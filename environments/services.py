@@ -20,6 +20,7 @@ ENVIRONMENT_FIELDS = [
     "region_group", "failover_order",
 ]
 EDITABLE_FIELDS = set(ENVIRONMENT_FIELDS) - {"name", "is_default"}
+MAX_TTL_HOURS = 24 * 366 * 10  # far beyond any feature branch, and well inside datetime's range
 
 
 def environment_snapshot(environment: Environment) -> dict[str, Any]:
@@ -63,8 +64,8 @@ def expiry_from(*, ttl_hours: float | None = None, expires_at: datetime | None =
     if ttl_hours is not None and expires_at is not None:
         raise ValidationError("Give ttl_hours or expires_at, not both.")
     if ttl_hours is not None:
-        if ttl_hours <= 0:
-            raise ValidationError({"ttl_hours": ["Give a positive number of hours."]})
+        if not 0 < ttl_hours <= MAX_TTL_HOURS:
+            raise ValidationError({"ttl_hours": [f"Give a number of hours from 0 to {MAX_TTL_HOURS}."]})
         return timezone.now() + timedelta(hours=ttl_hours)
     return expires_at
 
