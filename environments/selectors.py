@@ -71,8 +71,8 @@ def environment_history(environment: Environment) -> dict[str, int]:
 
 
 def deleted_environment_names() -> list[str]:
-    """Names of deleted environments (from the audit trail), so their history stays filterable."""
-    deleted = AuditEntry.objects.filter(resource_type="environment", action="delete")
+    """Names of deleted and expired environments (from the audit trail), so their history stays filterable."""
+    deleted = AuditEntry.objects.filter(resource_type="environment", action__in=["delete", "expire"])
     names = set(deleted.values_list("resource_name", flat=True))
     return sorted(names - set(Environment.objects.values_list("name", flat=True)))
 

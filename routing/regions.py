@@ -95,12 +95,13 @@ class MemberBreakers:
     def failed(self, member: str, threshold: int, retry: float, max_retry: float) -> None:
         """A connection failure or timeout: open after `threshold` in a row, or again after a failed retry."""
         with self._lock:
+            now = time.monotonic()
             state = self._states.setdefault(member, _State())
             state.failures += 1
-            if state.failures < threshold and not state.backoff:
-                return
+            if (state.failures < threshold and not state.backoff) or now < state.open_until:
+                return  # not yet, or already open: calls in flight when it opened do not double it
             state.backoff = min(max_retry, state.backoff * 2) if state.backoff else retry
-            state.open_until = time.monotonic() + state.backoff
+            state.open_until = now + state.backoff
 
     def succeeded(self, member: str) -> None:
         if member in self._states:

@@ -12,6 +12,7 @@ from environments import tasks
 from environments.audit import SYSTEM
 from environments.lifecycle import archived_names_purge
 from environments.models import ArchivedEnvironment, AuditEntry, Environment
+from environments.selectors import deleted_environment_names
 from environments.services import environment_create, environment_update
 from routing.models import RouteClient, RouteOverride
 from routing.services import route_create, route_override_update
@@ -89,6 +90,7 @@ def test_an_expired_environment_answers_410_and_is_archived_with_its_history_kep
     assert after[0] == before[0] + 2  # the two 410s are logged under the name too
     assert (after[1], after[3]) == (before[1], before[3]) and after[2] > before[2]
     assert AuditEntry.objects.filter(action="expire", environment=NAME).count() == 1
+    assert NAME in deleted_environment_names()  # the console's log filter still offers it
     assert upstream.complete[0].path == "/a" and len(upstream.complete) == 1
 
 
