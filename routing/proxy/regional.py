@@ -40,9 +40,9 @@ def choose_environment(table, named: str | None, route_id: str, found: dict, cal
     """The serving environment's name; sets call.environment and call.failover_from."""
     group, named = _group_to_serve(table, named)
     if group is None:
-        call.environment = named or ""
         if not named or (named not in table.environments and named not in table.archived):
             raise GatewayError("environment_not_found", f"No environment named '{named}'.")
+        call.environment = named  # an expired one's 410s are logged under its name too
         _check_expiry(table, named)
         return named
     hint = found.get(REGION_HEADER, [b""])[0].decode("latin-1").strip()
