@@ -85,7 +85,7 @@ def test_a_ci_script_creates_a_feature_environment_that_serves_its_first_call(
     assert received.header("x-token") == "f-1"
     assert received.header("x-api-key") == "staging-api-key"  # not set here: the parent's value
     assert response.headers["x-knoxcall-environment"] == "feature-payment-v2"
-    assert _logs().first().secrets_used == ["API_KEY@staging", "FEATURE_TOKEN"]
+    assert sorted(_logs().first().secrets_used) == ["API_KEY@staging", "FEATURE_TOKEN"]
     # The clone copied staging's override row (timeout) under the new target.
     assert echo_json(response)["path"] == "/charges"
     copied = RouteOverride.objects.get(environment__name="feature-payment-v2")
