@@ -15,4 +15,5 @@ urlpatterns = [
     path("<slug:name>/edit/", views.environment_edit, name="edit"),
     path("<slug:name>/delete/", views.environment_delete, name="delete"),
     path("<slug:name>/make-default/", views.environment_make_default, name="make_default"),
+    path("<slug:name>/extend/", views.environment_extend, name="extend"),
 ]

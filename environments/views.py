@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from console.access import actor_for, call_service, may_change, require_editor
 
-from . import services
+from . import lifecycle, services
 from .forms import EnvironmentForm
 from .models import ArchivedEnvironment, Environment
 from .selectors import environment_dependents, environment_history
@@ -109,3 +109,21 @@ def environment_make_default(request: HttpRequest, name: str) -> HttpResponse:
     messages.success(request, f"{name} is now the default environment.")
     return redirect("environments:list")
 
+
+
+@login_required
+@require_POST
+def environment_extend(request: HttpRequest, name: str) -> HttpResponse:
+    """Give a temporary environment `ttl_hours` (default 24) from now."""
+    environment = get_object_or_404(Environment, name=name)
+    try:
+        hours = float(request.POST.get("ttl_hours") or 24)
+    except ValueError:
+        hours = 0.0  # the service refuses it with its message
+    _, errors, status = call_service(
+        lifecycle.environment_extend, actor=actor_for(request), environment=environment, ttl_hours=hours)
+    if errors:
+        messages.error(request, " ".join(errors))
+        return _list_page(request, status)
+    messages.success(request, f"{name} now expires in {hours:g} hours.")
+    return redirect("environments:list")

@@ -1,5 +1,7 @@
 """Console: a feature environment from the New environment form, time left, expired names, region groups."""
 
+from datetime import timedelta
+
 from django.test import Client
 from django.utils import timezone
 
@@ -62,3 +64,13 @@ def test_the_home_page_shows_region_groups_with_health_and_failover(db):
     Environment.objects.filter(name="prod-eu").update(region_down_since=timezone.now())
     html = client.get("/").content.decode()
     assert "Failover active" in html and "Down since" in html
+
+
+def test_the_list_extends_a_temporary_environment_by_a_day(db):
+    seed_world("http://127.0.0.1:9")
+    environment_create(actor=SYSTEM, name="feature-d", ttl_hours=1)
+    client = _developer()
+    assert "Extend 24 h" in client.get("/environments/").content.decode()
+    assert client.post("/environments/feature-d/extend/", {"ttl_hours": "24"}).status_code == 302
+    expires = Environment.objects.get(name="feature-d").expires_at
+    assert expires > timezone.now() + timedelta(hours=23)
