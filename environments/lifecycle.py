@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Count
 from django.utils import timezone
 
 from .audit import SYSTEM, Actor, record_change
@@ -58,13 +59,22 @@ def environment_extend(
 
 
 def _delete_served(environment: Environment) -> dict[str, int]:
-    """Delete what the environment served, counting each kind for the audit entry."""
+    """Delete what the environment served, counting each kind for the audit entry.
+
+    A rule watching only this environment is disabled first: with no environment left it would watch
+    every environment, which nobody asked for."""
     from alerts.models import AlertRule
     from routing.models import RouteClient, RouteOverride
     from secrets_vault.models import SecretValue
 
     links = AlertRule.environments.through.objects.filter(environment=environment)
+    only_here = (
+        AlertRule.objects.filter(environments=environment).annotate(n=Count("environments")).filter(n=1)
+    )
     return {
+        "alert_rules_disabled": AlertRule.objects.filter(
+            pk__in=list(only_here.values_list("pk", flat=True))
+        ).update(enabled=False),
         "route_overrides": RouteOverride.objects.filter(environment=environment).delete()[0],
         "client_assignments": RouteClient.objects.filter(environment=environment).delete()[0],
         "secret_values": SecretValue.objects.filter(environment=environment).delete()[0],

@@ -33,6 +33,7 @@ def feature(gateway, upstream, environments):
     secret_set_value(actor=SYSTEM, secret=secret, environment=feature, value="f-1")
     rule = AlertRule.objects.create(name="errors", type="error_rate", threshold=5)
     rule.environments.add(feature, environments["staging"])
+    AlertRule.objects.create(name="feature only", type="error_rate", threshold=5).environments.add(feature)
     AlertIncident.objects.create(
         rule=rule,
         environment=feature,
@@ -82,6 +83,8 @@ def test_an_expired_environment_answers_410_and_is_archived_with_its_history_kep
     assert _served(feature.pk) == (0, 0, 0)
     assert not Environment.objects.filter(name=NAME).exists()
     assert AlertRule.objects.get(name="errors").environments.count() == 1  # staging's link stays
+    only_feature = AlertRule.objects.get(name="feature only")  # else it would now watch every environment
+    assert not only_feature.enabled and only_feature.environments.count() == 0
     gateway.reload()
     still = gateway.get("/c", route="payments", environment=NAME)
     assert still.status_code == 410 and still.json()["code"] == "environment_expired"
