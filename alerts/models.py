@@ -55,6 +55,7 @@ class NotificationEvent(models.TextChoices):
     RENOTIFY = "renotify", "Re-notify"
     RESOLVE = "resolve", "Resolve"
     TEST = "test", "Test"
+    EXPIRY = "expiry", "Environment expiry"
 
 
 class NotificationChannel(models.Model):

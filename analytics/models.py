@@ -29,6 +29,8 @@ class RequestLog(models.Model):
     secrets_used = models.JSONField(
         default=list, blank=True, help_text="Names of secrets injected; never values."
     )
+    # The member of a region group the call was meant for, when it was served by another (failover).
+    failover_from = models.CharField(max_length=63, blank=True, default="")
     # Set in the same transaction that folds the row into its MetricBucket, so a row is counted exactly
     # once whatever order ids commit in (PostgreSQL sequences do not commit in order).
     rolled_up = models.BooleanField(default=False)

@@ -2,6 +2,7 @@
 
 from celery import shared_task
 
+from . import region_health as region_health_module
 from . import rollup as rollup_module
 
 
@@ -13,3 +14,8 @@ def rollup() -> int:
 @shared_task(name="analytics.purge", acks_late=True, ignore_result=True)
 def purge() -> int:
     return rollup_module.purge()
+
+
+@shared_task(name="environments.region_health", acks_late=True, ignore_result=True)
+def region_health() -> dict[str, bool]:
+    return region_health_module.region_health_refresh()

@@ -29,9 +29,11 @@ ENVIRONMENT_KEYS = [
     "is_protected",
     "region",
     "expires_at",
+    "region_group",
+    "failover_order",
 ]
 CLIENT_KEYS = ["type", "ip_address", "description", "enabled"]
-ROUTE_KEYS = ["name", "description", *OVERRIDABLE_FIELDS]
+ROUTE_KEYS = ["name", "description", "residency_locked", *OVERRIDABLE_FIELDS]
 RULE_KEYS = [
     "enabled",
     "type",

@@ -65,6 +65,19 @@ def environment_dependents(environment: Environment) -> dict[str, list[str]]:
     }
 
 
+def region_groups() -> list[dict[str, Any]]:
+    """Each region group with its members in failover order; failover is active while one is down."""
+    groups: dict[str, list[Environment]] = {}
+    members = Environment.objects.exclude(region_group="").order_by("region_group", "failover_order", "name")
+    for environment in members:
+        groups.setdefault(environment.region_group, []).append(environment)
+    return [
+        {"name": name, "members": found,
+         "failover_active": any(m.region_down_since is not None for m in found)}
+        for name, found in groups.items()
+    ]
+
+
 def environment_history(environment: Environment) -> dict[str, int]:
     """What stays when an environment is deleted, counted: it remains readable and filterable by name."""
     name = environment.name

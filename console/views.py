@@ -35,11 +35,13 @@ class ConsoleLogoutView(auth_views.LogoutView):
 def home(request: HttpRequest) -> HttpResponse:
     # One grouped query over the last 5 minutes of rollups: cheap enough for every home page view.
     health = {card.environment.name: card for card in environment_health()}
-    return render(
-        request,
-        "console/home.html",
-        {"cards": selectors.environment_cards(), "totals": selectors.totals(), "health": health},
-    )
+    context = {
+        "cards": selectors.environment_cards(),
+        "totals": selectors.totals(),
+        "health": health,
+        "region_groups": selectors.region_groups(),
+    }
+    return render(request, "console/home.html", context)
 
 
 @login_required

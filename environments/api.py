@@ -17,8 +17,9 @@ from core.models import AuditEntry
 from core.permissions import ROLES
 from environments.selectors import environment_or_404
 
-from . import services
-from .models import ApiKey, Environment
+from . import lifecycle, regions, services
+from .models import ApiKey, Environment, RegionNetwork
+from .services import MAX_TTL_HOURS
 
 MAX_INT = 2**31 - 1
 
@@ -71,7 +72,14 @@ class EnvironmentSerializer(serializers.Serializer):
     is_protected = serializers.BooleanField()
     region = serializers.CharField()
     expires_at = serializers.DateTimeField(allow_null=True)
+    parent = serializers.CharField(source="parent.name", allow_null=True, default=None)
+    region_group = serializers.CharField()
+    failover_order = serializers.IntegerField()
+    region_down = serializers.SerializerMethodField()
     created_at = serializers.DateTimeField()
+
+    def get_region_down(self, environment: Environment) -> bool:
+        return environment.region_down_since is not None
 
 
 class EnvironmentWriteSerializer(WriteSerializer):
@@ -83,6 +91,27 @@ class EnvironmentWriteSerializer(WriteSerializer):
     is_protected = serializers.BooleanField(required=False)
     region = serializers.CharField(max_length=63, required=False, allow_blank=True)
     expires_at = serializers.DateTimeField(required=False, allow_null=True)
+    region_group = serializers.CharField(max_length=63, required=False, allow_blank=True)
+    failover_order = serializers.IntegerField(min_value=0, max_value=32767, required=False)
+
+
+class EnvironmentCreateSerializer(EnvironmentWriteSerializer):
+    clone_from = serializers.CharField(
+        max_length=63, required=False,
+        help_text="Parent environment: its overrides and client assignments are copied, and its secret "
+        "values fill the new environment's gaps.",
+    )
+    ttl_hours = serializers.FloatField(
+        min_value=0.01, max_value=MAX_TTL_HOURS, required=False,
+        help_text="Temporary: expires this many hours from now.",
+    )
+
+
+class ExtendSerializer(WriteSerializer):
+    ttl_hours = serializers.FloatField(
+        min_value=0.01, max_value=MAX_TTL_HOURS, required=False, help_text="From now."
+    )
+    expires_at = serializers.DateTimeField(required=False)
 
 
 class EnvironmentListView(ApiView):
@@ -90,11 +119,76 @@ class EnvironmentListView(ApiView):
     def get(self, request):
         return self.ok(EnvironmentSerializer(Environment.objects.all(), many=True).data)
 
-    @api_doc(request=EnvironmentWriteSerializer, response=EnvironmentSerializer, status=201)
+    @api_doc(
+        request=EnvironmentCreateSerializer, response=EnvironmentSerializer, status=201,
+        summary="Create an environment; with clone_from, the same name and parent again answers 200.",
+    )
     def post(self, request):
-        fields = validated(EnvironmentWriteSerializer, request)
+        fields = validated(EnvironmentCreateSerializer, request)
+        if "clone_from" in fields:
+            fields["clone_from"] = environment_or_404(fields["clone_from"])
+            existing = Environment.objects.filter(name=fields["name"], parent=fields["clone_from"]).first()
+            if existing is not None:  # a CI job re-running its create step
+                return self.ok(EnvironmentSerializer(existing).data)
         environment = services.environment_create(actor=self.actor, **fields)
         return self.ok(EnvironmentSerializer(environment).data, status=201)
+
+
+class EnvironmentExtendView(ApiView):
+    @api_doc(
+        request=ExtendSerializer, response=EnvironmentSerializer,
+        summary="Move a temporary environment's expiry (ttl_hours from now, or expires_at).",
+    )
+    def post(self, request, env: str):
+        environment = lifecycle.environment_extend(
+            actor=self.actor, environment=environment_or_404(env), **validated(ExtendSerializer, request)
+        )
+        return self.ok(EnvironmentSerializer(environment).data)
+
+
+# --- region networks --------------------------------------------------------------------------------------
+class RegionNetworkSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    region = serializers.CharField(help_text="Matches the `region` of a region group's member.")
+    cidr = serializers.CharField()
+    description = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class RegionNetworkWriteSerializer(WriteSerializer):
+    region = serializers.CharField(max_length=63)
+    cidr = serializers.CharField(max_length=64)
+    description = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+
+def _region_network_or_404(ident: str) -> RegionNetwork:
+    network = RegionNetwork.objects.filter(pk=ident).first() if ident.isdigit() and len(ident) < 10 else None
+    if network is None:
+        raise Http404(f"No region network '{ident}'.")
+    return network
+
+
+class RegionNetworkListView(ApiView):
+    @api_doc(response=RegionNetworkSerializer, many=True, summary="Caller networks per region (bare array).")
+    def get(self, request):
+        return self.ok(RegionNetworkSerializer(RegionNetwork.objects.all(), many=True).data)
+
+    @api_doc(request=RegionNetworkWriteSerializer, response=RegionNetworkSerializer, status=201)
+    def post(self, request):
+        fields = validated(RegionNetworkWriteSerializer, request)
+        network = regions.region_network_create(actor=self.actor, **fields)
+        return self.ok(RegionNetworkSerializer(network).data, status=201)
+
+
+class RegionNetworkDetailView(ApiView):
+    @api_doc(response=RegionNetworkSerializer)
+    def get(self, request, network: str):
+        return self.ok(RegionNetworkSerializer(_region_network_or_404(network)).data)
+
+    @api_doc(response=DeletedSerializer)
+    def delete(self, request, network: str):
+        regions.region_network_delete(actor=self.actor, network=_region_network_or_404(network))
+        return self.ok({"deleted": True})
 
 
 class EnvironmentDetailView(ApiView):

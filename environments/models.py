@@ -7,6 +7,7 @@ ConfigVersion row in the same transaction; proxy processes watch that row to reb
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
@@ -36,6 +37,19 @@ class Environment(models.Model):
     expires_at = models.DateTimeField(
         null=True, blank=True, help_text="Temporary (feature-branch) environments."
     )
+    # A feature environment's parent: cloned from it, and its secret values fill the child's gaps.
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children"
+    )
+    expiry_notified_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Regional members: a call naming the group is served by one member (routing/regions.py).
+    region_group = models.CharField(
+        max_length=63, blank=True, help_text="e.g. production, for production-eu."
+    )
+    failover_order = models.PositiveSmallIntegerField(default=0, help_text="Lower is tried first.")
+    region_down_since = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="Set by the fleet health task: calls fail over."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -52,6 +66,58 @@ class Environment(models.Model):
     @property
     def label(self) -> str:
         return self.display_name or self.name
+
+    @property
+    def is_temporary(self) -> bool:
+        return self.expires_at is not None
+
+    def clean(self) -> None:
+        errors = {}
+        if self.is_protected and self.expires_at is not None:
+            errors["expires_at"] = "A protected environment cannot be temporary: it never expires."
+        elif self.is_default and self.expires_at is not None:
+            errors["expires_at"] = "The default environment cannot be temporary."
+        if self.parent_id is not None and self.parent_id == self.pk:
+            errors["parent"] = "An environment cannot be its own parent."
+        if self.region_group and self.region_group == self.name:
+            errors["region_group"] = "A region group needs a name of its own, not a member's."
+        if errors:
+            raise ValidationError(errors)
+
+
+class ArchivedEnvironment(models.Model):
+    """The name of an expired environment, kept while its request logs are retained.
+
+    Calls naming it answer 410 environment_expired, and a new environment cannot take the name, so old logs
+    never mix with a new environment's. The analytics purge deletes the row with the last of its logs.
+    """
+
+    name = models.CharField(max_length=63, unique=True)
+    parent_name = models.CharField(max_length=63, blank=True)
+    expired_at = models.DateTimeField()
+    archived_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-archived_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} (expired {self.expired_at:%Y-%m-%d %H:%M})"
+
+
+class RegionNetwork(models.Model):
+    """Callers in `cidr` are served by the member of a region group whose `region` matches."""
+
+    region = models.CharField(max_length=63)
+    cidr = models.CharField(max_length=64, help_text="An IPv4 or IPv6 network, e.g. 10.20.0.0/16.")
+    description = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["region", "cidr"]
+        constraints = [models.UniqueConstraint(fields=["region", "cidr"], name="one_region_network")]
+
+    def __str__(self) -> str:
+        return f"{self.cidr} → {self.region}"
 
 
 API_KEY_LIVE_PREFIX = "tk_live_"

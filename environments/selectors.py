@@ -13,6 +13,21 @@ from .api_keys import hash_api_key, looks_like_api_key
 from .models import ApiKey, Client, Environment
 
 
+def secret_parents(environments: list[Environment]) -> dict[str, tuple[str, ...]]:
+    """Pure: per environment, the parents whose secret values fill its gaps, nearest first. A protected
+    environment's values never flow into another environment, so the walk stops at the first one."""
+    by_id = {env.pk: env for env in environments}
+    chains: dict[str, tuple[str, ...]] = {}
+    for env in environments:
+        chain: list[str] = []
+        parent = by_id.get(env.parent_id)
+        while parent is not None and not parent.is_protected and parent.name not in chain:
+            chain.append(parent.name)
+            parent = by_id.get(parent.parent_id)
+        chains[env.name] = tuple(chain) if not env.is_protected else ()
+    return chains
+
+
 def api_key_authenticate(raw_key: str | None) -> ApiKey | None:
     """The active, unexpired key matching `raw_key`, or None. Looked up by its hash: no secret is compared."""
     if not raw_key or not looks_like_api_key(raw_key):
@@ -39,8 +54,8 @@ def client_list() -> QuerySet[Client]:
 
 
 def deleted_environment_names() -> list[str]:
-    """Names of deleted environments (from the audit trail), so their history stays filterable."""
-    deleted = AuditEntry.objects.filter(resource_type="environment", action="delete")
+    """Names of deleted and expired environments (from the audit trail), so their history stays filterable."""
+    deleted = AuditEntry.objects.filter(resource_type="environment", action__in=["delete", "expire"])
     names = set(deleted.values_list("resource_name", flat=True))
     return sorted(names - set(Environment.objects.values_list("name", flat=True)))
 

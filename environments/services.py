@@ -1,8 +1,9 @@
 """Writes to environments. Each one validates, audits and bumps the configuration version atomically."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -11,35 +12,96 @@ from core.audit import Actor, record_change, snapshot
 from core.permissions import ROLES, require_change
 from knoxcall.lib.client_ip import parse_client_network
 
+from . import cloning
 from .api_keys import display_prefix_of, generate_api_key, hash_api_key
-from .models import ApiKey, Client, Environment
+from .models import ApiKey, ArchivedEnvironment, Client, Environment
 
 ENVIRONMENT_FIELDS = [
     "name", "display_name", "description", "color", "is_default", "is_protected", "region", "expires_at",
+    "region_group", "failover_order",
 ]
 EDITABLE_FIELDS = set(ENVIRONMENT_FIELDS) - {"name", "is_default"}
+MAX_TTL_HOURS = 24 * 366 * 10  # far beyond any feature branch, and well inside datetime's range
+
+
+def environment_snapshot(environment: Environment) -> dict[str, Any]:
+    parent = environment.parent.name if environment.parent_id else None
+    return {**snapshot(environment, ENVIRONMENT_FIELDS), "parent": parent}
 
 
 def _unset_current_default() -> None:
     Environment.objects.filter(is_default=True).update(is_default=False)
 
 
+def _check_name_free(name: str) -> None:
+    """An expired environment's name stays taken while its logs are kept, so they never mix with a new
+    environment's; the analytics purge frees it."""
+    if ArchivedEnvironment.objects.filter(name=name).exists() or Environment.objects.filter(
+        region_group=name
+    ).exists():
+        raise ValidationError({"name": [f"The name {name} is reserved (an expired environment or a region "
+                                        "group); choose another."]})
+
+
+def _check_region_group(environment: Environment) -> None:
+    group = environment.region_group
+    if group and Environment.objects.filter(name=group).exclude(pk=environment.pk).exists():
+        raise ValidationError({"region_group": [f"{group} is an environment's name; a group needs its own."]})
+
+
+def _check_temporary(environment: Environment) -> None:
+    """A cap on temporary environments: each one adds a resolved entry per route to every table rebuild."""
+    if environment.expires_at is None:
+        return
+    others = Environment.objects.filter(expires_at__isnull=False).exclude(pk=environment.pk).count()
+    if others >= settings.KNOXCALL_MAX_TEMPORARY_ENVIRONMENTS:
+        raise ValidationError(
+            f"There are already {others} temporary environments, the most allowed "
+            "(KNOXCALL_MAX_TEMPORARY_ENVIRONMENTS); delete one or wait for one to expire."
+        )
+
+
+def expiry_from(*, ttl_hours: float | None = None, expires_at: datetime | None = None) -> datetime | None:
+    if ttl_hours is not None and expires_at is not None:
+        raise ValidationError("Give ttl_hours or expires_at, not both.")
+    if ttl_hours is not None:
+        if not 0 < ttl_hours <= MAX_TTL_HOURS:
+            raise ValidationError({"ttl_hours": [f"Give a number of hours from 0 to {MAX_TTL_HOURS}."]})
+        return timezone.now() + timedelta(hours=ttl_hours)
+    return expires_at
+
+
 @transaction.atomic
-def environment_create(*, actor: Actor, name: str, **fields: Any) -> Environment:
+def environment_create(
+    *, actor: Actor, name: str, clone_from: Environment | None = None, ttl_hours: float | None = None,
+    **fields: Any,
+) -> Environment:
+    """Create an environment; `clone_from` makes it a child that copies the parent's overrides and client
+    assignments (and inherits its secret values), `ttl_hours` or `expires_at` makes it temporary."""
     unknown = set(fields) - (set(ENVIRONMENT_FIELDS) - {"name"})
     if unknown:
         raise ValidationError(f"Unknown environment fields: {', '.join(sorted(unknown))}.")
     require_change(actor, admin_only=bool(fields.get("is_default") or fields.get("is_protected")))
-    environment = Environment(name=name, **fields)
+    fields["expires_at"] = expiry_from(ttl_hours=ttl_hours, expires_at=fields.get("expires_at"))
+    if clone_from is not None and clone_from.is_protected:
+        raise ValidationError({"clone_from": [
+            f"{clone_from.name} is protected: its configuration and secrets are not copied into other "
+            "environments."]})
+    environment = Environment(name=name, parent=clone_from, **fields)
     environment.full_clean(validate_constraints=False)
+    _check_name_free(name)
+    _check_region_group(environment)
+    _check_temporary(environment)
     if environment.is_default:
         _unset_current_default()
     environment.save()
     record_change(
         actor=actor, action="create", resource_type="environment", resource_id=environment.pk,
         resource_name=environment.name, environment=environment.name,
-        after=snapshot(environment, ENVIRONMENT_FIELDS),
+        after=environment_snapshot(environment),
     )
+    if clone_from is not None:
+        cloning.copy_configuration(actor, clone_from, environment)
     return environment
 
 
@@ -52,15 +114,19 @@ def environment_update(*, actor: Actor, environment: Environment, **fields: Any)
     environment = Environment.objects.select_for_update().get(pk=environment.pk)
     require_change(actor, protected=[environment.name] if environment.is_protected else [],
                    admin_only="is_protected" in fields)
-    before = snapshot(environment, ENVIRONMENT_FIELDS)
+    before = environment_snapshot(environment)
     for name, value in fields.items():
         setattr(environment, name, value)
     environment.full_clean()
+    _check_region_group(environment)
+    if "expires_at" in fields:
+        _check_temporary(environment)
+        environment.expiry_notified_at = None
     environment.save()
     record_change(
         actor=actor, action="update", resource_type="environment", resource_id=environment.pk,
         resource_name=environment.name, environment=environment.name,
-        before=before, after=snapshot(environment, ENVIRONMENT_FIELDS),
+        before=before, after=environment_snapshot(environment),
     )
     return environment
 
@@ -68,6 +134,8 @@ def environment_update(*, actor: Actor, environment: Environment, **fields: Any)
 @transaction.atomic
 def environment_make_default(*, actor: Actor, environment: Environment) -> Environment:
     require_change(actor, admin_only=True)
+    if environment.expires_at is not None:
+        raise ValidationError("A temporary environment cannot be the default; it will expire.")
     previous = Environment.objects.filter(is_default=True).first()
     _unset_current_default()
     Environment.objects.filter(pk=environment.pk).update(is_default=True)
@@ -89,7 +157,7 @@ def environment_delete(*, actor: Actor, environment: Environment) -> None:
         raise ValidationError(
             "The default environment cannot be deleted; make another one the default first."
         )
-    before = snapshot(environment, ENVIRONMENT_FIELDS)
+    before = environment_snapshot(environment)
     environment_id = environment.pk
     environment.delete()
     record_change(

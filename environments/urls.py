@@ -14,4 +14,5 @@ urlpatterns = [
     path("new/", views.environment_create, name="create"),
     path("<slug:name>/edit/", views.environment_edit, name="edit"),
     path("<slug:name>/make-default/", views.environment_make_default, name="make_default"),
+    path("<slug:name>/extend/", views.environment_extend, name="extend"),
 ]

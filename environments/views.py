@@ -5,13 +5,14 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from core.http.console import actor_for, call_service, may_change, require_editor
 
-from . import services
+from . import lifecycle, services
 from .forms import EnvironmentForm
-from .models import Environment
+from .models import ArchivedEnvironment, Environment
 
 
 @login_required
@@ -25,9 +26,10 @@ def _list_page(request: HttpRequest, status: int = 200) -> HttpResponse:
     environments = Environment.objects.annotate(override_count=Count("route_overrides")).order_by(
         "-is_default", "name")  # an aggregate query drops Meta.ordering
     rows = [{"environment": e, "can_change": may_change(actor, protected=e.is_protected)}
-            for e in environments]
+            for e in environments.select_related("parent")]
     return render(request, "environments/list.html", {
         "rows": rows, "can_create": may_change(actor), "is_admin": may_change(actor, admin_only=True),
+        "archived": ArchivedEnvironment.objects.all()[:50], "now": timezone.now(),
     }, status=status)
 
 
@@ -42,6 +44,8 @@ def environment_create(request: HttpRequest) -> HttpResponse:
     if request.method != "POST" or not form.is_valid():
         return _form_page(request, form, [], 400 if form.is_bound else 200)
     values = {k: v for k, v in form.cleaned_data.items() if k != "name"}
+    if values.get("ttl_hours") is None:
+        values.pop("ttl_hours", None)  # expires_at (maybe empty) decides; giving both is refused
     environment, errors, status = call_service(
         services.environment_create, actor=actor, name=form.cleaned_data["name"], **values)
     if errors:
@@ -81,3 +85,21 @@ def environment_make_default(request: HttpRequest, name: str) -> HttpResponse:
     messages.success(request, f"{name} is now the default environment.")
     return redirect("environments:list")
 
+
+
+@login_required
+@require_POST
+def environment_extend(request: HttpRequest, name: str) -> HttpResponse:
+    """Give a temporary environment `ttl_hours` (default 24) from now."""
+    environment = get_object_or_404(Environment, name=name)
+    try:
+        hours = float(request.POST.get("ttl_hours") or 24)
+    except ValueError:
+        hours = 0.0  # the service refuses it with its message
+    _, errors, status = call_service(
+        lifecycle.environment_extend, actor=actor_for(request), environment=environment, ttl_hours=hours)
+    if errors:
+        messages.error(request, " ".join(errors))
+        return _list_page(request, status)
+    messages.success(request, f"{name} now expires in {hours:g} hours.")
+    return redirect("environments:list")

@@ -136,6 +136,13 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": ROLLUP_INTERVAL_SECONDS,
     },
     "analytics-purge": {"task": "analytics.purge", "schedule": 3600.0},
+    # Notify owners of environments about to expire, then archive the expired ones (environments.expiry).
+    "environments-expire": {"task": "environments.expire", "schedule": 60.0},
+    # Mark region members down (or up) for every gateway process from their recent buckets.
+    "environments-region-health": {
+        "task": "environments.region_health",
+        "schedule": env.float("KNOXCALL_REGION_HEALTH_INTERVAL_SECONDS", default=15.0),
+    },
 }
 
 # --- Secrets vault --------------------------------------------------------------------------------------
@@ -196,6 +203,22 @@ MAILERS = {
 
 # --- Analytics ------------------------------------------------------------------------------------------
 ANALYTICS_RETENTION_DAYS = env.int("KNOXCALL_LOG_RETENTION_DAYS", default=7)
+
+# --- Temporary and regional environments ----------------------------------------------------------------
+# Every environment multiplies the route table (one resolved entry per route); bench/table.py measures the
+# rebuild, and this caps temporary environments until unbounded ones are shown to be affordable.
+KNOXCALL_MAX_TEMPORARY_ENVIRONMENTS = env.int("KNOXCALL_MAX_TEMPORARY_ENVIRONMENTS", default=20)
+KNOXCALL_EXPIRY_NOTICE_MINUTES = env.int("KNOXCALL_EXPIRY_NOTICE_MINUTES", default=60)
+# A gateway process stops sending to a region member after this many connection failures or timeouts in a
+# row, and tries it again after the retry delay, doubling up to the maximum while it keeps failing.
+KNOXCALL_FAILOVER_THRESHOLD = env.int("KNOXCALL_FAILOVER_THRESHOLD", default=5)
+KNOXCALL_FAILOVER_RETRY_SECONDS = env.float("KNOXCALL_FAILOVER_RETRY_SECONDS", default=30.0)
+KNOXCALL_FAILOVER_MAX_RETRY_SECONDS = env.float("KNOXCALL_FAILOVER_MAX_RETRY_SECONDS", default=300.0)
+# The fleet-wide verdict (environments.regions): over the last window, at least this many calls and this
+# share of them failing to connect or timing out marks a member down for every process.
+KNOXCALL_REGION_DOWN_WINDOW_SECONDS = env.int("KNOXCALL_REGION_DOWN_WINDOW_SECONDS", default=60)
+KNOXCALL_REGION_DOWN_MIN_CALLS = env.int("KNOXCALL_REGION_DOWN_MIN_CALLS", default=5)
+KNOXCALL_REGION_DOWN_FAILURE_SHARE = env.float("KNOXCALL_REGION_DOWN_FAILURE_SHARE", default=0.5)
 ANALYTICS_ROLLUP_BATCH_SIZE = env.int("KNOXCALL_ROLLUP_BATCH_SIZE", default=10000)
 ANALYTICS_LIVE_POLL_SECONDS = env.float("KNOXCALL_LIVE_POLL_SECONDS", default=2.0)
 # Environment health over the last 5 minutes (analytics.health): shares of calls that failed (5xx and gateway

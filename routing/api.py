@@ -55,6 +55,9 @@ RouteWriteSerializer = type(
             max_length=63, required=False, help_text="Write-once; derived from the name."
         ),
         "description": serializers.CharField(required=False, allow_blank=True, max_length=2000),
+        "residency_locked": serializers.BooleanField(
+            required=False, help_text="In a region group, never fail over: answer 503 region_unavailable."
+        ),
         **_config_fields(nullable=False),
         "target_base_url": serializers.CharField(max_length=2048),
         "__module__": __name__,
@@ -75,6 +78,7 @@ class RouteSerializer(serializers.Serializer):
     name = serializers.CharField()
     slug = serializers.CharField()
     description = serializers.CharField()
+    residency_locked = serializers.BooleanField()
     target_base_url = serializers.CharField()
     base_environment = serializers.CharField(allow_null=True)
     enabled = serializers.BooleanField()

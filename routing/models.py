@@ -61,6 +61,10 @@ class Route(BaseRouteFields):
         max_length=63, unique=True, validators=[RegexValidator(SLUG_RE, "Use 1-63 of a-z, 0-9 and '-'.")]
     )
     description = models.TextField(blank=True)
+    # Base only: data that must stay in its region is never failed over to another member of a group.
+    residency_locked = models.BooleanField(
+        default=False, help_text="Never fail over to another region; answer 503 region_unavailable instead."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -15,11 +15,11 @@ from .effective import serves_change
 from .models import OVERRIDABLE_FIELDS, Route, RouteClient, RouteOverride
 from .validation import INJECTION_FIELDS, check_secret_references, clean_route_values
 
-ROUTE_FIELDS = ["name", "slug", "description", *OVERRIDABLE_FIELDS]
+ROUTE_FIELDS = ["name", "slug", "description", "residency_locked", *OVERRIDABLE_FIELDS]
 ROUTE_EDITABLE = set(ROUTE_FIELDS) - {"slug"}
 # What an environment serves from the base route: the overridable values, and the name, which callers may
 # send in x-knoxcall-route. The description serves nothing.
-SERVED_FIELDS = ("name", *OVERRIDABLE_FIELDS)
+SERVED_FIELDS = ("name", "residency_locked", *OVERRIDABLE_FIELDS)
 # The override a Developer's new route gets in each protected environment: disabled until an Administrator
 # enables it there.
 PIN = {"enabled": False}
@@ -256,3 +256,22 @@ def route_duplicate(*, actor: Actor, route: Route) -> Route:
         else:
             route_override_update(actor=actor, route=copy, environment=environment, **fields)
     return copy
+
+
+def environment_configuration_copy(actor: Actor, parent: Environment, child: Environment) -> None:
+    """Copy the parent's override rows and client assignments, so the child serves and admits what the
+    parent does from its first call. Audited as one entry; the create's version bump covers the table."""
+    overrides = list(RouteOverride.objects.filter(environment=parent))
+    for row in overrides:
+        row.pk, row.environment = None, child
+    RouteOverride.objects.bulk_create(overrides)
+    assignments = [
+        RouteClient(route_id=a.route_id, environment=child, client_id=a.client_id)
+        for a in RouteClient.objects.filter(environment=parent)
+    ]
+    RouteClient.objects.bulk_create(assignments)
+    record_change(
+        actor=actor, action="clone", resource_type="environment", resource_id=child.pk,
+        resource_name=child.name, environment=child.name,
+        after={"from": parent.name, "overrides": len(overrides), "client_assignments": len(assignments)},
+    )

@@ -13,8 +13,9 @@ from django.conf import settings
 
 from core.models import ConfigVersion
 from environments.api_keys import hash_api_key
-from environments.models import Environment
-from knoxcall.lib.client_ip import Network
+from environments.models import ArchivedEnvironment, Environment, RegionNetwork
+from environments.selectors import secret_parents
+from knoxcall.lib.client_ip import Network, parse_client_network
 from knoxcall.lib.targets import target_address
 from secrets_vault.injection import Injection, Vault, build_injection
 from secrets_vault.selectors import load_vault
@@ -23,6 +24,7 @@ from .access_table import KeyInfo, build_api_key_index, build_client_networks
 from .effective import EffectiveConfig, effective_config
 from .keys import RouteIndex, route_index
 from .models import OVERRIDABLE_FIELDS, Route, RouteOverride
+from .regions import Member, RegionGroup
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +71,14 @@ class RouteTable:
     api_keys: dict[str, KeyInfo] = field(default_factory=dict)  # sha256 of active keys (access_table.py)
     client_networks: dict[tuple[str, str], tuple[Network, ...]] = field(default_factory=dict)
     unresolvable: tuple[Unresolvable, ...] = ()
+    # Temporary environments' expiry as a Unix time: the proxy answers 410 from that second on, without
+    # waiting for the expiry task; archived names keep answering 410 after it ran.
+    expires_at: dict[str, float] = field(default_factory=dict)
+    archived: frozenset[str] = frozenset()
+    region_groups: dict[str, RegionGroup] = field(default_factory=dict)  # group name -> members in order
+    group_of: dict[str, str] = field(default_factory=dict)  # member name -> its group's name
+    region_networks: dict[str, tuple[Network, ...]] = field(default_factory=dict)  # region -> CIDRs
+    residency_locked: frozenset[str] = frozenset()  # route ids never served by another region's member
 
     def find_route_id(self, key: str) -> str | None:
         return self.route_index.find(key)
@@ -90,7 +100,12 @@ def _is_gateway_itself(netloc_host: str, port: int | None) -> bool:
 
 
 def resolve_route(
-    route_values: dict, route: Route, environment: str, override: dict | None, vault: Vault | None = None
+    route_values: dict,
+    route: Route,
+    environment: str,
+    override: dict | None,
+    vault: Vault | None = None,
+    parents: tuple[str, ...] = (),
 ) -> ResolvedRoute:
     config = effective_config(route_values, override)
     target = config["target_base_url"].rstrip("/")
@@ -107,7 +122,7 @@ def resolve_route(
         allowed_methods=frozenset(config["allowed_methods"] or ()),
         timeout_seconds=config["timeout_ms"] / 1000,
         is_loop=_is_gateway_itself(address.hostname, address.port),
-        injection=build_injection(config.values, environment, route.name, vault or Vault()),
+        injection=build_injection(config.values, environment, route.name, vault or Vault(), parents),
     )
 
 
@@ -117,17 +132,44 @@ def _resolve_each(
     """Every (route, environment), each on its own: one bad row costs only itself."""
     resolved: dict[tuple[str, str], ResolvedRoute] = {}
     unresolvable: list[Unresolvable] = []
+    parents = secret_parents(environments)
     for route in routes:
         route_id = str(route.pk)
         base = {name: getattr(route, name) for name in OVERRIDABLE_FIELDS}
         for env in environments:
             override = overrides.get((route_id, env.pk))
             try:
-                resolved[(route_id, env.name)] = resolve_route(base, route, env.name, override, vault)
+                resolved[(route_id, env.name)] = resolve_route(
+                    base, route, env.name, override, vault, parents[env.name]
+                )
             except Exception as exc:  # noqa: BLE001 - whatever it is, it must not stop the other routes
                 reason = str(exc) or type(exc).__name__
                 unresolvable.append(Unresolvable(route_id, route.name, route.slug, env.name, reason))
     return resolved, unresolvable
+
+
+def build_region_groups(environments: list[Environment]) -> dict[str, RegionGroup]:
+    members: dict[str, list[Environment]] = {}
+    for env in environments:
+        if env.region_group:
+            members.setdefault(env.region_group, []).append(env)
+    return {
+        name: RegionGroup(name, tuple(
+            Member(env.name, env.region, env.region_down_since is not None)
+            for env in sorted(found, key=lambda e: (e.failover_order, e.name))
+        ))
+        for name, found in members.items()
+    }
+
+
+def build_region_networks() -> dict[str, tuple[Network, ...]]:
+    networks: dict[str, list[Network]] = {}
+    for region, cidr in RegionNetwork.objects.values_list("region", "cidr"):
+        try:
+            networks.setdefault(region, []).append(parse_client_network(cidr))
+        except ValueError:
+            continue  # the service validates networks; a bad row must not stop the table from loading
+    return {region: tuple(found) for region, found in networks.items()}
 
 
 def build_route_table() -> RouteTable:
@@ -140,6 +182,7 @@ def build_route_table() -> RouteTable:
     routes = list(Route.objects.all())
     resolved, unresolvable = _resolve_each(routes, environments, overrides, vault)
     default = next((env.name for env in environments if env.is_default), None)
+    groups = build_region_groups(environments)
     return RouteTable(
         version=version,
         route_index=route_index((str(r.pk), r.name, r.slug) for r in routes),
@@ -149,6 +192,12 @@ def build_route_table() -> RouteTable:
         api_keys=build_api_key_index(),
         client_networks=build_client_networks(),
         unresolvable=tuple(unresolvable),
+        expires_at={env.name: env.expires_at.timestamp() for env in environments if env.expires_at},
+        archived=frozenset(ArchivedEnvironment.objects.values_list("name", flat=True)),
+        region_groups=groups,
+        group_of={m.name: g.name for g in groups.values() for m in g.members},
+        region_networks=build_region_networks(),
+        residency_locked=frozenset(str(r.pk) for r in routes if r.residency_locked),
     )
 
 

@@ -77,6 +77,12 @@ class SecretSlot:
     message: str
     expires_at: datetime | None
     strict_expiry: bool
+    inherited_from: str = ""  # the parent environment whose value is used, when not the environment's own
+
+    @property
+    def used_as(self) -> str:
+        """How the request log names it: `NAME`, or `NAME@staging` for a value inherited from staging."""
+        return f"{self.name}@{self.inherited_from}" if self.inherited_from else self.name
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,20 +138,34 @@ class Injection:
         return json.dumps(merge_json(caller, render_body(self.body, context))).encode()
 
 
-def _slot(placeholder: Placeholder, environment: str, vault: Vault) -> SecretSlot:
+def _value_source(info: SecretInfo, chain: tuple[str, ...], vault: Vault) -> tuple[str, str | None]:
+    """The first environment of `chain` (the environment, then its parents) that has a value or cannot
+    decrypt one, with that value; a gap in a feature environment is filled by its parent's value."""
+    for environment in chain:
+        key = (info.id, environment)
+        if key in vault.failures or key in vault.values:
+            return environment, vault.values.get(key)
+    return chain[0], None
+
+
+def _slot(placeholder: Placeholder, chain: tuple[str, ...], vault: Vault) -> SecretSlot:
+    environment = chain[0]
     info = vault.find(placeholder)
     if info is None:
         message = f"Secret {placeholder} does not exist (environment {environment})."
         return SecretSlot(placeholder, placeholder.arg, None, "secret_missing", message, None, False)
-    key = (info.id, environment)
-    value, problem, message = vault.values.get(key), "", ""
-    if key in vault.failures:
+    source, value = _value_source(info, chain, vault)
+    problem, message = "", ""
+    if (info.id, source) in vault.failures:
         problem = "secret_unavailable"
-        message = f"Secret '{info.name}' cannot be decrypted in environment {environment}."
+        message = f"Secret '{info.name}' cannot be decrypted in environment {source}."
     elif value is None:
         problem = "secret_missing"
         message = f"Secret '{info.name}' has no value in environment {environment}."
-    return SecretSlot(placeholder, info.name, value, problem, message, info.expires_at, info.strict_expiry)
+    return SecretSlot(
+        placeholder, info.name, value, problem, message, info.expires_at, info.strict_expiry,
+        source if source != environment else "",
+    )
 
 
 def _refusal(
@@ -163,9 +183,16 @@ def _refusal(
 
 
 def build_injection(
-    config: Mapping[str, Any], environment: str, route_name: str, vault: Vault
+    config: Mapping[str, Any],
+    environment: str,
+    route_name: str,
+    vault: Vault,
+    parents: tuple[str, ...] = (),
 ) -> Injection | None:
-    """The prepared injection of an effective route config, or None when it injects nothing."""
+    """The prepared injection of an effective route config, or None when it injects nothing.
+
+    `parents` are the environments whose values fill this one's gaps, nearest first (a feature
+    environment's parent chain; the route table leaves protected environments out of it)."""
     headers_json, body_json = config.get("inject_headers_json"), config.get("inject_body_json")
     if not headers_json and not body_json:
         return None
@@ -173,7 +200,7 @@ def build_injection(
         headers, body = parse_headers(headers_json), parse_body(body_json) if body_json else None
     except TemplateError as exc:
         return Injection(environment, route_name, refusal=("secret_unavailable", f"Invalid templates: {exc}"))
-    slots = tuple(_slot(p, environment, vault) for p in secret_placeholders((headers, body)))
+    slots = tuple(_slot(p, (environment, *parents), vault) for p in secret_placeholders((headers, body)))
     values = {slot.placeholder: slot.value for slot in slots if slot.value is not None}
     values |= {ENVIRONMENT: environment, ROUTE_NAME: route_name}
     return Injection(
@@ -185,6 +212,6 @@ def build_injection(
         expiring=tuple((s.expires_at.timestamp(), s) for s in slots if s.expires_at is not None),
         values=values,
         uses_timestamp=TIMESTAMP in set(placeholders((headers, body))),
-        secret_names=tuple(dict.fromkeys(slot.name for slot in slots)),
+        secret_names=tuple(dict.fromkeys(slot.used_as for slot in slots)),
         header_names=frozenset(name.encode("latin-1") for name, _ in headers),
     )

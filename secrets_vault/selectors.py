@@ -8,6 +8,7 @@ from django.db.models import Prefetch
 from django.views.decorators.debug import sensitive_variables
 
 from environments.models import Environment
+from environments.selectors import secret_parents
 
 from . import cipher
 from .injection import SecretInfo, Vault
@@ -91,13 +92,15 @@ def missing_references(uses: dict[str, list[Placeholder]]) -> list[str]:
         str(s.pk): s for s in Secret.objects.filter(pk__in=[p.arg for p in wanted if p.kind == SECRET_ID])
     }
     with_value = set(SecretValue.objects.values_list("secret_id", "environment__name"))
+    parents = secret_parents(list(Environment.objects.all()))  # a feature environment inherits values
     problems: list[str] = []
     for environment, found in sorted(uses.items()):
+        chain = (environment, *parents.get(environment, ()))
         for placeholder in found:
             secret = (by_name if placeholder.kind == SECRET else by_id).get(placeholder.arg)
             if secret is None:
                 problem = f"{placeholder}: no such secret"
-            elif (secret.pk, environment) not in with_value:
+            elif not any((secret.pk, name) in with_value for name in chain):
                 problem = f"{placeholder}: no value in environment {environment}"
             else:
                 continue

@@ -33,6 +33,7 @@ from .headers import (
 from .lifecycle import start_background
 from .paths import UnsafePathError, upstream_url
 from .records import RequestRecord, record
+from .regional import choose_environment, note_upstream_outcome
 from .upstream import Body, Timeouts, UpstreamBodyError, UpstreamError, get_client
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,7 @@ class Call:
         "client_ip",
         "environment",
         "error_code",
+        "failover_from",
         "error_detail",
         "method",
         "path",
@@ -89,6 +91,7 @@ class Call:
         self.route = None
         self.recorded = False
         self.environment = ""
+        self.failover_from = ""  # the region member the call was meant for, when another one served it
         self.client_ip = None
         self.status = 0
         self.bytes_in = 0
@@ -127,6 +130,7 @@ class Call:
                 error_detail=self.error_detail,
                 secrets_used=self.secrets_used,
                 api_key_id=self.api_key_id,
+                failover_from=self.failover_from,
             )
         )
 
@@ -176,10 +180,8 @@ def _choose_route(table, found: dict[bytes, list[bytes]], call: Call, method: st
     if route_id is None:
         raise GatewayError("route_not_found", f"No route named '{route_key}'.")
     env_header = found.get(b"x-knoxcall-environment")
-    environment = env_header[0].decode("latin-1").strip() if env_header else table.default_environment
-    if not environment or environment not in table.environments:
-        raise GatewayError("environment_not_found", f"No environment named '{environment}'.")
-    call.environment = environment
+    named = env_header[0].decode("latin-1").strip() if env_header else None
+    environment = choose_environment(table, named, route_id, found, call)
     route = table.resolve(route_id, environment)
     if route is None:  # left out of the table: its configuration there cannot be resolved (see /readyz)
         message = f"Route '{route_key}' is unavailable in {environment}: its configuration is invalid."
@@ -325,7 +327,9 @@ async def _forward(call: Call, url: str, headers: list, body: Body, route):
     attempts = 2 if call.method in IDEMPOTENT and not isinstance(body, AsyncIterator) else 1
     for attempt in range(attempts):
         try:
-            return await get_client().send(call.method, url, headers, body, timeouts)
+            response = await get_client().send(call.method, url, headers, body, timeouts)
+            note_upstream_outcome(call.environment, None)
+            return response
         except UpstreamError as exc:
             if call.error_code == "client_disconnected":
                 raise CallerDisconnected from exc
@@ -334,6 +338,7 @@ async def _forward(call: Call, url: str, headers: list, body: Body, route):
             if attempt + 1 < attempts and exc.code == "upstream_unavailable":
                 continue
             call.error_detail = exc.detail
+            note_upstream_outcome(call.environment, exc.code)
             log.warning("upstream %s for %s: %s", exc.code, call.request_id, exc.detail)
             raise GatewayError(exc.code, exc.message) from exc
 
@@ -363,6 +368,8 @@ async def _send_error(send, error: GatewayError, call: Call) -> None:
     ]
     if call.environment:
         headers.append((b"x-knoxcall-environment", call.environment.encode()))
+    if call.failover_from:
+        headers.append((b"x-knoxcall-failover-from", call.failover_from.encode()))
     if error.close:
         headers.append((b"connection", b"close"))
     call.status, call.error_code, call.bytes_out = error.status, error.code, len(body)
@@ -381,6 +388,8 @@ async def _relay_response(send, response, call: Call) -> None:
         (b"via", VIA_TOKEN),  # appended to the upstream's Via, as every proxy on the way does
         *own_limits,
     ]
+    if call.failover_from:
+        headers.append((b"x-knoxcall-failover-from", call.failover_from.encode()))
     call.status = response.status
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
     previous = None

@@ -10,6 +10,7 @@ STATUS = {
     "route_header_missing": 404,
     "environment_not_found": 404,
     "method_not_allowed": 405,
+    "environment_expired": 410,  # a temporary environment past its expiry, archived or about to be
     "payload_too_large": 413,
     "rate_limited": 429,
     "header_fields_too_large": 431,
@@ -21,6 +22,7 @@ STATUS = {
     "upstream_forbidden": 502,
     "route_disabled": 503,
     "route_unavailable": 503,  # the route's configuration in that environment cannot be resolved
+    "region_unavailable": 503,  # a residency-locked route whose region's member is down
     "upstream_timeout": 504,
     "loop_detected": 508,
 }

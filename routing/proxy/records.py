@@ -32,6 +32,7 @@ class RequestRecord:
     api_key_id: str | None = None
     secrets_used: list[str] = field(default_factory=list)
     error_detail: str = ""
+    failover_from: str = ""
 
 
 class RecordWriter(Protocol):

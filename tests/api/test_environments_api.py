@@ -10,6 +10,10 @@ ENVIRONMENT_KEYS = {
     "is_protected",
     "region",
     "expires_at",
+    "parent",
+    "region_group",
+    "failover_order",
+    "region_down",
     "created_at",
 }
 

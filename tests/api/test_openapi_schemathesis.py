@@ -18,7 +18,8 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 from alerts.models import AlertIncident, AlertRule
 from analytics.models import RequestLog
 from core.audit import SYSTEM
-from environments.models import ApiKey, Client, Environment
+from environments.models import ApiKey, Client, Environment, RegionNetwork
+from environments.regions import region_network_create
 from environments.services import api_key_create, client_create, environment_create
 from routing.models import Route
 from routing.services import route_create
@@ -58,6 +59,9 @@ def seed() -> dict[str, str]:
         rule=rule, environment=staging, environment_name="staging", observed_value=2, threshold=1,
         opened_at=timezone.now(),
     )
+    network = RegionNetwork.objects.first() or region_network_create(
+        actor=SYSTEM, region="eu", cidr="10.20.0.0/16"
+    )
     if not RequestLog.objects.filter(request_id="req-1").exists():
         RequestLog.objects.create(
             request_id="req-1",
@@ -78,6 +82,7 @@ def seed() -> dict[str, str]:
         "rule": str(rule.pk),
         "incident": str(incident.pk),
         "request_id": "req-1",
+        "network": str(network.pk),
     }
 
 

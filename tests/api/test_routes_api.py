@@ -5,6 +5,7 @@ ROUTE_KEYS = {
     "name",
     "slug",
     "description",
+    "residency_locked",
     "target_base_url",
     "base_environment",
     "enabled",

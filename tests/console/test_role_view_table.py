@@ -18,7 +18,7 @@ from analytics.models import RequestLog
 from core.audit import SYSTEM, Actor
 from core.permissions import DEVELOPER
 from environments.models import Client as AccessClient
-from environments.services import api_key_create
+from environments.services import api_key_create, environment_create
 from routing.services import route_client_assign, route_create
 from secrets_vault.services import secret_create, secret_set_value
 from tests.support.console import make_user, seed_world
@@ -56,6 +56,8 @@ TABLE = [
     ("post", "/environments/development/delete/", {}, (302, 403, 302, 302)),
     ("post", "/environments/production/delete/", {}, (302, 403, 403, 400)),
     ("post", "/environments/staging/make-default/", {}, (302, 403, 403, 302)),
+    ("post", "/environments/feature-t/extend/", {"ttl_hours": "24"}, (302, 403, 302, 302)),
+    ("post", "/environments/staging/extend/", {"ttl_hours": "24"}, (302, 403, 400, 400)),  # not temporary
     ("get", "/routes/", None, (302, 200, 200, 200)),
     ("get", "/routes/?q=dem&enabled=yes&overrides=with", None, (302, 200, 200, 200)),
     ("get", "/routes/new/", None, (302, 403, 200, 200)),
@@ -212,6 +214,7 @@ def seed_more(world: dict) -> dict:
     prod_client = AccessClient.objects.create(name="datacenter", ip_address="198.51.100.0/24")
     route_client_assign(actor=SYSTEM, route=route, environment=envs["production"], client=prod_client)
     api_key, _ = api_key_create(actor=SYSTEM, name="deploy", role="developer")
+    environment_create(actor=SYSTEM, name="feature-t", clone_from=envs["staging"], ttl_hours=1)
     dev_route = route_create(actor=Actor(label="dev", role=DEVELOPER), name="Dev route",
                              target_base_url="http://127.0.0.1:9/dev")
     RequestLog.objects.create(request_id="req-role-table", timestamp=timezone.now(), environment="staging",

@@ -43,6 +43,7 @@ class RecordingUpstream:
     host: str = "127.0.0.1"
     port: int = 0
     received: list[Received] = field(default_factory=list)
+    port_open: bool = False
 
     @property
     def url(self) -> str:
@@ -77,16 +78,23 @@ class RecordingUpstream:
             app.router.add_route("*", "/{tail:.*}", self.handle)
             runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
             loop.run_until_complete(runner.setup())
-            site = web.TCPSite(runner, self.host, 0)
+            site = web.TCPSite(runner, self.host, self.port)  # 0 the first time; the same port on a restart
             loop.run_until_complete(site.start())
             self.port = site._server.sockets[0].getsockname()[1]
-            self._loop = loop
+            self._loop, self._runner = loop, runner
             ready.set()
             loop.run_forever()
 
         threading.Thread(target=serve, name="test-upstream", daemon=True).start()
         ready.wait(5)
+        self.port_open = True
         return self
+
+    def stop(self) -> None:
+        """Close the socket and its connections (a dead upstream); `start()` reopens the same port."""
+        asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(5)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self.port_open = False
 
 
 async def _echo(request, entry: Received, arg: str):
