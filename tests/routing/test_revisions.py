@@ -139,3 +139,29 @@ def test_secret_references_carry_the_value_version_but_not_the_digest(route, env
     )
     services.route_update(actor=SYSTEM, route=route, description="touched")
     assert _revisions(route.pk)[-1].document["secret_refs"]["staging"][0]["value_version"] == 2
+
+
+@pytest.mark.postgres
+def test_twenty_concurrent_override_writes_on_postgres_number_2_to_21_without_gaps():
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from tests.analytics.pg import ensure_database, pg_reachable
+    from tests.conftest import require_service
+
+    if not pg_reachable():
+        require_service("PostgreSQL", "127.0.0.1:5432 refused the connection")
+    url = ensure_database("knoxcall_revisions")
+    run = subprocess.run(
+        [sys.executable, "-m", "tests.routing.run_revision_concurrency"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "DATABASE_URL": url},
+        timeout=300,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    result = json.loads(run.stdout.strip().splitlines()[-1])
+    assert result == {"numbers": list(range(1, 22)), "errors": []}
