@@ -152,3 +152,24 @@ def unavailable_routes() -> list[dict[str, Any]]:
     for entry in routes.values():
         entry["environments"].sort()
     return sorted(routes.values(), key=lambda entry: entry["name"].casefold())
+
+
+def revision_route_id(ident: str) -> uuid.UUID | None:
+    """The route id behind a reference: a live route by UUID, slug or name, or, by UUID only, a deleted
+    route that left revisions (so it can be looked at and brought back)."""
+    from .models import RouteRevision
+
+    route = route_find(ident)
+    if route is not None:
+        return route.pk
+    try:
+        route_id = uuid.UUID(ident)
+    except ValueError:
+        return None
+    return route_id if RouteRevision.objects.filter(route_id=route_id).exists() else None
+
+
+def route_revisions(route_id: uuid.UUID):
+    from .models import RouteRevision
+
+    return RouteRevision.objects.filter(route_id=route_id).select_related("actor_user").order_by("-number")
