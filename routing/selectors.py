@@ -10,7 +10,8 @@ from environments.models import Environment
 from environments.permissions import may_change_protected
 from secrets_vault.rendering import injected_secret_placeholders
 
-from .effective import EffectiveConfig, effective_config
+from .compare import environment_compare
+from .effective import OVERRIDDEN, EffectiveConfig, effective_config
 from .models import OVERRIDABLE_FIELDS, Route, RouteClient, RouteOverride
 
 
@@ -94,12 +95,17 @@ def override_matrix(route: Route, editable: dict[str, bool]) -> list[dict[str, A
 
 
 def compare_environments(route: Route, left: Environment, right: Environment) -> list[dict[str, Any]]:
-    """The fields whose effective values differ between two environments."""
-    a, b = effective_for(route, left), effective_for(route, right)
+    """The overridable fields whose effective values differ between two environments (routing.compare, the
+    same function the API's compare and promotion plans use)."""
     return [
-        {"field": f, "left": a[f], "right": b[f], "left_overridden": f in a.overridden,
-         "right_overridden": f in b.overridden}
-        for f in OVERRIDABLE_FIELDS if a[f] != b[f]
+        {
+            "field": r.field,
+            "left": r.before,
+            "right": r.after,
+            "left_overridden": r.provenance_before == OVERRIDDEN,
+            "right_overridden": r.provenance_after == OVERRIDDEN,
+        }
+        for r in environment_compare(route, left, right, changed_only=True) if r.field in OVERRIDABLE_FIELDS
     ]
 
 

@@ -21,4 +21,6 @@ urlpatterns = [
     path("<uuid:route_id>/secrets/", views.route_secrets, name="secrets"),
     path("<uuid:route_id>/test/", views.route_test, name="test"),
     path("<uuid:route_id>/history/", views.route_history, name="history"),
+    path("<uuid:route_id>/history/<int:number>/", views.route_revision, name="revision"),
+    path("<uuid:route_id>/history/<int:number>/rollback/", views.route_rollback, name="rollback"),
 ]
