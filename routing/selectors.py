@@ -179,3 +179,41 @@ def route_revisions(route_id: uuid.UUID):
     from .models import RouteRevision
 
     return RouteRevision.objects.filter(route_id=route_id).select_related("actor_user").order_by("-number")
+
+
+@dataclass(frozen=True)
+class DeletedRoute:
+    """A route gone from the table but kept in its revisions: what the console shows to bring it back."""
+
+    pk: uuid.UUID
+    name: str
+    slug: str
+    target_base_url: str
+    deleted_at: Any
+    deleted_by: str
+    enabled: bool = False
+    deleted: bool = True
+
+
+def deleted_route(route_id: uuid.UUID) -> DeletedRoute | None:
+    """The deleted route of this id, described by its last revision before the deletion; None if it exists
+    or never had revisions."""
+    if Route.objects.filter(pk=route_id).exists():
+        return None
+    revisions = list(route_revisions(route_id)[:2])
+    if len(revisions) < 2 or not revisions[0].deleted:
+        return None
+    last = revisions[1].document
+    return DeletedRoute(
+        route_id, last["name"], last["slug"], last["target_base_url"], revisions[0].created_at,
+        revisions[0].actor_label,
+    )
+
+
+def deleted_routes() -> list[DeletedRoute]:
+    from .models import RouteRevision
+
+    deleted = set(RouteRevision.objects.filter(action="delete").values_list("route_id", flat=True))
+    gone = deleted - set(Route.objects.values_list("pk", flat=True))
+    found = [deleted_route(route_id) for route_id in gone]
+    return sorted((d for d in found if d), key=lambda d: d.deleted_at, reverse=True)

@@ -34,6 +34,14 @@ def _route(route_id) -> Route:
     return get_object_or_404(Route, pk=route_id)
 
 
+def _route_or_deleted(route_id) -> Route | selectors.DeletedRoute:
+    """History pages serve a deleted route too (from its revisions), so it can be looked at and restored."""
+    route = Route.objects.filter(pk=route_id).first() or selectors.deleted_route(route_id)
+    if route is None:
+        raise Http404("No such route.")
+    return route
+
+
 def _detail(request: HttpRequest, route: Route, tab: str, template: str, context: dict, status: int = 200):
     base = {"route": route, "tabs": TABS, "tab": tab, "can_edit_route": may_change(actor_for(request))}
     return render(request, template, {**base, **context}, status=status)
@@ -331,9 +339,16 @@ def route_test(request: HttpRequest, route_id) -> HttpResponse:
 
 @login_required
 @require_GET
+def deleted_route_list(request: HttpRequest) -> HttpResponse:
+    """Routes that were deleted, each with its history and a way back."""
+    return render(request, "routing/deleted.html", {"routes": selectors.deleted_routes()})
+
+
+@login_required
+@require_GET
 def route_history(request: HttpRequest, route_id) -> HttpResponse:
     """The route's revisions (each with a diff and "Roll back to this"), then its audit trail."""
-    route = _route(route_id)
+    route = _route_or_deleted(route_id)
     entries = console_selectors.audit_entries(resource="route", resource_id=str(route.pk))[:200]
     context = {
         "revisions": selectors.route_revisions(route.pk)[:100],
@@ -353,7 +368,7 @@ def _revision_or_404(route: Route, number: int):
 @require_GET
 def route_revision(request: HttpRequest, route_id, number: int) -> HttpResponse:
     """Revision N side by side with the current route, or with revision ?against=M."""
-    route = _route(route_id)
+    route = _route_or_deleted(route_id)
     revision = _revision_or_404(route, number)
     against = request.GET.get("against", "")
     other = _revision_or_404(route, int(against)) if against.isdigit() else None
@@ -378,7 +393,7 @@ def _rollback_choice(request: HttpRequest) -> tuple[str, str | None]:
 @login_required
 def route_rollback(request: HttpRequest, route_id, number: int) -> HttpResponse:
     """GET: what rolling back to revision N would change. POST: do it (the service decides who may)."""
-    route = _route(route_id)
+    route = _route_or_deleted(route_id)
     actor = require_editor(request)
     _revision_or_404(route, number)
     scope, environment = _rollback_choice(request)

@@ -92,6 +92,7 @@ TABLE = [
     ("get", R + "history/1/", None, (302, 200, 200, 200)),
     ("get", R + "history/1/?against=2", None, (302, 200, 200, 200)),
     ("get", R + "history/99/", None, (302, 404, 404, 404)),
+    ("get", "/routes/deleted/", None, (302, 200, 200, 200)),
     ("get", R + "history/1/rollback/", None, (302, 403, 200, 200)),
     ("get", R + "history/1/rollback/?scope=environment&environment=staging", None, (302, 403, 200, 200)),
     ("post", R + "history/1/rollback/", {"reason": "r"}, (302, 403, 403, 302)),

@@ -66,3 +66,23 @@ def test_a_rollback_refused_for_a_missing_secret_says_so_and_changes_nothing(db)
     assert answer.status_code == 400
     assert "Secrets are missing" in answer.content.decode()
     assert document_digest(route_document(Route.objects.get(pk=route.pk))) == digest
+
+
+def test_a_deleted_route_is_listed_and_restored_from_its_history(db):
+    from routing.services import route_delete
+
+    world = seed_world("http://127.0.0.1:9")
+    route_id = world["route"].pk
+    last = RouteRevision.objects.filter(route_id=route_id).order_by("-number").first()
+    route_delete(actor=SYSTEM, route=world["route"])
+    client = _client()
+    listing = client.get("/routes/deleted/").content.decode()
+    assert f"/routes/{route_id}/history/" in listing and "demo" in listing
+    history = client.get(f"/routes/{route_id}/history/").content.decode()
+    assert "Deleted" in history and f"/routes/{route_id}/history/{last.number}/rollback/" in history
+
+    answer = client.post(f"/routes/{route_id}/history/{last.number}/rollback/", {"reason": "oops"})
+
+    assert answer.status_code == 302
+    assert Route.objects.get(pk=route_id).slug == "demo"
+    assert client.get("/routes/deleted/").context["routes"] == []
