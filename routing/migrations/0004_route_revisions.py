@@ -6,34 +6,67 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('routing', '0003_route_clients'),
+        ("routing", "0003_route_clients"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='RouteRevision',
+            name="RouteRevision",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('route_id', models.UUIDField(db_index=True)),
-                ('number', models.PositiveIntegerField()),
-                ('document', models.JSONField(help_text='route_document plus secret_refs; {} once the route is deleted.')),
-                ('digest', models.CharField(help_text='sha256 of the configuration, without secret_refs.', max_length=64)),
-                ('action', models.CharField(max_length=32)),
-                ('environment', models.CharField(blank=True, help_text='Where it aimed; blank: base.', max_length=63)),
-                ('fields', models.JSONField(default=list, help_text='e.g. ["timeout_ms", "overrides.production"].')),
-                ('actor_label', models.CharField(max_length=150)),
-                ('api_key_id', models.CharField(blank=True, max_length=64)),
-                ('reason', models.TextField(blank=True)),
-                ('restored_from', models.PositiveIntegerField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('actor_user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("route_id", models.UUIDField(db_index=True)),
+                ("number", models.PositiveIntegerField()),
+                (
+                    "document",
+                    models.JSONField(
+                        help_text="route_document plus secret_refs; {} once the route is deleted."
+                    ),
+                ),
+                (
+                    "digest",
+                    models.CharField(
+                        help_text="sha256 of the configuration, without secret_refs.", max_length=64
+                    ),
+                ),
+                ("action", models.CharField(max_length=32)),
+                (
+                    "environment",
+                    models.CharField(blank=True, help_text="Where it aimed; blank: base.", max_length=63),
+                ),
+                (
+                    "fields",
+                    models.JSONField(default=list, help_text='e.g. ["timeout_ms", "overrides.production"].'),
+                ),
+                ("actor_label", models.CharField(max_length=150)),
+                ("api_key_id", models.CharField(blank=True, max_length=64)),
+                ("reason", models.TextField(blank=True)),
+                ("restored_from", models.PositiveIntegerField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "actor_user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['route_id', '-number'],
-                'constraints': [models.UniqueConstraint(fields=('route_id', 'number'), name='one_number_per_route_revision')],
+                "ordering": ["route_id", "-number"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("route_id", "number"), name="one_number_per_route_revision"
+                    )
+                ],
             },
         ),
     ]
