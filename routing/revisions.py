@@ -51,8 +51,8 @@ def revision_scope(
     """Collect the routes written inside and record one revision each when the outermost scope exits.
 
     Re-entrant: an inner scope (a service called by another service) joins the outer one. The outermost
-    scope's action, actor, reason and restored_from, when given, label every revision it records. Open it
-    inside the transaction (`transaction.atomic` outside), so the revisions commit with the writes.
+    scope's action, actor, reason and restored_from, when given, label every revision it records. The
+    outermost scope runs in a transaction (a savepoint of the caller's), so revisions commit with the writes.
     """
     if _scope.get() is not None:
         yield
@@ -60,9 +60,10 @@ def revision_scope(
     scope = _Scope(action=action, actor=actor, reason=reason, restored_from=restored_from)
     token = _scope.set(scope)
     try:
-        yield
-        for route_id, pending in scope.pending.items():
-            _record(route_id, pending, scope)
+        with transaction.atomic():  # the caller's transaction when there is one; never autocommit
+            yield
+            for route_id, pending in scope.pending.items():
+                _record(route_id, pending, scope)
     finally:
         _scope.reset(token)
 
