@@ -101,7 +101,7 @@ def secret_changes(revision: RouteRevision, desired: dict[str, Any]) -> list[dic
     they are now."""
     from .document import secret_refs
 
-    now = secret_refs(desired, list(desired.get("overrides", {})) + _environment_names(), current_secrets())
+    now = secret_refs(desired, _environment_names(), current_secrets())
     then = {
         (env, ref["ref"]): ref["value_version"]
         for env, refs in revision.document.get(SECRET_REFS, {}).items()

@@ -4,7 +4,7 @@ import pytest
 
 from environments.audit import SYSTEM
 from routing.document import document_digest, route_document
-from routing.models import Route
+from routing.models import Route, RouteRevision
 from routing.services import route_create, route_delete, route_override_update, route_update
 from secrets_vault.services import secret_create, secret_rename, secret_set_value
 
@@ -60,6 +60,8 @@ def test_rollback_answers_the_new_revision(admin, route):
         "too slow",
     )
     assert data["digest"] == admin.get("/v1/routes/orders/revisions/2").body["data"]["digest"]
+    stored = RouteRevision.objects.get(route_id=route.pk, number=4)
+    assert stored.api_key_id and stored.actor_label.startswith("api-key:administrator key")
 
 
 def test_rollback_of_one_environment(admin, route):
