@@ -19,7 +19,7 @@ from environments.models import Client, Environment
 from environments.permissions import require_change
 
 from .compare import FieldDiff, compare_views, revision_diff
-from .document import SECRET_REFS, current_secrets, document_digest
+from .document import SECRET_REFS, current_secrets, document_digest, secret_refs
 from .effective import effective_config
 from .models import OVERRIDABLE_FIELDS, Route, RouteClient, RouteOverride, RouteRevision
 from .revisions import current_document, latest_revision, revision_capture, revision_scope
@@ -38,11 +38,7 @@ class RollbackPreview:
     changes: list[FieldDiff]
     secret_changes: list[dict[str, Any]] = field(default_factory=list)
     protected: list[str] = field(default_factory=list)
-    recreates: bool = False
-
-    @property
-    def changes_nothing(self) -> bool:
-        return not self.changes
+    recreates: bool = False  # the route was deleted and comes back
 
 
 def revision_get(route_id: UUID, number: int) -> RouteRevision:
@@ -99,8 +95,6 @@ def _check_scope(scope: str, environment: str | None) -> str:
 def secret_changes(revision: RouteRevision, desired: dict[str, Any]) -> list[dict[str, Any]]:
     """Secrets the restored templates use whose value version changed since the revision: they stay as
     they are now."""
-    from .document import secret_refs
-
     now = secret_refs(desired, _environment_names(), current_secrets())
     then = {
         (env, ref["ref"]): ref["value_version"]
