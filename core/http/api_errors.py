@@ -49,6 +49,8 @@ TYPES = {
     415: "unsupported_media_type",
     429: "rate_limited",
 }
+# Validation codes a client acts on: answered as the error's type instead of the generic invalid_request.
+SPECIFIC_VALIDATION_CODES = frozenset({"secret_missing"})
 
 
 def _django_validation_fields(exc: DjangoValidationError) -> tuple[str, dict]:
@@ -120,4 +122,7 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     if status_code == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="knoxcall"'
     fields = {k: [str(m) for m in (v if isinstance(v, list) else [v])] for k, v in fields.items()}
-    return Response(error_body(request, status_code, message, fields), status=status_code, headers=headers)
+    body = error_body(request, status_code, message, fields)
+    if isinstance(exc, DjangoValidationError) and getattr(exc, "code", None) in SPECIFIC_VALIDATION_CODES:
+        body["error"]["type"] = exc.code
+    return Response(body, status=status_code, headers=headers)

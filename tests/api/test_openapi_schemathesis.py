@@ -83,6 +83,7 @@ def seed() -> dict[str, str]:
         "incident": str(incident.pk),
         "request_id": "req-1",
         "network": str(network.pk),
+        "n": "1",  # the route's first revision, which every route has
     }
 
 
