@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "analytics",
     "alerts",
     "configuration",
+    "deployments",
     "api",
 ]
 
@@ -136,6 +137,8 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": ROLLUP_INTERVAL_SECONDS,
     },
     "analytics-purge": {"task": "analytics.purge", "schedule": 3600.0},
+    # Watched deployments with automatic rollback on: roll back any whose error rate passed its threshold.
+    "deployments-auto-rollback": {"task": "deployments.auto_rollback", "schedule": 60.0},
 }
 
 # --- Secrets vault --------------------------------------------------------------------------------------
