@@ -63,10 +63,12 @@ def _flatten(detail: Any) -> list[str]:
     return [str(detail)]
 
 
-def error_body(request, status_code: int, message: str, fields: dict | None = None) -> dict:
+def error_body(
+    request, status_code: int, message: str, fields: dict | None = None, error_type: str = ""
+) -> dict:
     body = {
         "error": {
-            "type": TYPES.get(status_code, "error"),
+            "type": error_type or TYPES.get(status_code, "error"),
             "message": message,
             "request_id": getattr(request, "request_id", ""),
         },
@@ -78,6 +80,10 @@ def error_body(request, status_code: int, message: str, fields: dict | None = No
 
 
 def _translate(exc: Exception) -> tuple[int, str, dict] | None:
+    if getattr(exc, "api_code", None) and getattr(exc, "api_status", None):
+        # A service's refusal that names its own answer (environments.permissions.ApprovalRequired,
+        # deployments.errors): its status, and its code as the error type (exception_handler).
+        return exc.api_status, str(exc) or exc.api_code, {}
     if isinstance(exc, DjangoValidationError):
         message, fields = _django_validation_fields(exc)
         return 400, message, fields
@@ -111,4 +117,6 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     if status_code == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="knoxcall"'
     fields = {k: [str(m) for m in (v if isinstance(v, list) else [v])] for k, v in fields.items()}
-    return Response(error_body(request, status_code, message, fields), status=status_code, headers=headers)
+    error_type = getattr(exc, "api_code", "") or ""
+    body = error_body(request, status_code, message, fields, error_type)
+    return Response(body, status=status_code, headers=headers)

@@ -103,13 +103,12 @@ def monitoring_ready(promotion: Promotion, now: datetime) -> Evidence:
 
 
 def rollback_ready(promotion: Promotion, now: datetime) -> Evidence:
-    from routing.models import RouteRevision
+    from .revisions import latest_revision
 
-    have = set(RouteRevision.objects.filter(route_id__in=promotion.route_ids).values_list("route_id", flat=True))
-    missing = [r for r in promotion.route_ids if _uuid(r) not in have]
+    missing = [r for r in promotion.route_ids if latest_revision(r) is None]
     if missing:
         return Evidence(False, f"{len(missing)} route(s) have no revision to roll back to.")
-    return Evidence(True, f"Every route of the plan has a revision to roll back to ({len(have)}).")
+    return Evidence(True, f"Every route of the plan has a revision to roll back to ({len(promotion.route_ids)}).")
 
 
 def team_notified(promotion: Promotion, now: datetime) -> Evidence:
@@ -124,12 +123,6 @@ def deployment_channels(environment: Environment) -> list:
     channels = notification_channel_list(environment=environment.name).filter(enabled=True,
                                                                                rules__enabled=True)
     return list(channels.distinct())
-
-
-def _uuid(value: str):
-    import uuid
-
-    return uuid.UUID(str(value))
 
 
 EVIDENCE = {

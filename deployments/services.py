@@ -12,7 +12,7 @@ from environments.models import ApiKey, Client, Environment
 from environments.permissions import ADMINISTRATOR, approved_change, require_change
 from routing import services as routing
 from routing.models import BEHAVIOUR_FIELDS, CLIENT_ASSIGNMENTS, OVERRIDABLE_FIELDS, Route
-from routing.revisions import latest_revision, revision_scope, route_rollback
+from .revisions import latest_revision, revision_scope, route_rollback
 
 from . import notify
 from .errors import ChecklistIncomplete, NotOpen, PlanChanged, SelfApprovalForbidden
@@ -60,7 +60,10 @@ def promotion_create(*, actor: Actor, source: Environment, target: Environment, 
                      route_ids: list[str] | None = None, fields: list[str] | None = None,
                      auto_rollback_error_rate: float | None = None) -> Promotion:
     """Propose to make `target` behave like `source` for the chosen routes (default: every route that
-    differs in a chosen field) and fields (default: the behaviour fields)."""
+    differs in a chosen field) and fields (default: the behaviour fields).
+
+    Like approvals, the checklist guards protected targets (the seed's "before each production
+    deployment"); a promotion into any other environment carries none."""
     require_change(actor, protected=_protected(target))
     fields = sorted(set(fields) if fields else set(BEHAVIOUR_FIELDS))
     unknown = set(fields) - PROMOTABLE
@@ -79,7 +82,7 @@ def promotion_create(*, actor: Actor, source: Environment, target: Environment, 
         title=title.strip()[:200] or f"{source.name} → {target.name}", source=source, target=target,
         route_ids=[r.route_id for r in plan.routes], fields=fields, plan=plan.as_dict(),
         plan_digest=plan.digest, required_approvals=target.required_approvals if target.is_protected else 0,
-        checklist=list(target.checklist or []), auto_rollback_error_rate=auto_rollback_error_rate,
+        checklist=list(target.checklist or []) if target.is_protected else [], auto_rollback_error_rate=auto_rollback_error_rate,
         requested_by_user=actor.user, requested_by_key=actor.api_key_id, requested_by_label=actor.label,
     )
     _audit(actor, "promotion.request", promotion)

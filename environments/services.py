@@ -16,7 +16,9 @@ from .permissions import ROLES, require_change
 ENVIRONMENT_FIELDS = [
     "name", "display_name", "description", "color", "is_default", "is_protected", "region", "expires_at",
 ]
-EDITABLE_FIELDS = set(ENVIRONMENT_FIELDS) - {"name", "is_default"}
+# How promotions into the environment work (deployments): who may loosen them is an Administrator's call.
+APPROVAL_FIELDS = ["required_approvals", "changes_require_approval", "checklist"]
+EDITABLE_FIELDS = (set(ENVIRONMENT_FIELDS) - {"name", "is_default"}) | set(APPROVAL_FIELDS)
 
 
 def _unset_current_default() -> None:
@@ -50,8 +52,10 @@ def environment_update(*, actor: Actor, environment: Environment, **fields: Any)
         raise ValidationError(f"These environment fields cannot be changed here: {names}.")
     environment = Environment.objects.select_for_update().get(pk=environment.pk)
     require_change(actor, protected=[environment.name] if environment.is_protected else [],
-                   admin_only="is_protected" in fields)
-    before = snapshot(environment, ENVIRONMENT_FIELDS)
+                   admin_only="is_protected" in fields or bool(set(fields) & set(APPROVAL_FIELDS)))
+    if "checklist" in fields:
+        fields["checklist"] = clean_checklist(fields["checklist"])
+    before = snapshot(environment, ENVIRONMENT_FIELDS + APPROVAL_FIELDS)
     for name, value in fields.items():
         setattr(environment, name, value)
     environment.full_clean()
@@ -59,9 +63,28 @@ def environment_update(*, actor: Actor, environment: Environment, **fields: Any)
     record_change(
         actor=actor, action="update", resource_type="environment", resource_id=environment.pk,
         resource_name=environment.name, environment=environment.name,
-        before=before, after=snapshot(environment, ENVIRONMENT_FIELDS),
+        before=before, after=snapshot(environment, ENVIRONMENT_FIELDS + APPROVAL_FIELDS),
     )
     return environment
+
+
+def clean_checklist(items: Any) -> list[dict]:
+    """A checklist is a list of {"key", "label"} items (plus "evidence" for the ones checked from data,
+    one of deployments' evidence names); keys are unique."""
+    evidence = {"source_healthy", "monitoring_ready", "rollback_ready", "team_notified"}
+    if not isinstance(items, list):
+        raise ValidationError({"checklist": "A list of items."})
+    cleaned, keys = [], set()
+    for item in items:
+        if not isinstance(item, dict) or not str(item.get("key", "")).strip() or not item.get("label"):
+            raise ValidationError({"checklist": "Each item needs a key and a label."})
+        key = str(item["key"]).strip()[:64]
+        if key in keys or (item.get("evidence") and item["evidence"] not in evidence):
+            raise ValidationError({"checklist": f"Item '{key}': a repeated key or unknown evidence."})
+        keys.add(key)
+        cleaned.append({"key": key, "label": str(item["label"])[:200],
+                        **({"evidence": item["evidence"]} if item.get("evidence") else {})})
+    return cleaned
 
 
 @transaction.atomic
