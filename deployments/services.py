@@ -208,13 +208,18 @@ def _check_ready(actor: Actor, promotion: Promotion, plan: Plan, break_glass_rea
 
 
 def _write_route(actor: Actor, route_plan: dict[str, Any], environments: dict[str, Environment]) -> None:
+    """The pins first, so the base write's secret check sees the other environments as they will stay;
+    then the base, then the target's own override and client assignments."""
     route = Route.objects.get(pk=route_plan["route_id"])
-    writes = route_plan["writes"]
+    writes, target = route_plan["writes"], environments[route_plan["target"]]
+    for name, fields in sorted(writes["overrides"].items()):
+        if name != target.name:
+            routing.route_override_update(actor=actor, route=route, environment=environments[name], **fields)
     if writes["base"]:
         route = routing.route_update(actor=actor, route=route, **writes["base"])
-    for name, fields in sorted(writes["overrides"].items()):
-        routing.route_override_update(actor=actor, route=route, environment=environments[name], **fields)
-    target = environments[route_plan["target"]]
+    if target.name in writes["overrides"]:
+        routing.route_override_update(actor=actor, route=route, environment=target,
+                                      **writes["overrides"][target.name])
     for client in Client.objects.filter(pk__in=writes["clients"]["assign"]):
         routing.route_client_assign(actor=actor, route=route, environment=target, client=client)
     for client in Client.objects.filter(pk__in=writes["clients"]["unassign"]):
