@@ -10,6 +10,7 @@ from environments import services as env_services
 from environments.models import Client, Environment
 from routing import services as route_services
 from routing.models import OVERRIDABLE_FIELDS, Route
+from routing.revisions import revision_scope
 from secrets_vault import services as secret_services
 from secrets_vault.models import Secret
 
@@ -141,6 +142,8 @@ APPLIERS = {
 
 @transaction.atomic
 def apply_plan(changes: list[Change], actor) -> None:
-    """Carry out a plan through the services, all of it or (on the first refusal) none of it."""
-    for change in changes:
-        APPLIERS[change.kind](change, actor)
+    """Carry out a plan through the services, all of it or (on the first refusal) none of it; each route it
+    touches gets one revision, labelled "apply"."""
+    with revision_scope(action="apply", actor=actor):
+        for change in changes:
+            APPLIERS[change.kind](change, actor)

@@ -1,12 +1,12 @@
 """Configuration as code: the gateway's configuration as one YAML document, and applying one back.
 
 `export_config()` reads environments, secrets (names only: values never leave the vault), clients, routes
-with their overrides and client assignments, and alert rules. `route_document()` is the one canonical shape
-of a route (base values, sparse overrides per environment, client assignments) that export, and the
-deployment workflows after it, share. `plan()` compares a document with the database and
-`configuration.apply.apply_plan()` carries the changes out through the services (so they are validated,
-permission checked and audited), in one transaction. Resources missing from the document are deleted,
-except secrets, whose values a document cannot restore.
+with their overrides and client assignments, and alert rules. Each route is `route_document()` from
+routing.document, the one canonical shape of a route (base values, sparse overrides per environment, client
+assignments) that export, revisions and the deployment workflows share. `plan()` compares a document with
+the database and `configuration.apply.apply_plan()` carries the changes out through the services (so they
+are validated, permission checked and audited), in one transaction. Resources missing from the document are
+deleted, except secrets, whose values a document cannot restore.
 """
 
 from dataclasses import dataclass, field
@@ -17,7 +17,8 @@ from django.utils.dateparse import parse_datetime
 
 from alerts.models import AlertRule
 from environments.models import Client, Environment
-from routing.models import OVERRIDABLE_FIELDS, Route
+from routing.document import route_document
+from routing.models import Route
 from secrets_vault.models import Secret
 
 FORMAT_VERSION = 1
@@ -31,7 +32,6 @@ ENVIRONMENT_KEYS = [
     "expires_at",
 ]
 CLIENT_KEYS = ["type", "ip_address", "description", "enabled"]
-ROUTE_KEYS = ["name", "description", *OVERRIDABLE_FIELDS]
 RULE_KEYS = [
     "enabled",
     "type",
@@ -51,26 +51,6 @@ def _environment(e: Environment) -> dict:
     data = {"name": e.name, **{k: getattr(e, k) for k in ENVIRONMENT_KEYS}}
     data["expires_at"] = e.expires_at.isoformat() if e.expires_at else None
     return data
-
-
-def route_document(route: Route) -> dict:
-    """A route as one document: its base values, each environment's sparse override, its client assignments.
-
-    The one canonical shape of a route: export writes it, apply reads it back, and revisions, diffs and
-    promotion plans compare it. Keys are sorted, so equal configurations give equal documents.
-    """
-    overrides = {
-        o.environment.name: o.overridden_values() for o in route.overrides.select_related("environment")
-    }
-    clients: dict[str, list[str]] = {}
-    for a in route.client_assignments.select_related("environment", "client"):
-        clients.setdefault(a.environment.name, []).append(a.client.name)
-    return {
-        "slug": route.slug,
-        **{k: getattr(route, k) for k in ROUTE_KEYS},
-        "overrides": dict(sorted(overrides.items())),
-        "clients": {env: sorted(names) for env, names in sorted(clients.items())},
-    }
 
 
 def _rule(rule: AlertRule) -> dict:

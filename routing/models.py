@@ -7,6 +7,7 @@ overridable field is one line here plus its migration.
 
 import uuid
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
@@ -138,3 +139,40 @@ class RouteClient(models.Model):
 
     def __str__(self) -> str:
         return f"{self.client} → {self.route} @ {self.environment}"
+
+
+class RouteRevision(models.Model):
+    """One immutable state of a whole route (routing/document.py), numbered 1, 2, 3… per route, gap-free.
+
+    `route_id` is deliberately no foreign key: revisions outlive the route, so a deleted route can be
+    brought back from them with its id and slug. Written only by routing.revisions.
+    """
+
+    route_id = models.UUIDField(db_index=True)
+    number = models.PositiveIntegerField()
+    document = models.JSONField(help_text="route_document plus secret_refs; {} once the route is deleted.")
+    digest = models.CharField(max_length=64, help_text="sha256 of the configuration, without secret_refs.")
+    action = models.CharField(max_length=32)
+    environment = models.CharField(max_length=63, blank=True, help_text="Where it aimed; blank: base.")
+    fields = models.JSONField(default=list, help_text='e.g. ["timeout_ms", "overrides.production"].')
+    actor_label = models.CharField(max_length=150)
+    actor_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    api_key_id = models.CharField(max_length=64, blank=True)
+    reason = models.TextField(blank=True)
+    restored_from = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["route_id", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["route_id", "number"], name="one_number_per_route_revision")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.route_id} r{self.number} ({self.action})"
+
+    @property
+    def deleted(self) -> bool:
+        return not self.document

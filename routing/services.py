@@ -13,6 +13,7 @@ from environments.permissions import may_change_protected, require_approval_path
 
 from .effective import serves_change
 from .models import OVERRIDABLE_FIELDS, Route, RouteClient, RouteOverride
+from .revisions import revision_capture, revision_scope, revisioned
 from .validation import INJECTION_FIELDS, check_secret_references, clean_route_values
 
 ROUTE_FIELDS = ["name", "slug", "description", *OVERRIDABLE_FIELDS]
@@ -86,7 +87,7 @@ def _check_fields(given: dict[str, Any], allowed: set[str], what: str) -> None:
         raise ValidationError(f"Unknown or read-only {what} fields: {', '.join(sorted(unknown))}.")
 
 
-@transaction.atomic
+@revisioned
 def route_create(*, actor: Actor, name: str, target_base_url: str, slug: str = "", **fields: Any) -> Route:
     """Create a route. A new route's base values are live in every environment that inherits them, so a
     Developer's route is created disabled (an `enabled=False` override) in every protected environment:
@@ -97,6 +98,7 @@ def route_create(*, actor: Actor, name: str, target_base_url: str, slug: str = "
     route = Route(name=name.strip(), slug=slug or _derive_slug(name), **values)
     route.full_clean()
     route.save()
+    revision_capture(route_id=route.pk, action="create", actor=actor)
     record_change(
         actor=actor, action="create", resource_type="route", resource_id=route.pk, resource_name=route.name,
         after=snapshot(route, ROUTE_FIELDS),
@@ -109,13 +111,17 @@ def route_create(*, actor: Actor, name: str, target_base_url: str, slug: str = "
     return route
 
 
-@transaction.atomic
+@revisioned
 def route_update(*, actor: Actor, route: Route, **fields: Any) -> Route:
     """Change base fields; the slug is write-once because callers put it in their headers."""
     if "slug" in fields and fields["slug"] != route.slug:
         raise ValidationError({"slug": "A route's slug cannot change once created."})
     fields.pop("slug", None)
     _check_fields(fields, ROUTE_EDITABLE, "route")
+    action = "update"
+    if set(fields) == {"enabled"}:
+        action = "enable" if fields["enabled"] else "disable"
+    revision_capture(route_id=route.pk, action=action, actor=actor, fields=sorted(fields))
     route = Route.objects.select_for_update().get(pk=route.pk)
     require_change(actor)  # a Viewer is refused before their values are looked at
     values = clean_route_values(fields)
@@ -129,9 +135,6 @@ def route_update(*, actor: Actor, route: Route, **fields: Any) -> Route:
     if set(fields) & set(INJECTION_FIELDS):
         check_secret_references(route)
     after = snapshot(route, ROUTE_FIELDS)
-    action = "update"
-    if set(fields) == {"enabled"}:
-        action = "enable" if route.enabled else "disable"
     record_change(
         actor=actor, action=action, resource_type="route", resource_id=route.pk, resource_name=route.name,
         before=before, after=after,
@@ -139,8 +142,9 @@ def route_update(*, actor: Actor, route: Route, **fields: Any) -> Route:
     return route
 
 
-@transaction.atomic
+@revisioned
 def route_delete(*, actor: Actor, route: Route) -> None:
+    revision_capture(route_id=route.pk, action="delete", actor=actor)
     require_change(actor, protected=protected_holding(route), why=DELETE_REACHES)
     before = snapshot(route, ROUTE_FIELDS)
     route_id = route.pk
@@ -155,7 +159,7 @@ def _override_values(override: RouteOverride | None) -> dict[str, Any]:
     return snapshot(override, list(OVERRIDABLE_FIELDS)) if override else dict.fromkeys(OVERRIDABLE_FIELDS)
 
 
-@transaction.atomic
+@revisioned
 def route_override_update(
     *, actor: Actor, route: Route, environment: Environment, **fields: Any
 ) -> RouteOverride | None:
@@ -176,6 +180,9 @@ def _override_write(
 ) -> RouteOverride | None:
     """route_override_update after its permission check; the route services that decide themselves that a
     write does not reach a protected environment (a Developer's pin) call this directly."""
+    revision_capture(
+        route_id=route.pk, action="override", actor=actor, environment=environment.name, fields=sorted(fields)
+    )
     override = (
         RouteOverride.objects.select_for_update().filter(route=route, environment=environment).first()
     )
@@ -201,7 +208,7 @@ def _override_write(
     return override
 
 
-@transaction.atomic
+@revisioned
 def route_override_replace(
     *, actor: Actor, route: Route, environment: Environment, **fields: Any
 ) -> RouteOverride | None:
@@ -215,13 +222,14 @@ def route_override_delete(*, actor: Actor, route: Route, environment: Environmen
     route_override_replace(actor=actor, route=route, environment=environment)
 
 
-@transaction.atomic
+@revisioned
 def route_client_assign(
     *, actor: Actor, route: Route, environment: Environment, client: Client
 ) -> RouteClient:
     """Allow a client to call the route in one environment (idempotent)."""
     require_change(actor, protected=[environment.name] if environment.is_protected else [])
     require_approval_path([environment])
+    revision_capture(route_id=route.pk, action="assign_client", actor=actor, environment=environment.name)
     assignment, created = RouteClient.objects.get_or_create(
         route=route, environment=environment, client=client
     )
@@ -234,10 +242,11 @@ def route_client_assign(
     return assignment
 
 
-@transaction.atomic
+@revisioned
 def route_client_unassign(*, actor: Actor, route: Route, environment: Environment, client: Client) -> None:
     require_change(actor, protected=[environment.name] if environment.is_protected else [])
     require_approval_path([environment])
+    revision_capture(route_id=route.pk, action="unassign_client", actor=actor, environment=environment.name)
     deleted, _ = RouteClient.objects.filter(route=route, environment=environment, client=client).delete()
     if deleted:
         record_change(
@@ -245,6 +254,8 @@ def route_client_unassign(*, actor: Actor, route: Route, environment: Environmen
             resource_name=route.name, environment=environment.name,
             before={"client": client.name, "ip_address": client.ip_address},
         )
+
+
 def _copy_name(name: str) -> str:
     candidate, n = f"{name} (copy)", 2
     while Route.objects.filter(name__iexact=candidate).exists():
@@ -252,14 +263,18 @@ def _copy_name(name: str) -> str:
     return candidate[:100]
 
 
-@transaction.atomic
 def route_duplicate(*, actor: Actor, route: Route) -> Route:
     """A new route with the same base values and the same overrides, under a new name and slug.
 
     A Developer's copy is disabled in every protected environment, like any route they create: the
     original's overrides there come along (an Administrator's settings, ready for when one enables the
-    copy) but pinned `enabled=False`, so the copy serves nothing there.
+    copy) but pinned `enabled=False`, so the copy serves nothing there. One revision: the copy as made.
     """
+    with transaction.atomic(), revision_scope(action="duplicate", actor=actor):
+        return _duplicate(actor, route)
+
+
+def _duplicate(actor: Actor, route: Route) -> Route:
     values = {name: getattr(route, name) for name in OVERRIDABLE_FIELDS if name != "target_base_url"}
     name = _copy_name(route.name)
     copy = route_create(actor=actor, name=name, target_base_url=route.target_base_url,
