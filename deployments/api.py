@@ -69,12 +69,21 @@ class PromotionCreateSerializer(serializers.Serializer):
     source = serializers.CharField(max_length=63)
     target = serializers.CharField(max_length=63)
     title = serializers.CharField(max_length=200)
-    routes = serializers.ListField(child=serializers.CharField(max_length=100), required=False, max_length=500,
-                                   help_text="UUIDs or slugs; default: every route that differs.")
-    fields = serializers.ListField(child=serializers.CharField(max_length=40), required=False, max_length=20,
-                                   help_text=f"Default: {', '.join(BEHAVIOUR_FIELDS)}.")
-    auto_rollback_error_rate = serializers.FloatField(required=False, min_value=0, max_value=1,
-                                                      allow_null=True)
+    routes = serializers.ListField(
+        child=serializers.CharField(max_length=100),
+        required=False,
+        max_length=500,
+        help_text="UUIDs or slugs; default: every route that differs.",
+    )
+    fields = serializers.ListField(
+        child=serializers.CharField(max_length=40),
+        required=False,
+        max_length=20,
+        help_text=f"Default: {', '.join(BEHAVIOUR_FIELDS)}.",
+    )
+    auto_rollback_error_rate = serializers.FloatField(
+        required=False, min_value=0, max_value=1, allow_null=True
+    )
 
 
 class ChecklistTickSerializer(serializers.Serializer):
@@ -115,10 +124,13 @@ class PromotionListView(ApiView):
         data = _valid(PromotionCreateSerializer, request)
         routes = data.get("routes")
         promotion = services.promotion_create(
-            actor=self.actor, source=environment_or_404(data["source"]),
-            target=environment_or_404(data["target"]), title=data["title"],
+            actor=self.actor,
+            source=environment_or_404(data["source"]),
+            target=environment_or_404(data["target"]),
+            title=data["title"],
             route_ids=[str(route_or_404(r).pk) for r in routes] if routes is not None else None,
-            fields=data.get("fields"), auto_rollback_error_rate=data.get("auto_rollback_error_rate"),
+            fields=data.get("fields"),
+            auto_rollback_error_rate=data.get("auto_rollback_error_rate"),
         )
         return self.ok(PromotionSerializer(promotion).data, status=201)
 
@@ -133,8 +145,9 @@ class PromotionChecklistView(ApiView):
     @api_doc(request=ChecklistTickSerializer, response=PromotionSerializer)
     def patch(self, request, promotion: str):
         items = _valid(ChecklistTickSerializer, request)["items"]
-        found = services.promotion_checklist_tick(actor=self.actor, promotion=promotion_or_404(promotion),
-                                                  items=items)
+        found = services.promotion_checklist_tick(
+            actor=self.actor, promotion=promotion_or_404(promotion), items=items
+        )
         return self.ok(PromotionSerializer(found).data)
 
 
@@ -142,8 +155,9 @@ class PromotionApproveView(ApiView):
     @api_doc(request=DecisionSerializer, response=PromotionSerializer)
     def post(self, request, promotion: str):
         comment = _valid(DecisionSerializer, request).get("comment", "")
-        found = services.promotion_approve(actor=self.actor, promotion=promotion_or_404(promotion),
-                                           comment=comment)
+        found = services.promotion_approve(
+            actor=self.actor, promotion=promotion_or_404(promotion), comment=comment
+        )
         return self.ok(PromotionSerializer(found).data)
 
 
@@ -151,8 +165,9 @@ class PromotionRejectView(ApiView):
     @api_doc(request=DecisionSerializer, response=PromotionSerializer)
     def post(self, request, promotion: str):
         comment = _valid(DecisionSerializer, request).get("comment", "")
-        found = services.promotion_reject(actor=self.actor, promotion=promotion_or_404(promotion),
-                                          comment=comment)
+        found = services.promotion_reject(
+            actor=self.actor, promotion=promotion_or_404(promotion), comment=comment
+        )
         return self.ok(PromotionSerializer(found).data)
 
 
@@ -160,8 +175,9 @@ class PromotionApplyView(ApiView):
     @api_doc(request=ApplySerializer, response=PromotionSerializer)
     def post(self, request, promotion: str):
         reason = _valid(ApplySerializer, request).get("break_glass_reason", "")
-        deployment = services.promotion_apply(actor=self.actor, promotion=promotion_or_404(promotion),
-                                              break_glass_reason=reason)
+        deployment = services.promotion_apply(
+            actor=self.actor, promotion=promotion_or_404(promotion), break_glass_reason=reason
+        )
         return self.ok(PromotionSerializer(promotion_or_404(str(deployment.promotion_id))).data)
 
 

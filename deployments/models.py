@@ -83,7 +83,9 @@ class Approval(models.Model):
     class Meta:
         ordering = ["created_at", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["promotion", "reviewer", "plan_digest"], name="one_decision_per_reviewer")
+            models.UniqueConstraint(
+                fields=["promotion", "reviewer", "plan_digest"], name="one_decision_per_reviewer"
+            )
         ]
 
     def __str__(self) -> str:
@@ -133,3 +135,6 @@ class DeploymentNotice(models.Model):
 
     class Meta:
         ordering = ["sent_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.event} to {self.channel_id}: {'delivered' if self.delivered else 'not delivered'}"

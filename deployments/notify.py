@@ -14,22 +14,36 @@ logger = logging.getLogger(__name__)
 
 SEVERITY = {"applied_break_glass": "warning", "rolled_back": "warning", "auto_rolled_back": "high"}
 WORDS = {
-    "requested": "proposed", "approved": "approved", "rejected": "rejected", "applied": "applied",
-    "applied_break_glass": "applied WITHOUT approval (break-glass)", "rolled_back": "rolled back",
+    "requested": "proposed",
+    "approved": "approved",
+    "rejected": "rejected",
+    "applied": "applied",
+    "applied_break_glass": "applied WITHOUT approval (break-glass)",
+    "rolled_back": "rolled back",
     "auto_rolled_back": "rolled back automatically (error rate past its threshold)",
 }
 
 
 def deployment_message(promotion: Promotion, event: str) -> Message:
-    title = f"[DEPLOYMENT] {promotion.title}: {WORDS.get(event, event)} ({promotion.source} → {promotion.target})"
+    title = (
+        f"[DEPLOYMENT] {promotion.title}: {WORDS.get(event, event)} ({promotion.source} → {promotion.target})"
+    )
     text = f"Requested by {promotion.requested_by_label}; {len(promotion.route_ids)} route(s)."
     if promotion.break_glass_reason:
         text += f" Break-glass reason: {promotion.break_glass_reason}"
     return Message(
-        event=event, title=title, text=text, severity=SEVERITY.get(event, "info"),
+        event=event,
+        title=title,
+        text=text,
+        severity=SEVERITY.get(event, "info"),
         dedup_key=f"knoxcall-promotion-{promotion.pk}-{event}",
-        details={"promotion": str(promotion.pk), "source": promotion.source.name,
-                 "target": promotion.target.name, "routes": promotion.route_ids, "status": promotion.status},
+        details={
+            "promotion": str(promotion.pk),
+            "source": promotion.source.name,
+            "target": promotion.target.name,
+            "routes": promotion.route_ids,
+            "status": promotion.status,
+        },
     )
 
 
@@ -41,9 +55,14 @@ def send_deployment_event(promotion_id: str, event: str) -> int:
     message, delivered = deployment_message(promotion, event), 0
     for channel in deployment_channels(promotion.target):
         result = send_notification(channel, message)
-        DeploymentNotice.objects.create(promotion=promotion, channel=channel, event=event,
-                                        delivered=result.delivered, status_code=result.status_code,
-                                        error=result.error)
+        DeploymentNotice.objects.create(
+            promotion=promotion,
+            channel=channel,
+            event=event,
+            delivered=result.delivered,
+            status_code=result.status_code,
+            error=result.error,
+        )
         delivered += result.delivered
     return delivered
 

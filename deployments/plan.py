@@ -88,18 +88,24 @@ class Plan:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "source": self.source, "target": self.target, "fields": list(self.fields),
+            "source": self.source,
+            "target": self.target,
+            "fields": list(self.fields),
             "routes": [route_plan_dict(r) for r in self.routes],
         }
 
 
 def route_plan_dict(plan: RoutePlan) -> dict[str, Any]:
     return {
-        "route_id": plan.route_id, "slug": plan.slug, "name": plan.name,
+        "route_id": plan.route_id,
+        "slug": plan.slug,
+        "name": plan.name,
         "will_change": [_change_dict(c) for c in plan.will_change],
         "expected_differences": [_change_dict(c) for c in plan.expected_differences],
         "pinned": [{"environment": p.environment, "field": p.field, "value": p.value} for p in plan.pins],
-        "writes": plan.writes, "source_digest": plan.source_digest, "target_digest": plan.target_digest,
+        "writes": plan.writes,
+        "source_digest": plan.source_digest,
+        "target_digest": plan.target_digest,
     }
 
 
@@ -122,8 +128,15 @@ def differences(doc: Mapping[str, Any], source: str, target: str, chosen: Iterab
     ]
 
 
-def _base_write(doc: Mapping[str, Any], target: str, others: Iterable[str], name: str, value: Any,
-                writes: dict[str, Any], pins: list[Pin]) -> None:
+def _base_write(
+    doc: Mapping[str, Any],
+    target: str,
+    others: Iterable[str],
+    name: str,
+    value: Any,
+    writes: dict[str, Any],
+    pins: list[Pin],
+) -> None:
     """Into the default environment: a new base value, pinned at its current value everywhere else that
     inherits it, and the target's own override of the field (if any) removed so it inherits the new one."""
     current = doc["base"][name]
@@ -137,8 +150,9 @@ def _base_write(doc: Mapping[str, Any], target: str, others: Iterable[str], name
         writes["overrides"].setdefault(target, {})[name] = None
 
 
-def _override_write(doc: Mapping[str, Any], source: str, target: str, name: str, value: Any,
-                    writes: dict[str, Any]) -> None:
+def _override_write(
+    doc: Mapping[str, Any], source: str, target: str, name: str, value: Any, writes: dict[str, Any]
+) -> None:
     """Into any other environment: the target's override takes the source's value, or inherits like the
     source does when the source inherits it from the base."""
     source_inherits = name not in doc["overrides"].get(source, {})
@@ -151,8 +165,15 @@ def _client_writes(doc: Mapping[str, Any], source: str, target: str) -> dict[str
     return {"assign": sorted(wanted - present), "unassign": sorted(present - wanted)}
 
 
-def route_plan(doc: Mapping[str, Any], *, source: str, target: str, default: str,
-               environments: Iterable[str], fields: Iterable[str]) -> RoutePlan:
+def route_plan(
+    doc: Mapping[str, Any],
+    *,
+    source: str,
+    target: str,
+    default: str,
+    environments: Iterable[str],
+    fields: Iterable[str],
+) -> RoutePlan:
     """The writes that make one route's target serve what its source serves in the chosen fields."""
     changes = differences(doc, source, target, fields)
     writes: dict[str, Any] = {"base": {}, "overrides": {}, "clients": {"assign": [], "unassign": []}}
@@ -168,14 +189,27 @@ def route_plan(doc: Mapping[str, Any], *, source: str, target: str, default: str
         else:
             _override_write(doc, source, target, change.field, change.source, writes)
     return RoutePlan(
-        route_id=doc["id"], slug=doc["slug"], name=doc["name"], changes=tuple(changes), pins=tuple(pins),
-        writes=writes, source_digest=served_digest(doc, source), target_digest=served_digest(doc, target),
+        route_id=doc["id"],
+        slug=doc["slug"],
+        name=doc["name"],
+        changes=tuple(changes),
+        pins=tuple(pins),
+        writes=writes,
+        source_digest=served_digest(doc, source),
+        target_digest=served_digest(doc, target),
     )
 
 
-def promotion_plan(docs: Iterable[Mapping[str, Any]], *, source: str, target: str, default: str,
-                   environments: Iterable[str], fields: Iterable[str] = BEHAVIOUR_FIELDS,
-                   route_ids: Iterable[str] | None = None) -> Plan:
+def promotion_plan(
+    docs: Iterable[Mapping[str, Any]],
+    *,
+    source: str,
+    target: str,
+    default: str,
+    environments: Iterable[str],
+    fields: Iterable[str] = BEHAVIOUR_FIELDS,
+    route_ids: Iterable[str] | None = None,
+) -> Plan:
     """The plan for the chosen routes, or (route_ids None) every route a chosen field differs on."""
     if source == target:
         raise ValueError("The source and target environments must differ.")
@@ -185,8 +219,9 @@ def promotion_plan(docs: Iterable[Mapping[str, Any]], *, source: str, target: st
     for doc in sorted(docs, key=lambda d: d["slug"]):
         if chosen is not None and doc["id"] not in chosen:
             continue
-        plan = route_plan(doc, source=source, target=target, default=default, environments=environments,
-                          fields=fields)
+        plan = route_plan(
+            doc, source=source, target=target, default=default, environments=environments, fields=fields
+        )
         if chosen is not None or plan.will_change:
             plans.append(plan)
     return Plan(source=source, target=target, fields=fields, routes=tuple(plans))

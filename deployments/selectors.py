@@ -10,9 +10,9 @@ from django.utils import timezone
 
 from alerts.models import AlertRule
 from alerts.selectors import notification_channel_list
+from analytics.health import HEALTHY, health_verdict
 from analytics.models import RequestLog
 from analytics.selectors import Metrics, thresholds_for, window_metrics
-from analytics.health import HEALTHY, health_verdict
 from environments.models import Environment
 from routing.models import Route, RouteClient, RouteOverride
 from routing.selectors import base_values
@@ -30,8 +30,14 @@ def route_documents(route_ids: list[str] | None = None) -> list[dict[str, Any]]:
     """Each route as plain values (deployments.plan): base, sparse overrides and clients by environment."""
     routes = Route.objects.all() if route_ids is None else Route.objects.filter(pk__in=route_ids)
     docs = {
-        str(r.pk): {"id": str(r.pk), "slug": r.slug, "name": r.name, "base": base_values(r),
-                    "overrides": {}, "clients": {}}
+        str(r.pk): {
+            "id": str(r.pk),
+            "slug": r.slug,
+            "name": r.name,
+            "base": base_values(r),
+            "overrides": {},
+            "clients": {},
+        }
         for r in routes
     }
     for override in RouteOverride.objects.filter(route_id__in=list(docs)).select_related("environment"):
@@ -43,20 +49,34 @@ def route_documents(route_ids: list[str] | None = None) -> list[dict[str, Any]]:
     return list(docs.values())
 
 
-def current_plan(*, source: Environment, target: Environment, fields: list[str] | tuple[str, ...],
-                 route_ids: list[str] | None = None) -> Plan:
+def current_plan(
+    *,
+    source: Environment,
+    target: Environment,
+    fields: list[str] | tuple[str, ...],
+    route_ids: list[str] | None = None,
+) -> Plan:
     environments = list(Environment.objects.values_list("name", flat=True))
     default = Environment.objects.filter(is_default=True).values_list("name", flat=True).first() or ""
     return promotion_plan(
-        route_documents(route_ids), source=source.name, target=target.name, default=default,
-        environments=environments, fields=fields, route_ids=route_ids,
+        route_documents(route_ids),
+        source=source.name,
+        target=target.name,
+        default=default,
+        environments=environments,
+        fields=fields,
+        route_ids=route_ids,
     )
 
 
 def promotion_current_plan(promotion: Promotion) -> Plan:
     """The promotion's plan recomputed from today's configuration (its digest tells whether it moved)."""
-    return current_plan(source=promotion.source, target=promotion.target, fields=promotion.fields,
-                        route_ids=promotion.route_ids)
+    return current_plan(
+        source=promotion.source,
+        target=promotion.target,
+        fields=promotion.fields,
+        route_ids=promotion.route_ids,
+    )
 
 
 def promotion_list(*, status: str = "") -> QuerySet[Promotion]:
@@ -83,19 +103,26 @@ class Evidence:
 
 def source_healthy(promotion: Promotion, now: datetime) -> Evidence:
     name = promotion.source.name
-    metrics = window_metrics(environments=[name], route_ids=promotion.route_ids or None,
-                             since=now - timedelta(hours=1), until=now)[name]
+    metrics = window_metrics(
+        environments=[name], route_ids=promotion.route_ids or None, since=now - timedelta(hours=1), until=now
+    )[name]
     verdict, reasons = health_verdict(metrics, thresholds_for(name))
     ok = metrics.total >= SOURCE_MIN_CALLS and verdict == HEALTHY
-    return Evidence(ok, f"{name} served {metrics.total} calls in the last hour (at least {SOURCE_MIN_CALLS} "
-                        f"needed): {verdict}; {'; '.join(reasons)}")
+    return Evidence(
+        ok,
+        f"{name} served {metrics.total} calls in the last hour (at least {SOURCE_MIN_CALLS} "
+        f"needed): {verdict}; {'; '.join(reasons)}",
+    )
 
 
 def monitoring_ready(promotion: Promotion, now: datetime) -> Evidence:
     target = promotion.target
-    rules = AlertRule.objects.filter(enabled=True).filter(
-        Q(environments=target) | Q(environments__isnull=True)
-    ).filter(Q(route__isnull=True) | Q(route_id__in=promotion.route_ids)).distinct()
+    rules = (
+        AlertRule.objects.filter(enabled=True)
+        .filter(Q(environments=target) | Q(environments__isnull=True))
+        .filter(Q(route__isnull=True) | Q(route_id__in=promotion.route_ids))
+        .distinct()
+    )
     names = sorted(rules.values_list("name", flat=True))
     if names:
         return Evidence(True, f"Enabled alert rules cover {target.name}: {', '.join(names)}.")
@@ -103,25 +130,30 @@ def monitoring_ready(promotion: Promotion, now: datetime) -> Evidence:
 
 
 def rollback_ready(promotion: Promotion, now: datetime) -> Evidence:
-    from .revisions import latest_revision
+    from routing.revisions import latest_revision
 
     missing = [r for r in promotion.route_ids if latest_revision(r) is None]
     if missing:
         return Evidence(False, f"{len(missing)} route(s) have no revision to roll back to.")
-    return Evidence(True, f"Every route of the plan has a revision to roll back to ({len(promotion.route_ids)}).")
+    return Evidence(
+        True, f"Every route of the plan has a revision to roll back to ({len(promotion.route_ids)})."
+    )
 
 
 def team_notified(promotion: Promotion, now: datetime) -> Evidence:
     channels = deployment_channels(promotion.target)
     if channels:
         return Evidence(True, "Deployment events go to " + ", ".join(c.name for c in channels) + ".")
-    return Evidence(False, f"No enabled notification channel is attached to a rule covering {promotion.target}.")
+    return Evidence(
+        False, f"No enabled notification channel is attached to a rule covering {promotion.target}."
+    )
 
 
 def deployment_channels(environment: Environment) -> list:
     """Where an environment's deployment events go: the enabled channels of its enabled alert rules."""
-    channels = notification_channel_list(environment=environment.name).filter(enabled=True,
-                                                                               rules__enabled=True)
+    channels = notification_channel_list(environment=environment.name).filter(
+        enabled=True, rules__enabled=True
+    )
     return list(channels.distinct())
 
 
@@ -145,8 +177,12 @@ def checklist_state(promotion: Promotion, now: datetime | None = None) -> list[d
             entry |= {"done": found.ok, "detail": found.summary, "by": "", "at": None}
         else:
             tick = promotion.ticks.get(item["key"])
-            entry |= {"done": bool(tick), "detail": "", "by": (tick or {}).get("by", ""),
-                      "at": (tick or {}).get("at")}
+            entry |= {
+                "done": bool(tick),
+                "detail": "",
+                "by": (tick or {}).get("by", ""),
+                "at": (tick or {}).get("at"),
+            }
         items.append(entry)
     return items
 
@@ -169,8 +205,9 @@ def deployment_watch(deployment: Deployment, now: datetime | None = None) -> Wat
     name, start = deployment.environment.name, deployment.started_at
     until = min(now, start + timedelta(minutes=WATCH_MINUTES))
     routes = deployment.route_ids or None
-    before = window_metrics(environments=[name], route_ids=routes, since=start - timedelta(hours=1),
-                            until=start)[name]
+    before = window_metrics(
+        environments=[name], route_ids=routes, since=start - timedelta(hours=1), until=start
+    )[name]
     after = window_metrics(environments=[name], route_ids=routes, since=start, until=until)[name]
     logs = RequestLog.objects.filter(environment=name, timestamp__gte=start)
     if deployment.route_ids:
@@ -183,6 +220,7 @@ def deployments_watching(now: datetime | None = None) -> QuerySet[Deployment]:
     """Deployments still in their watch window, not rolled back, with automatic rollback on."""
     now = now or timezone.now()
     return Deployment.objects.filter(
-        started_at__gte=now - timedelta(minutes=WATCH_MINUTES), rolled_back_at__isnull=True,
+        started_at__gte=now - timedelta(minutes=WATCH_MINUTES),
+        rolled_back_at__isnull=True,
         auto_rollback_error_rate__isnull=False,
     ).select_related("environment", "promotion")

@@ -12,7 +12,8 @@ from environments.models import ApiKey, Client, Environment
 from environments.permissions import ADMINISTRATOR, approved_change, require_change
 from routing import services as routing
 from routing.models import BEHAVIOUR_FIELDS, CLIENT_ASSIGNMENTS, OVERRIDABLE_FIELDS, Route
-from .revisions import latest_revision, revision_scope, route_rollback
+from routing.revisions import latest_revision, revision_scope
+from routing.rollback import route_rollback
 
 from . import notify
 from .errors import ChecklistIncomplete, NotOpen, PlanChanged, SelfApprovalForbidden
@@ -25,8 +26,12 @@ PROMOTABLE = {*OVERRIDABLE_FIELDS, CLIENT_ASSIGNMENTS}
 
 def _audit(actor: Actor, action: str, promotion: Promotion, **extra: Any) -> None:
     record_change(
-        actor=actor, action=action, resource_type="promotion", resource_id=promotion.pk,
-        resource_name=promotion.title, environment=promotion.target.name,
+        actor=actor,
+        action=action,
+        resource_type="promotion",
+        resource_id=promotion.pk,
+        resource_name=promotion.title,
+        environment=promotion.target.name,
         after={"status": promotion.status, "plan_digest": promotion.plan_digest, **extra},
     )
 
@@ -56,9 +61,16 @@ def _requester(promotion: Promotion) -> str:
 
 
 @transaction.atomic
-def promotion_create(*, actor: Actor, source: Environment, target: Environment, title: str,
-                     route_ids: list[str] | None = None, fields: list[str] | None = None,
-                     auto_rollback_error_rate: float | None = None) -> Promotion:
+def promotion_create(
+    *,
+    actor: Actor,
+    source: Environment,
+    target: Environment,
+    title: str,
+    route_ids: list[str] | None = None,
+    fields: list[str] | None = None,
+    auto_rollback_error_rate: float | None = None,
+) -> Promotion:
     """Propose to make `target` behave like `source` for the chosen routes (default: every route that
     differs in a chosen field) and fields (default: the behaviour fields).
 
@@ -76,14 +88,24 @@ def promotion_create(*, actor: Actor, source: Environment, target: Environment, 
         route_ids = sorted(found)
     plan = current_plan(source=source, target=target, fields=fields, route_ids=route_ids)
     if not any(r.will_change for r in plan.routes):
-        raise ValidationError(f"Nothing to promote: {target.name} already serves what {source.name} serves "
-                              "in the chosen fields.")
+        raise ValidationError(
+            f"Nothing to promote: {target.name} already serves what {source.name} serves "
+            "in the chosen fields."
+        )
     promotion = Promotion.objects.create(
-        title=title.strip()[:200] or f"{source.name} → {target.name}", source=source, target=target,
-        route_ids=[r.route_id for r in plan.routes], fields=fields, plan=plan.as_dict(),
-        plan_digest=plan.digest, required_approvals=target.required_approvals if target.is_protected else 0,
-        checklist=list(target.checklist or []) if target.is_protected else [], auto_rollback_error_rate=auto_rollback_error_rate,
-        requested_by_user=actor.user, requested_by_key=actor.api_key_id, requested_by_label=actor.label,
+        title=title.strip()[:200] or f"{source.name} → {target.name}",
+        source=source,
+        target=target,
+        route_ids=[r.route_id for r in plan.routes],
+        fields=fields,
+        plan=plan.as_dict(),
+        plan_digest=plan.digest,
+        required_approvals=target.required_approvals if target.is_protected else 0,
+        checklist=list(target.checklist or []) if target.is_protected else [],
+        auto_rollback_error_rate=auto_rollback_error_rate,
+        requested_by_user=actor.user,
+        requested_by_key=actor.api_key_id,
+        requested_by_label=actor.label,
     )
     _audit(actor, "promotion.request", promotion)
     transaction.on_commit(lambda: notify.queue(promotion.pk, "requested"))
@@ -137,12 +159,16 @@ def promotion_approve(*, actor: Actor, promotion: Promotion, comment: str = "") 
     if _person(actor) == _requester(promotion) or (
         actor.api_key_id and str(actor.api_key_id) == str(promotion.requested_by_key)
     ):
-        raise SelfApprovalForbidden("A promotion needs approval from an Administrator other than its requester "
-                                    "(their own API keys included).")
+        raise SelfApprovalForbidden(
+            "A promotion needs approval from an Administrator other than its requester "
+            "(their own API keys included)."
+        )
     if promotion_current_plan(promotion).digest != promotion.plan_digest:
         raise PlanChanged("The environments changed since this promotion was proposed; propose it again.")
     Approval.objects.get_or_create(
-        promotion=promotion, reviewer=_person(actor), plan_digest=promotion.plan_digest,
+        promotion=promotion,
+        reviewer=_person(actor),
+        plan_digest=promotion.plan_digest,
         defaults={"decision": Decision.APPROVE, "reviewer_label": actor.label, "comment": comment},
     )
     if _approvals_for(promotion, promotion.plan_digest) >= promotion.required_approvals:
@@ -158,8 +184,14 @@ def promotion_reject(*, actor: Actor, promotion: Promotion, comment: str = "") -
     """Any one rejection rejects the promotion."""
     _require_administrator(actor, "reject a promotion")
     promotion = _open(promotion)
-    Approval.objects.create(promotion=promotion, decision=Decision.REJECT, plan_digest=promotion.plan_digest,
-                            reviewer=f"{_person(actor)}:reject", reviewer_label=actor.label, comment=comment)
+    Approval.objects.create(
+        promotion=promotion,
+        decision=Decision.REJECT,
+        plan_digest=promotion.plan_digest,
+        reviewer=f"{_person(actor)}:reject",
+        reviewer_label=actor.label,
+        comment=comment,
+    )
     promotion.status = PromotionStatus.REJECTED
     promotion.save(update_fields=["status"])
     _audit(actor, "promotion.reject", promotion, comment=comment)
@@ -188,8 +220,10 @@ def _lock_plan(promotion: Promotion) -> Promotion:
 
 def _check_ready(actor: Actor, promotion: Promotion, plan: Plan, break_glass_reason: str) -> None:
     if plan.digest != promotion.plan_digest:
-        raise PlanChanged("The source or target changed since this plan was approved: nothing was written. "
-                          "Propose the promotion again.")
+        raise PlanChanged(
+            "The source or target changed since this plan was approved: nothing was written. "
+            "Propose the promotion again."
+        )
     if break_glass_reason:
         _require_administrator(actor, "apply a promotion without its approvals (break-glass)")
         return
@@ -218,8 +252,9 @@ def _write_route(actor: Actor, route_plan: dict[str, Any], environments: dict[st
     if writes["base"]:
         route = routing.route_update(actor=actor, route=route, **writes["base"])
     if target.name in writes["overrides"]:
-        routing.route_override_update(actor=actor, route=route, environment=target,
-                                      **writes["overrides"][target.name])
+        routing.route_override_update(
+            actor=actor, route=route, environment=target, **writes["overrides"][target.name]
+        )
     for client in Client.objects.filter(pk__in=writes["clients"]["assign"]):
         routing.route_client_assign(actor=actor, route=route, environment=target, client=client)
     for client in Client.objects.filter(pk__in=writes["clients"]["unassign"]):
@@ -244,13 +279,22 @@ def promotion_apply(*, actor: Actor, promotion: Promotion, break_glass_reason: s
         for route_plan in plan.as_dict()["routes"]:
             _write_route(actor, {**route_plan, "target": promotion.target.name}, environments)
     now = timezone.now()
-    promotion.status, promotion.applied_at, promotion.applied_by_label = PromotionStatus.APPLIED, now, actor.label
+    promotion.status, promotion.applied_at, promotion.applied_by_label = (
+        PromotionStatus.APPLIED,
+        now,
+        actor.label,
+    )
     promotion.break_glass_reason = break_glass_reason
     promotion.result = {"revisions": _revision_numbers(promotion.route_ids)}
     promotion.save(update_fields=["status", "applied_at", "applied_by_label", "break_glass_reason", "result"])
     deployment = Deployment.objects.create(
-        kind=DeploymentKind.PROMOTION, promotion=promotion, environment=promotion.target,
-        route_ids=promotion.route_ids, rollback_to=before, started_at=now, actor_label=actor.label,
+        kind=DeploymentKind.PROMOTION,
+        promotion=promotion,
+        environment=promotion.target,
+        route_ids=promotion.route_ids,
+        rollback_to=before,
+        started_at=now,
+        actor_label=actor.label,
         auto_rollback_error_rate=promotion.auto_rollback_error_rate,
     )
     action = "promotion.bypass" if break_glass_reason else "promotion.apply"
@@ -264,8 +308,10 @@ def promotion_apply(*, actor: Actor, promotion: Promotion, break_glass_reason: s
 def deployment_rollback(*, actor: Actor, deployment: Deployment, reason: str) -> Deployment:
     """Put the deployment's environment back at the revisions before it (routing's rollback, per route)."""
     require_change(actor, protected=_protected(deployment.environment))
-    deployment = Deployment.objects.select_for_update().select_related("promotion", "environment").get(
-        pk=deployment.pk
+    deployment = (
+        Deployment.objects.select_for_update()
+        .select_related("promotion", "environment")
+        .get(pk=deployment.pk)
     )
     if deployment.rolled_back_at is not None:
         raise NotOpen("This deployment was already rolled back.")
@@ -273,12 +319,23 @@ def deployment_rollback(*, actor: Actor, deployment: Deployment, reason: str) ->
     before = _revision_numbers(list(targets))
     with approved_change():
         for route_id, number in sorted(targets.items()):
-            route_rollback(actor=actor, route_id=route_id, to_revision=number, scope="environment",
-                           environment=deployment.environment.name, reason=reason or "Deployment rollback")
+            route_rollback(
+                actor=actor,
+                route_id=route_id,
+                to_revision=number,
+                scope="environment",
+                environment=deployment.environment.name,
+                reason=reason or "Deployment rollback",
+            )
     now = timezone.now()
     rollback = Deployment.objects.create(
-        kind=DeploymentKind.ROLLBACK, promotion=deployment.promotion, environment=deployment.environment,
-        route_ids=list(targets), rollback_to=before, started_at=now, actor_label=actor.label,
+        kind=DeploymentKind.ROLLBACK,
+        promotion=deployment.promotion,
+        environment=deployment.environment,
+        route_ids=list(targets),
+        rollback_to=before,
+        started_at=now,
+        actor_label=actor.label,
     )
     deployment.rolled_back_at, deployment.rolled_back_by = now, rollback
     deployment.save(update_fields=["rolled_back_at", "rolled_back_by"])
@@ -286,5 +343,3 @@ def deployment_rollback(*, actor: Actor, deployment: Deployment, reason: str) ->
     promotion_id = deployment.promotion_id
     transaction.on_commit(lambda: notify.queue(promotion_id, "rolled_back"))
     return rollback
-
-

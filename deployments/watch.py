@@ -7,7 +7,6 @@ from django.utils import timezone
 from environments.audit import SYSTEM
 
 from . import notify
-
 from .selectors import deployment_watch, deployments_watching
 
 # Below this many calls since the change an error rate says too little to act on by itself.
@@ -28,11 +27,11 @@ def auto_rollback_due(now: datetime | None = None) -> list[str]:
     for deployment in deployments_watching(now):
         after = deployment_watch(deployment, now).after
         if should_roll_back(after.errors, after.total, deployment.auto_rollback_error_rate):
-            reason = (f"Automatic rollback: error rate {after.errors / after.total:.1%} past "
-                      f"{deployment.auto_rollback_error_rate:.1%} after the change.")
+            reason = (
+                f"Automatic rollback: error rate {after.errors / after.total:.1%} past "
+                f"{deployment.auto_rollback_error_rate:.1%} after the change."
+            )
             deployment_rollback(actor=SYSTEM, deployment=deployment, reason=reason)
             notify.queue(deployment.promotion_id, "auto_rolled_back")
             done.append(str(deployment.pk))
     return done
-
-

@@ -38,8 +38,9 @@ def _call_until(stop: threading.Event, gateway_url: str, n: int) -> list[int]:
     with httpx.Client(base_url=gateway_url, timeout=10) as client:
         while not stop.is_set() or len(statuses) < 3:
             route = f"r{(n + len(statuses)) % 10 + 1:02}"
-            response = client.get("/ping", headers={"x-knoxcall-route": route,
-                                                    "x-knoxcall-environment": "production"})
+            response = client.get(
+                "/ping", headers={"x-knoxcall-route": route, "x-knoxcall-environment": "production"}
+            )
             statuses.append(response.status_code)
     return statuses
 

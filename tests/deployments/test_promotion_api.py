@@ -1,10 +1,10 @@
 """/v1/promotions end to end: plan, pinning, four eyes, digest-bound approval, checklist, break-glass."""
 
+from environments.audit import SYSTEM
 from environments.models import AuditEntry, Environment
 from routing.models import Route, RouteOverride
 from routing.selectors import effective_for
 from routing.services import route_override_update
-from environments.audit import SYSTEM
 
 
 def _propose(api, **body):
@@ -15,7 +15,9 @@ def _propose(api, **body):
 
 
 def _tick(api, promotion):
-    response = api.patch(f"/v1/promotions/{promotion['id']}/checklist", {"items": {"stakeholder_approval": True}})
+    response = api.patch(
+        f"/v1/promotions/{promotion['id']}/checklist", {"items": {"stakeholder_approval": True}}
+    )
     assert response.status_code == 200, response.body
     return response.body["data"]
 
@@ -32,8 +34,10 @@ def test_it_plans_behaviour_changes_and_shows_environment_ones_as_expected(peopl
     # production is the default environment: base writes, pinned in development (which inherits them).
     assert route["writes"]["base"] == {"timeout_ms": 5000, "inject_headers_json": {"X-Version": "2"}}
     pinned = {(p["environment"], p["field"]): p["value"] for p in route["pinned"]}
-    assert pinned == {("development", "timeout_ms"): 30000,
-                      ("development", "inject_headers_json"): {"X-Version": "1"}}
+    assert pinned == {
+        ("development", "timeout_ms"): 30000,
+        ("development", "inject_headers_json"): {"X-Version": "1"},
+    }
     assert promotion["status"] == "pending" and promotion["required_approvals"] == 1
 
 
@@ -73,8 +77,9 @@ def test_self_approval_is_forbidden_by_user_and_by_their_own_api_key(people, ord
     assert same_user.json()["error"]["type"] == "self_approval_forbidden"
 
 
-def test_a_change_to_staging_after_approval_answers_plan_changed_and_writes_nothing(people, orders,
-                                                                                    environments):
+def test_a_change_to_staging_after_approval_answers_plan_changed_and_writes_nothing(
+    people, orders, environments
+):
     alice, bob = people["alice"]["api"], people["bob"]["api"]
     promotion = _tick(alice, _propose(alice))
     path = f"/v1/promotions/{promotion['id']}"
