@@ -18,6 +18,7 @@ NAVIGATION = [
     ("API keys", "/environments/api-keys/"),
     ("Analytics", "/analytics/"),
     ("Alerts", "/alerts/"),
+    ("Deployments", "/deployments/"),
     ("Audit log", "/audit/"),
 ]
 

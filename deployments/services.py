@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from environments.audit import Actor, record_change
 from environments.models import ApiKey, Client, Environment
-from environments.permissions import ADMINISTRATOR, approved_change, require_change
+from environments.permissions import ADMINISTRATOR, SYSTEM_ROLE, approved_change, require_change
 from routing import services as routing
 from routing.models import BEHAVIOUR_FIELDS, CLIENT_ASSIGNMENTS, OVERRIDABLE_FIELDS, Route
 from routing.revisions import latest_revision, revision_scope
@@ -141,7 +141,7 @@ def promotion_checklist_tick(*, actor: Actor, promotion: Promotion, items: dict[
 
 
 def _require_administrator(actor: Actor, what: str) -> None:
-    if actor.role != ADMINISTRATOR:
+    if actor.role not in (ADMINISTRATOR, SYSTEM_ROLE):
         raise PermissionDenied(f"Only an Administrator can {what}.")
 
 
