@@ -11,11 +11,15 @@ class PromoteForm(forms.Form):
     target = forms.ModelChoiceField(Environment.objects.all(), to_field_name="name")
     title = forms.CharField(max_length=200, required=False)
     also = forms.MultipleChoiceField(
-        choices=[(f, f) for f in ENVIRONMENT_SPECIFIC_FIELDS], required=False,
-        widget=forms.CheckboxSelectMultiple, label="Also promote (environment-specific)",
+        choices=[(f, f) for f in ENVIRONMENT_SPECIFIC_FIELDS],
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Also promote (environment-specific)",
     )
     auto_rollback_percent = forms.FloatField(
-        min_value=0, max_value=100, required=False,
+        min_value=0,
+        max_value=100,
+        required=False,
         label="Roll back by itself when the error rate passes (%)",
     )
 

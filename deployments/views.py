@@ -53,16 +53,25 @@ def promote(request: HttpRequest) -> HttpResponse:
             d = form.cleaned_data
             rate = d["auto_rollback_percent"] / 100 if d["auto_rollback_percent"] is not None else None
             promotion, errors, status = _attempt(
-                services.promotion_create, actor=actor, source=d["source"], target=d["target"],
-                title=d["title"], fields=[*BEHAVIOUR_FIELDS, *d["also"]], auto_rollback_error_rate=rate,
+                services.promotion_create,
+                actor=actor,
+                source=d["source"],
+                target=d["target"],
+                title=d["title"],
+                fields=[*BEHAVIOUR_FIELDS, *d["also"]],
+                auto_rollback_error_rate=rate,
             )
             if not errors:
                 messages.success(request, "Promotion proposed.")
                 return redirect("deployments:promotion", promotion.pk)
         else:
             status = 400
-    context = {"form": form, "plan": _preview(form), "errors": errors,
-               "recent": selectors.promotion_list()[:20]}
+    context = {
+        "form": form,
+        "plan": _preview(form),
+        "errors": errors,
+        "recent": selectors.promotion_list()[:20],
+    }
     return render(request, "deployments/promote.html", context, status=status)
 
 
@@ -76,10 +85,13 @@ def approvals(request: HttpRequest) -> HttpResponse:
 def _detail(request: HttpRequest, promotion: Promotion, errors=(), status: int = 200) -> HttpResponse:
     plan = selectors.promotion_current_plan(promotion) if promotion.is_open else None
     context = {
-        "promotion": promotion, "plan": promotion.plan, "errors": list(errors),
+        "promotion": promotion,
+        "plan": promotion.plan,
+        "errors": list(errors),
         "plan_current": plan is None or plan.digest == promotion.plan_digest,
-        "checklist": selectors.checklist_state(promotion), "approvals": promotion.approvals.all(),
-        "deployments": promotion.deployments.all()
+        "checklist": selectors.checklist_state(promotion),
+        "approvals": promotion.approvals.all(),
+        "deployments": promotion.deployments.all(),
     }
     return render(request, "deployments/promotion.html", context, status=status)
 
@@ -117,7 +129,7 @@ def promotion_action(request: HttpRequest, pk, action: str) -> HttpResponse:
     _, errors, status = _attempt(service, actor=actor, promotion=promotion, **kwargs)
     if errors:
         return _detail(request, Promotion.objects.get(pk=promotion.pk), errors, status)
-    messages.success(request, f"Promotion {action} done." if action == "checklist" else f"Promotion: {action}.")
+    messages.success(request, "Checklist saved." if action == "checklist" else f"Promotion: {action}.")
     return redirect("deployments:promotion", promotion.pk)
 
 
@@ -134,8 +146,9 @@ def deployment_detail(request: HttpRequest, pk) -> HttpResponse:
 def deployment_rollback(request: HttpRequest, pk) -> HttpResponse:
     deployment = get_object_or_404(Deployment.objects.select_related("promotion", "environment"), pk=pk)
     reason = request.POST.get("reason", "").strip() or "Rolled back from the deployment page."
-    rollback, errors, status = _attempt(services.deployment_rollback, actor=actor_for(request),
-                                        deployment=deployment, reason=reason)
+    rollback, errors, status = _attempt(
+        services.deployment_rollback, actor=actor_for(request), deployment=deployment, reason=reason
+    )
     if errors:
         watch = selectors.deployment_watch(deployment)
         context = {"deployment": deployment, "watch": watch, "errors": errors}

@@ -15,11 +15,11 @@ from django.utils import timezone
 from alerts.models import AlertIncident
 from alerts.services import alert_rule_create, notification_channel_create
 from analytics.models import RequestLog
+from deployments.services import promotion_apply, promotion_create
 from environments.audit import SYSTEM, Actor
 from environments.models import Client as AccessClient
 from environments.permissions import DEVELOPER
 from environments.services import api_key_create
-from deployments.services import promotion_apply, promotion_create
 from routing.services import route_client_assign, route_create, route_override_update
 from secrets_vault.services import secret_create, secret_set_value
 from tests.support.console import make_user, seed_world

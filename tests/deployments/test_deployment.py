@@ -56,8 +56,13 @@ def _applied(people, error_rate=None) -> Deployment:
 
 def _bucket(environment: str, route: Route, minute, total: int, errors: int) -> None:
     MetricBucket.objects.create(
-        route_id=route.pk, environment=environment, minute=minute.replace(second=0, microsecond=0),
-        total=total, status_2xx=total - errors, status_5xx=errors, errors=errors,
+        route_id=route.pk,
+        environment=environment,
+        minute=minute.replace(second=0, microsecond=0),
+        total=total,
+        status_2xx=total - errors,
+        status_5xx=errors,
+        errors=errors,
         latency_histogram=histogram.empty(),
     )
 
@@ -69,18 +74,26 @@ def test_apply_records_one_revision_per_route_and_rollback_restores_it(people, o
     assert revisions.count() == before + 1 and revisions[0].action == "promotion"
     assert _production_timeout() == 5000
 
-    rollback = deployment_rollback(actor=Actor.for_user(people["bob"]["user"]), deployment=deployment,
-                                   reason="errors after the change")
+    rollback = deployment_rollback(
+        actor=Actor.for_user(people["bob"]["user"]), deployment=deployment, reason="errors after the change"
+    )
     assert rollback.kind == DeploymentKind.ROLLBACK
     assert _production_timeout() == 30000
     assert Deployment.objects.get(pk=deployment.pk).rolled_back_by == rollback
 
 
 def test_deployment_events_reach_the_targets_channels(people, orders, environments, slack):
-    channel = notification_channel_create(actor=SYSTEM, name="Deploys", kind="slack",
-                                          config={"webhook_url": f"{slack.url}/hook"})
-    alert_rule_create(actor=SYSTEM, name="Prod errors", type="error_rate", threshold=5.0,
-                      environments=[environments["production"]], channels=[channel])
+    channel = notification_channel_create(
+        actor=SYSTEM, name="Deploys", kind="slack", config={"webhook_url": f"{slack.url}/hook"}
+    )
+    alert_rule_create(
+        actor=SYSTEM,
+        name="Prod errors",
+        type="error_rate",
+        threshold=5.0,
+        environments=[environments["production"]],
+        channels=[channel],
+    )
     _applied(people)
     events = list(DeploymentNotice.objects.values_list("event", "delivered"))
     assert ("applied_break_glass", True) in events
@@ -107,11 +120,18 @@ def test_evidence_items_are_checked_from_data(people, orders, environments):
         {"key": "rollback_plan", "label": "Rollback plan", "evidence": "rollback_ready"},
     ]
     environments["production"].save()
-    promotion = promotion_create(actor=Actor.for_user(people["alice"]["user"]), source=environments["staging"],
-                                 target=environments["production"], title="Evidence")
+    alice = Actor.for_user(people["alice"]["user"])
+    promotion = promotion_create(
+        actor=alice, source=environments["staging"], target=environments["production"], title="Evidence"
+    )
     state = {i["key"]: i["done"] for i in checklist_state(promotion)}
     assert state == {"tests_passing": False, "monitoring_ready": False, "rollback_plan": True}
     _bucket("staging", orders, timezone.now() - timedelta(minutes=10), total=50, errors=0)
-    alert_rule_create(actor=SYSTEM, name="Prod errors", type="error_rate", threshold=5.0,
-                      environments=[environments["production"]])
+    alert_rule_create(
+        actor=SYSTEM,
+        name="Prod errors",
+        type="error_rate",
+        threshold=5.0,
+        environments=[environments["production"]],
+    )
     assert all(i["done"] for i in checklist_state(promotion))
