@@ -16,12 +16,14 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from alerts.models import AlertIncident, AlertRule
+from deployments.models import Promotion
+from deployments.services import promotion_create
 from analytics.models import RequestLog
 from environments.audit import SYSTEM
 from environments.models import ApiKey, Client, Environment
 from environments.services import api_key_create, client_create, environment_create
 from routing.models import Route
-from routing.services import route_create
+from routing.services import route_create, route_override_update
 from secrets_vault.models import Secret
 from secrets_vault.services import secret_create, secret_set_value
 
@@ -69,7 +71,13 @@ def seed() -> dict[str, str]:
             status=200,
             latency_ms=1.0,
         )
+    promotion = Promotion.objects.filter(title="seeded").first()
+    if promotion is None:
+        route_override_update(actor=SYSTEM, route=route, environment=staging, timeout_ms=1234)
+        production = Environment.objects.get(name="production")
+        promotion = promotion_create(actor=SYSTEM, source=staging, target=production, title="seeded")
     return {
+        "promotion": str(promotion.pk),
         "route": "orders",
         "env": "staging",
         "client": "office",
