@@ -227,11 +227,15 @@ def promotion_plan(
     return Plan(source=source, target=target, fields=fields, routes=tuple(plans))
 
 
-def apply_writes(doc: Mapping[str, Any], writes: Mapping[str, Any]) -> dict[str, Any]:
-    """The route document after a plan's writes (for previews and for tests of the plan itself)."""
+def apply_writes(doc: Mapping[str, Any], writes: Mapping[str, Any], target: str = "") -> dict[str, Any]:
+    """The route document after a plan's writes (client assignments change in `target`), for previews and
+    for tests of the plan itself."""
     overrides = {env: dict(values) for env, values in doc["overrides"].items()}
     for environment, values in writes["overrides"].items():
         row = {**overrides.get(environment, {}), **values}
         overrides[environment] = {k: v for k, v in row.items() if v is not None}
     clients = {env: list(ids) for env, ids in doc["clients"].items()}
+    if target:
+        kept = set(clients.get(target, [])) - set(writes["clients"]["unassign"])
+        clients[target] = sorted(kept | set(writes["clients"]["assign"]))
     return {**doc, "base": {**doc["base"], **writes["base"]}, "overrides": overrides, "clients": clients}

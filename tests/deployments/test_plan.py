@@ -8,17 +8,36 @@ ENVIRONMENTS = ["production", "staging", "development", "qa"]
 
 
 def doc(**overrides) -> dict:
-    base = {"target_base_url": "https://api.example.com", "enabled": True, "allowed_methods": [],
-            "timeout_ms": 30000, "requires_clients": True, "inject_headers_json": {}, "inject_body_json": {},
-            "rate_limit_enabled": False, "rate_limit_requests": 100, "rate_limit_window_sec": 60,
-            "rate_limit_burst": 0}
-    return {"id": "r1", "slug": "orders", "name": "Orders", "base": base, "overrides": overrides,
-            "clients": {}}
+    base = {
+        "target_base_url": "https://api.example.com",
+        "enabled": True,
+        "allowed_methods": [],
+        "timeout_ms": 30000,
+        "requires_clients": True,
+        "inject_headers_json": {},
+        "inject_body_json": {},
+        "rate_limit_enabled": False,
+        "rate_limit_requests": 100,
+        "rate_limit_window_sec": 60,
+        "rate_limit_burst": 0,
+    }
+    return {
+        "id": "r1",
+        "slug": "orders",
+        "name": "Orders",
+        "base": base,
+        "overrides": overrides,
+        "clients": {},
+    }
 
 
 def plan(docs, **kwargs):
-    options = {"source": "staging", "target": "production", "default": "production",
-               "environments": ENVIRONMENTS} | kwargs
+    options = {
+        "source": "staging",
+        "target": "production",
+        "default": "production",
+        "environments": ENVIRONMENTS,
+    } | kwargs
     return promotion_plan(docs, **options)
 
 
@@ -29,7 +48,9 @@ def test_into_the_default_environment_it_writes_base_values_and_pins_every_inher
     # development inherits the base, so it is pinned; qa has its own value; staging already has 5000.
     assert {(p.environment, p.field, p.value) for p in routed.pins} == {("development", "timeout_ms", 30000)}
     after = apply_writes(route, routed.writes)
-    assert served(after, "production") == served(route, "staging") | {"target_base_url": "https://api.example.com"}
+    assert served(after, "production") == served(route, "staging") | {
+        "target_base_url": "https://api.example.com"
+    }
     for name in ("staging", "development", "qa"):
         assert served(after, name) == served(route, name)
 
@@ -37,8 +58,11 @@ def test_into_the_default_environment_it_writes_base_values_and_pins_every_inher
 def test_into_another_environment_it_writes_that_environments_override_only():
     route = doc(staging={"timeout_ms": 5000})
     [routed] = plan([route], target="development").routes
-    assert routed.writes == {"base": {}, "overrides": {"development": {"timeout_ms": 5000}},
-                             "clients": {"assign": [], "unassign": []}}
+    assert routed.writes == {
+        "base": {},
+        "overrides": {"development": {"timeout_ms": 5000}},
+        "clients": {"assign": [], "unassign": []},
+    }
     assert routed.pins == ()
 
 
@@ -62,6 +86,7 @@ def test_client_assignments_are_copied_only_when_chosen():
     route = doc() | {"clients": {"staging": ["a", "b"], "production": ["b", "c"]}}
     [routed] = plan([route], fields=["clients"]).routes
     assert routed.writes["clients"] == {"assign": ["a"], "unassign": ["c"]}
+    assert apply_writes(route, routed.writes, "production")["clients"]["production"] == ["a", "b"]
 
 
 def test_the_digest_moves_when_either_environment_moves():
