@@ -68,6 +68,9 @@ class EnvironmentSerializer(serializers.Serializer):
     is_protected = serializers.BooleanField()
     region = serializers.CharField()
     expires_at = serializers.DateTimeField(allow_null=True)
+    required_approvals = serializers.IntegerField(help_text="Approvals a promotion into it needs.")
+    changes_require_approval = serializers.BooleanField(help_text="Direct route changes answer 409.")
+    checklist = serializers.ListField(child=serializers.DictField(), help_text="Pre-deployment checklist.")
     created_at = serializers.DateTimeField()
 
 
@@ -80,6 +83,13 @@ class EnvironmentWriteSerializer(serializers.Serializer):
     is_protected = serializers.BooleanField(required=False)
     region = serializers.CharField(max_length=63, required=False, allow_blank=True)
     expires_at = serializers.DateTimeField(required=False, allow_null=True)
+    required_approvals = serializers.IntegerField(required=False, min_value=0, max_value=10)
+    changes_require_approval = serializers.BooleanField(required=False)
+    checklist = serializers.ListField(
+        child=serializers.DictField(), required=False, max_length=50,
+        help_text='Items {"key", "label"}, plus "evidence" (source_healthy, monitoring_ready, '
+        'rollback_ready, team_notified) for those checked from data.',
+    )
 
 
 def _valid(serializer_class, request, partial: bool = False) -> dict:

@@ -27,10 +27,13 @@ def _unset_current_default() -> None:
 
 @transaction.atomic
 def environment_create(*, actor: Actor, name: str, **fields: Any) -> Environment:
-    unknown = set(fields) - (set(ENVIRONMENT_FIELDS) - {"name"})
+    unknown = set(fields) - (set(ENVIRONMENT_FIELDS) - {"name"}) - set(APPROVAL_FIELDS)
     if unknown:
         raise ValidationError(f"Unknown environment fields: {', '.join(sorted(unknown))}.")
-    require_change(actor, admin_only=bool(fields.get("is_default") or fields.get("is_protected")))
+    approval = bool(set(fields) & set(APPROVAL_FIELDS))
+    require_change(actor, admin_only=bool(fields.get("is_default") or fields.get("is_protected") or approval))
+    if "checklist" in fields:
+        fields["checklist"] = clean_checklist(fields["checklist"])
     environment = Environment(name=name, **fields)
     environment.full_clean(validate_constraints=False)
     if environment.is_default:

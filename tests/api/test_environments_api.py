@@ -9,6 +9,9 @@ ENVIRONMENT_KEYS = {
     "is_default",
     "is_protected",
     "region",
+    "required_approvals",
+    "changes_require_approval",
+    "checklist",
     "expires_at",
     "created_at",
 }

@@ -40,3 +40,27 @@ def test_an_approved_promotion_still_writes_to_a_gated_environment(people, order
 def test_it_is_off_by_default(people, orders):
     response = people["alice"]["api"].patch("/v1/routes/orders/environments/production", {"timeout_ms": 1000})
     assert response.status_code == 200, response.body
+
+
+def test_an_administrator_sets_an_environments_approval_settings_through_the_api(people):
+    from environments.services import api_key_create
+    from tests.api.conftest import Api
+
+    alice, developer = (
+        people["alice"]["api"],
+        Api(api_key_create(actor=SYSTEM, name="d", role="developer")[1]),
+    )
+    checklist = [
+        {"key": "on_call", "label": "On-call engineer identified"},
+        {"key": "monitoring", "label": "Monitoring ready", "evidence": "monitoring_ready"},
+    ]
+    body = {"changes_require_approval": True, "required_approvals": 2, "checklist": checklist}
+    response = alice.patch("/v1/environments/production", body)
+    assert response.status_code == 200, response.body
+    assert response.body["data"]["required_approvals"] == 2
+    assert response.body["data"]["checklist"] == checklist
+    assert developer.patch("/v1/environments/staging", {"required_approvals": 0}).status_code == 403
+    bad = alice.patch(
+        "/v1/environments/staging", {"checklist": [{"key": "x", "label": "X", "evidence": "vibes"}]}
+    )
+    assert bad.status_code == 400
