@@ -40,6 +40,8 @@ TYPES = {
     415: "unsupported_media_type",
     429: "rate_limited",
 }
+# Validation codes a client acts on: answered as the error's type instead of the generic invalid_request.
+SPECIFIC_VALIDATION_CODES = frozenset({"secret_missing"})
 
 
 def _django_validation_fields(exc: DjangoValidationError) -> tuple[str, dict]:
@@ -118,5 +120,7 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         headers["WWW-Authenticate"] = 'Bearer realm="knoxcall"'
     fields = {k: [str(m) for m in (v if isinstance(v, list) else [v])] for k, v in fields.items()}
     error_type = getattr(exc, "api_code", "") or ""
+    if isinstance(exc, DjangoValidationError) and getattr(exc, "code", None) in SPECIFIC_VALIDATION_CODES:
+        error_type = exc.code
     body = error_body(request, status_code, message, fields, error_type)
     return Response(body, status=status_code, headers=headers)

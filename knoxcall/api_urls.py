@@ -13,6 +13,7 @@ from analytics import api as analytics
 from deployments import api as deployments
 from environments import api as environments
 from routing import api as routing
+from routing import revision_api as revisions
 from secrets_vault import api as secrets
 
 # Swagger UI and Redoc (served from drf-spectacular-sidecar, no CDN) style themselves with inline styles, and
@@ -59,6 +60,11 @@ urlpatterns = [
     path("routes/<str:route>/environments", routing.RouteEnvironmentListView.as_view()),
     path("routes/<str:route>/environments/<str:env>", routing.RouteEnvironmentDetailView.as_view()),
     path("routes/<str:route>/logs", analytics.RouteLogView.as_view()),
+    path("routes/<str:route>/revisions", revisions.RevisionListView.as_view()),
+    path("routes/<str:route>/revisions/<str:n>", revisions.RevisionDetailView.as_view()),
+    path("routes/<str:route>/revisions/<str:n>/diff", revisions.RevisionDiffView.as_view()),
+    path("routes/<str:route>/rollback", revisions.RollbackView.as_view()),
+    path("routes/<str:route>/compare", revisions.CompareView.as_view()),
     path("secrets", secrets.SecretListView.as_view()),
     path("secrets/<str:secret>", secrets.SecretDetailView.as_view()),
     path("secrets/<str:secret>/value", secrets.SecretValueView.as_view()),

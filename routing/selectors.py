@@ -10,7 +10,8 @@ from environments.models import Environment
 from environments.permissions import may_change_protected
 from secrets_vault.rendering import injected_secret_placeholders
 
-from .effective import EffectiveConfig, effective_config
+from .compare import environment_compare
+from .effective import OVERRIDDEN, EffectiveConfig, effective_config
 from .models import OVERRIDABLE_FIELDS, Route, RouteClient, RouteOverride
 
 
@@ -94,12 +95,17 @@ def override_matrix(route: Route, editable: dict[str, bool]) -> list[dict[str, A
 
 
 def compare_environments(route: Route, left: Environment, right: Environment) -> list[dict[str, Any]]:
-    """The fields whose effective values differ between two environments."""
-    a, b = effective_for(route, left), effective_for(route, right)
+    """The overridable fields whose effective values differ between two environments (routing.compare, the
+    same function the API's compare and promotion plans use)."""
     return [
-        {"field": f, "left": a[f], "right": b[f], "left_overridden": f in a.overridden,
-         "right_overridden": f in b.overridden}
-        for f in OVERRIDABLE_FIELDS if a[f] != b[f]
+        {
+            "field": r.field,
+            "left": r.before,
+            "right": r.after,
+            "left_overridden": r.provenance_before == OVERRIDDEN,
+            "right_overridden": r.provenance_after == OVERRIDDEN,
+        }
+        for r in environment_compare(route, left, right, changed_only=True) if r.field in OVERRIDABLE_FIELDS
     ]
 
 
@@ -152,3 +158,62 @@ def unavailable_routes() -> list[dict[str, Any]]:
     for entry in routes.values():
         entry["environments"].sort()
     return sorted(routes.values(), key=lambda entry: entry["name"].casefold())
+
+
+def revision_route_id(ident: str) -> uuid.UUID | None:
+    """The route id behind a reference: a live route by UUID, slug or name, or, by UUID only, a deleted
+    route that left revisions (so it can be looked at and brought back)."""
+    from .models import RouteRevision
+
+    route = route_find(ident)
+    if route is not None:
+        return route.pk
+    try:
+        route_id = uuid.UUID(ident)
+    except ValueError:
+        return None
+    return route_id if RouteRevision.objects.filter(route_id=route_id).exists() else None
+
+
+def route_revisions(route_id: uuid.UUID):
+    from .models import RouteRevision
+
+    return RouteRevision.objects.filter(route_id=route_id).select_related("actor_user").order_by("-number")
+
+
+@dataclass(frozen=True)
+class DeletedRoute:
+    """A route gone from the table but kept in its revisions: what the console shows to bring it back."""
+
+    pk: uuid.UUID
+    name: str
+    slug: str
+    target_base_url: str
+    deleted_at: Any
+    deleted_by: str
+    enabled: bool = False
+    deleted: bool = True
+
+
+def deleted_route(route_id: uuid.UUID) -> DeletedRoute | None:
+    """The deleted route of this id, described by its last revision before the deletion; None if it exists
+    or never had revisions."""
+    if Route.objects.filter(pk=route_id).exists():
+        return None
+    revisions = list(route_revisions(route_id)[:2])
+    if len(revisions) < 2 or not revisions[0].deleted:
+        return None
+    last = revisions[1].document
+    return DeletedRoute(
+        route_id, last["name"], last["slug"], last["target_base_url"], revisions[0].created_at,
+        revisions[0].actor_label,
+    )
+
+
+def deleted_routes() -> list[DeletedRoute]:
+    from .models import RouteRevision
+
+    deleted = set(RouteRevision.objects.filter(action="delete").values_list("route_id", flat=True))
+    gone = deleted - set(Route.objects.values_list("pk", flat=True))
+    found = [deleted_route(route_id) for route_id in gone]
+    return sorted((d for d in found if d), key=lambda d: d.deleted_at, reverse=True)

@@ -9,6 +9,7 @@ cell = "<uuid:route_id>/overrides/<slug:environment_name>/<str:field>/"
 urlpatterns = [
     path("", views.route_list, name="list"),
     path("new/", views.route_create, name="create"),
+    path("deleted/", views.deleted_route_list, name="deleted"),
     path("<uuid:route_id>/", views.route_detail, name="detail"),
     path("<uuid:route_id>/edit/", views.route_edit, name="edit"),
     path("<uuid:route_id>/duplicate/", views.route_duplicate, name="duplicate"),
@@ -21,4 +22,6 @@ urlpatterns = [
     path("<uuid:route_id>/secrets/", views.route_secrets, name="secrets"),
     path("<uuid:route_id>/test/", views.route_test, name="test"),
     path("<uuid:route_id>/history/", views.route_history, name="history"),
+    path("<uuid:route_id>/history/<int:number>/", views.route_revision, name="revision"),
+    path("<uuid:route_id>/history/<int:number>/rollback/", views.route_rollback, name="rollback"),
 ]

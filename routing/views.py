@@ -7,7 +7,7 @@ what; a refusal or a validation error is shown in place with its status (403, 40
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -18,8 +18,12 @@ from console.access import actor_for, call_service, may_change, require_editor
 from environments.models import Client, Environment
 
 from . import selectors, services
+from .compare import revision_diff
 from .forms import OverrideCellForm, RouteForm, TestRequestForm
 from .models import OVERRIDABLE_FIELDS, Route
+from .revisions import current_document
+from .rollback import revision_get, rollback_preview
+from .rollback import route_rollback as rollback_service
 from .tester import NO_GATEWAY_URL, TestResult, bound_gateway_url, send_test_request
 
 TABS = [("overview", "Overview"), ("overrides", "Environment Overrides"), ("clients", "Environment Clients"),
@@ -28,6 +32,14 @@ TABS = [("overview", "Overview"), ("overrides", "Environment Overrides"), ("clie
 
 def _route(route_id) -> Route:
     return get_object_or_404(Route, pk=route_id)
+
+
+def _route_or_deleted(route_id) -> Route | selectors.DeletedRoute:
+    """History pages serve a deleted route too (from its revisions), so it can be looked at and restored."""
+    route = Route.objects.filter(pk=route_id).first() or selectors.deleted_route(route_id)
+    if route is None:
+        raise Http404("No such route.")
+    return route
 
 
 def _detail(request: HttpRequest, route: Route, tab: str, template: str, context: dict, status: int = 200):
@@ -327,8 +339,77 @@ def route_test(request: HttpRequest, route_id) -> HttpResponse:
 
 @login_required
 @require_GET
+def deleted_route_list(request: HttpRequest) -> HttpResponse:
+    """Routes that were deleted, each with its history and a way back."""
+    return render(request, "routing/deleted.html", {"routes": selectors.deleted_routes()})
+
+
+@login_required
+@require_GET
 def route_history(request: HttpRequest, route_id) -> HttpResponse:
-    route = _route(route_id)
+    """The route's revisions (each with a diff and "Roll back to this"), then its audit trail."""
+    route = _route_or_deleted(route_id)
     entries = console_selectors.audit_entries(resource="route", resource_id=str(route.pk))[:200]
-    return _detail(request, route, "history", "routing/history.html",
-                   {"rows": [console_selectors.audit_row(e) for e in entries]})
+    context = {
+        "revisions": selectors.route_revisions(route.pk)[:100],
+        "rows": [console_selectors.audit_row(e) for e in entries],
+    }
+    return _detail(request, route, "history", "routing/history.html", context)
+
+
+def _revision_or_404(route: Route, number: int):
+    try:
+        return revision_get(route.pk, number)
+    except ObjectDoesNotExist:
+        raise Http404("No such revision.") from None
+
+
+@login_required
+@require_GET
+def route_revision(request: HttpRequest, route_id, number: int) -> HttpResponse:
+    """Revision N side by side with the current route, or with revision ?against=M."""
+    route = _route_or_deleted(route_id)
+    revision = _revision_or_404(route, number)
+    against = request.GET.get("against", "")
+    other = _revision_or_404(route, int(against)) if against.isdigit() else None
+    after = other.document if other else current_document(route.pk)
+    environments = list(Environment.objects.values_list("name", flat=True))
+    context = {
+        "revision": revision,
+        "other": other,
+        "changes": revision_diff(revision.document, after, environments),
+        "before_label": f"Revision {revision.number}",
+        "after_label": f"Revision {other.number}" if other else "Current",
+    }
+    return _detail(request, route, "history", "routing/revision.html", context)
+
+
+def _rollback_choice(request: HttpRequest) -> tuple[str, str | None]:
+    data = request.POST if request.method == "POST" else request.GET
+    scope = data.get("scope", "route")
+    return scope, (data.get("environment") or None) if scope == "environment" else None
+
+
+@login_required
+def route_rollback(request: HttpRequest, route_id, number: int) -> HttpResponse:
+    """GET: what rolling back to revision N would change. POST: do it (the service decides who may)."""
+    route = _route_or_deleted(route_id)
+    actor = require_editor(request)
+    _revision_or_404(route, number)
+    scope, environment = _rollback_choice(request)
+    errors, status = [], 200
+    if request.method == "POST":
+        _, errors, status = call_service(
+            rollback_service, actor=actor, route_id=route.pk, to_revision=number, scope=scope,
+            environment=environment, reason=request.POST.get("reason", "").strip(),
+        )
+        if not errors:
+            messages.success(request, f"Rolled back to revision {number}.")
+            return redirect("routing:history", route_id=route.pk)
+    try:
+        preview = rollback_preview(route.pk, number, scope, environment)
+    except (ValidationError, ObjectDoesNotExist) as exc:
+        preview, errors, status = None, [*errors, *getattr(exc, "messages", [str(exc)])], 400
+    context = {"preview": preview, "number": number, "scope": scope, "environment": environment or "",
+               "environments": Environment.objects.all(), "errors": errors}
+    return _detail(request, route, "history", "routing/rollback.html", context, status=status)

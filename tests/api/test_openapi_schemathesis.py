@@ -86,6 +86,7 @@ def seed() -> dict[str, str]:
         "rule": str(rule.pk),
         "incident": str(incident.pk),
         "request_id": "req-1",
+        "n": "1",  # the route's first revision, which every route has
     }
 
 

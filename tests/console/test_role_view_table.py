@@ -88,6 +88,17 @@ TABLE = [
     ("post", R + "test/", {"environment": "production", "method": "GET", "path": "/x"},
      (302, 403, 403, 200)),
     ("get", R + "history/", None, (302, 200, 200, 200)),
+    # Route revisions (issue 14): revision 1 is the demo route before its client assignments and staging
+    # override; rolling the whole route back changes production, rolling back staging's view does not.
+    ("get", R + "history/1/", None, (302, 200, 200, 200)),
+    ("get", R + "history/1/?against=2", None, (302, 200, 200, 200)),
+    ("get", R + "history/99/", None, (302, 404, 404, 404)),
+    ("get", "/routes/deleted/", None, (302, 200, 200, 200)),
+    ("get", R + "history/1/rollback/", None, (302, 403, 200, 200)),
+    ("get", R + "history/1/rollback/?scope=environment&environment=staging", None, (302, 403, 200, 200)),
+    ("post", R + "history/1/rollback/", {"reason": "r"}, (302, 403, 403, 302)),
+    ("post", R + "history/1/rollback/", {"scope": "environment", "environment": "staging"},
+     (302, 403, 302, 302)),
     # A route's Environment Clients: assigning in production is an Administrator's change.
     ("post", R + "clients/", {"environment": "{staging_pk}", "client": "{client}", "action": "assign"},
      (302, 403, 302, 302)),

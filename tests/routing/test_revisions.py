@@ -51,6 +51,25 @@ def test_it_records_exactly_one_revision_per_write(route, environments, write):
     assert revisions[1].digest == document_digest(route_document(Route.objects.get(pk=route.pk)))
 
 
+@pytest.mark.parametrize(
+    "undo",
+    [
+        lambda r, e, c: services.route_override_delete(actor=SYSTEM, route=r, environment=e),
+        lambda r, e, c: services.route_client_unassign(actor=SYSTEM, route=r, environment=e, client=c),
+    ],
+    ids=["override-delete", "unassign-client"],
+)
+def test_removing_an_override_or_a_client_records_one_revision(route, environments, undo):
+    staging = environments["staging"]
+    client = client_create(actor=SYSTEM, name="office", ip_address="10.0.0.1")
+    services.route_override_update(actor=SYSTEM, route=route, environment=staging, timeout_ms=700)
+    services.route_client_assign(actor=SYSTEM, route=route, environment=staging, client=client)
+    undo(route, staging, client)
+    revisions = _revisions(route.pk)
+    assert [r.number for r in revisions] == [1, 2, 3, 4]
+    assert revisions[3].digest == document_digest(route_document(Route.objects.get(pk=route.pk)))
+
+
 def test_it_names_the_environment_and_the_fields_a_write_changed(route, environments):
     services.route_override_update(
         actor=SYSTEM, route=route, environment=environments["staging"], timeout_ms=500
@@ -139,3 +158,29 @@ def test_secret_references_carry_the_value_version_but_not_the_digest(route, env
     )
     services.route_update(actor=SYSTEM, route=route, description="touched")
     assert _revisions(route.pk)[-1].document["secret_refs"]["staging"][0]["value_version"] == 2
+
+
+@pytest.mark.postgres
+def test_twenty_concurrent_override_writes_on_postgres_number_2_to_21_without_gaps():
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from tests.analytics.pg import ensure_database, pg_reachable
+    from tests.conftest import require_service
+
+    if not pg_reachable():
+        require_service("PostgreSQL", "127.0.0.1:5432 refused the connection")
+    url = ensure_database("knoxcall_revisions")
+    run = subprocess.run(
+        [sys.executable, "-m", "tests.routing.run_revision_concurrency"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "DATABASE_URL": url},
+        timeout=300,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    result = json.loads(run.stdout.strip().splitlines()[-1])
+    assert result == {"numbers": list(range(1, 22)), "errors": []}
