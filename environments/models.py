@@ -55,11 +55,13 @@ class Environment(models.Model):
     )
     # Promotion into this environment (deployments): approvals a protected environment asks for, whether
     # direct writes must go through a promotion instead, and the pre-deployment checklist.
-    required_approvals = models.PositiveSmallIntegerField(default=1)
+    # Database defaults too, so rows written by older migrations' models (which lack these) still insert.
+    required_approvals = models.PositiveSmallIntegerField(default=1, db_default=1)
     changes_require_approval = models.BooleanField(
-        default=False, help_text="Direct route changes are refused: changes arrive by promotion."
+        default=False, db_default=False,
+        help_text="Direct route changes are refused: changes arrive by promotion.",
     )
-    checklist = models.JSONField(default=default_checklist, blank=True)
+    checklist = models.JSONField(default=default_checklist, db_default=DEFAULT_CHECKLIST, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

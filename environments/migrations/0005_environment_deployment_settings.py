@@ -14,16 +14,16 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='environment',
             name='changes_require_approval',
-            field=models.BooleanField(default=False, help_text='Direct route changes are refused: changes arrive by promotion.'),
+            field=models.BooleanField(default=False, db_default=False, help_text='Direct route changes are refused: changes arrive by promotion.'),
         ),
         migrations.AddField(
             model_name='environment',
             name='checklist',
-            field=models.JSONField(blank=True, default=environments.models.default_checklist),
+            field=models.JSONField(blank=True, default=environments.models.default_checklist, db_default=environments.models.DEFAULT_CHECKLIST),
         ),
         migrations.AddField(
             model_name='environment',
             name='required_approvals',
-            field=models.PositiveSmallIntegerField(default=1),
+            field=models.PositiveSmallIntegerField(default=1, db_default=1),
         ),
     ]
