@@ -12,6 +12,7 @@ from alerts.models import AlertRule
 from alerts.selectors import notification_channel_list
 from analytics.health import HEALTHY, health_verdict
 from analytics.models import RequestLog
+from analytics.rollup import NOT_GATEWAY_ERRORS
 from analytics.selectors import Metrics, thresholds_for, window_metrics
 from environments.models import Environment
 from routing.models import Route, RouteClient, RouteOverride
@@ -214,6 +215,19 @@ def deployment_watch(deployment: Deployment, now: datetime | None = None) -> Wat
         logs = logs.filter(route_id__in=deployment.route_ids)
     first = list(logs.order_by("timestamp", "id")[:FIRST_REQUESTS])
     return Watch(before, after, until, now < start + timedelta(minutes=WATCH_MINUTES), first)
+
+
+def calls_since_change(deployment: Deployment, until: datetime) -> tuple[int, int]:
+    """(errors, calls) of the deployment's routes in its environment since the change, counted from the
+    request log itself (errors as analytics counts them: 5xx or failed by the gateway). The log, not the
+    buckets: the automatic rollback then never reads a minute the rollup has not written yet."""
+    logs = RequestLog.objects.filter(
+        environment=deployment.environment.name, timestamp__gte=deployment.started_at, timestamp__lt=until
+    )
+    if deployment.route_ids:
+        logs = logs.filter(route_id__in=deployment.route_ids)
+    errors = logs.filter(Q(status__gte=500) | ~Q(error_code__in=NOT_GATEWAY_ERRORS))
+    return errors.count(), logs.count()
 
 
 def deployments_watching(now: datetime | None = None) -> QuerySet[Deployment]:

@@ -7,7 +7,7 @@ from django.utils import timezone
 from environments.audit import SYSTEM
 
 from . import notify
-from .selectors import deployment_watch, deployments_watching
+from .selectors import calls_since_change, deployments_watching
 
 # Below this many calls since the change an error rate says too little to act on by itself.
 AUTO_ROLLBACK_MIN_CALLS = 20
@@ -25,10 +25,10 @@ def auto_rollback_due(now: datetime | None = None) -> list[str]:
     now = now or timezone.now()
     done = []
     for deployment in deployments_watching(now):
-        after = deployment_watch(deployment, now).after
-        if should_roll_back(after.errors, after.total, deployment.auto_rollback_error_rate):
+        errors, total = calls_since_change(deployment, now)
+        if should_roll_back(errors, total, deployment.auto_rollback_error_rate):
             reason = (
-                f"Automatic rollback: error rate {after.errors / after.total:.1%} past "
+                f"Automatic rollback: error rate {errors / total:.1%} past "
                 f"{deployment.auto_rollback_error_rate:.1%} after the change."
             )
             deployment_rollback(actor=SYSTEM, deployment=deployment, reason=reason)

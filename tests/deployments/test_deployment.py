@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from alerts.services import alert_rule_create, notification_channel_create
 from analytics import histogram
-from analytics.models import MetricBucket
+from analytics.models import MetricBucket, RequestLog
 from deployments.models import Deployment, DeploymentKind, DeploymentNotice
 from deployments.selectors import checklist_state, deployment_watch
 from deployments.services import deployment_rollback, promotion_apply, promotion_create
@@ -108,9 +108,29 @@ def test_the_watch_compares_after_with_the_hour_before_and_rolls_back_past_the_t
     watch = deployment_watch(deployment, now=start + timedelta(minutes=5))
     assert (watch.before.total, watch.after.total, watch.after.errors) == (100, 40, 20)
 
+    # The automatic rollback counts the request log itself (not yet rolled up into buckets).
+    _logs(orders, start + timedelta(minutes=1), ok=19, failed=1)
+    assert auto_rollback_due(now=start + timedelta(minutes=5)) == []  # 1 of 20: 5%, under 10%
+    _logs(orders, start + timedelta(minutes=2), ok=0, failed=5)
     assert auto_rollback_due(now=start + timedelta(minutes=5)) == [str(deployment.pk)]
     assert _production_timeout() == 30000
     assert auto_rollback_due(now=start + timedelta(minutes=6)) == []  # once
+
+
+def _logs(route: Route, at, ok: int, failed: int) -> None:
+    RequestLog.objects.bulk_create(
+        RequestLog(
+            request_id=f"{at.timestamp()}-{n}",
+            timestamp=at,
+            environment="production",
+            route_id=route.pk,
+            method="GET",
+            path="/",
+            status=200 if n < ok else 502,
+            latency_ms=1.0,
+        )
+        for n in range(ok + failed)
+    )
 
 
 def test_evidence_items_are_checked_from_data(people, orders, environments):
