@@ -16,9 +16,9 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from alerts.models import AlertIncident, AlertRule
+from analytics.models import RequestLog
 from deployments.models import Promotion
 from deployments.services import promotion_create
-from analytics.models import RequestLog
 from environments.audit import SYSTEM
 from environments.models import ApiKey, Client, Environment
 from environments.services import api_key_create, client_create, environment_create
