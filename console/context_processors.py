@@ -19,6 +19,7 @@ NAVIGATION = [
     ("API keys", "/environments/api-keys/"),
     ("Analytics", "/analytics/"),
     ("Alerts", "/alerts/"),
+    ("Deployments", "/deployments/"),
     ("Audit log", "/audit/"),
 ]
 

@@ -21,7 +21,7 @@ from .permissions import SYSTEM_ROLE, role_of_user
 @dataclass(frozen=True)
 class Actor:
     label: str
-    role: str  # environments.permissions: administrator, developer, viewer or system
+    role: str  # core.permissions: administrator, developer, viewer or system
     user: Any = None  # a django.contrib.auth user, or None for API keys and the system
     api_key_id: str | None = None
     ip: str | None = None

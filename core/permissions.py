@@ -9,6 +9,10 @@ there (its base values, name, overrides, client assignments), a secret value the
 there. Each service works out which protected environments its write reaches and passes their names.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 from django.core.exceptions import PermissionDenied
 
 ADMINISTRATOR = "administrator"
@@ -61,3 +65,41 @@ def require_change(
         names = ", ".join(sorted(protected))
         message = f"{names} is protected: only an Administrator can change it."
         raise PermissionDenied(f"{message} {why}" if why else message)
+
+
+class ApprovalRequired(PermissionDenied):
+    """A direct write to an environment that takes changes only by promotion (changes_require_approval).
+
+    The management API answers it 409 `approval_required`; the message points at the promotion that would.
+    """
+
+    api_status = 409
+    api_code = "approval_required"
+
+
+# Set while a promotion (or a rollback it owns) applies its plan: the approval was given to the whole plan,
+# so its writes pass the `changes_require_approval` check. Only deployments.services enters it.
+_approved_change: ContextVar[bool] = ContextVar("approved_change", default=False)
+
+
+@contextmanager
+def approved_change() -> Iterator[None]:
+    token = _approved_change.set(True)
+    try:
+        yield
+    finally:
+        _approved_change.reset(token)
+
+
+def require_approval_path(environments) -> None:
+    """Refuse a direct write that reaches an environment whose changes go through promotion, unless the
+    write is a promotion's own (approved_change). `environments` are the Environment rows it reaches."""
+    if _approved_change.get():
+        return
+    gated = sorted(e.name for e in environments if e.changes_require_approval)
+    if gated:
+        names = ", ".join(gated)
+        raise ApprovalRequired(
+            f"{names} takes changes only by promotion: propose them with POST /v1/promotions (or the "
+            "console's Promote page), where an Administrator approves them."
+        )

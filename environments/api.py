@@ -76,6 +76,9 @@ class EnvironmentSerializer(serializers.Serializer):
     region_group = serializers.CharField()
     failover_order = serializers.IntegerField()
     region_down = serializers.SerializerMethodField()
+    required_approvals = serializers.IntegerField(help_text="Approvals a promotion into it needs.")
+    changes_require_approval = serializers.BooleanField(help_text="Direct route changes answer 409.")
+    checklist = serializers.ListField(child=serializers.DictField(), help_text="Pre-deployment checklist.")
     created_at = serializers.DateTimeField()
 
     def get_region_down(self, environment: Environment) -> bool:
@@ -93,6 +96,13 @@ class EnvironmentWriteSerializer(WriteSerializer):
     expires_at = serializers.DateTimeField(required=False, allow_null=True)
     region_group = serializers.CharField(max_length=63, required=False, allow_blank=True)
     failover_order = serializers.IntegerField(min_value=0, max_value=32767, required=False)
+    required_approvals = serializers.IntegerField(required=False, min_value=0, max_value=10)
+    changes_require_approval = serializers.BooleanField(required=False)
+    checklist = serializers.ListField(
+        child=serializers.DictField(), required=False, max_length=50,
+        help_text='Items {"key", "label"}, plus "evidence" (source_healthy, monitoring_ready, '
+        'rollback_ready, team_notified) for those checked from data.',
+    )
 
 
 class EnvironmentCreateSerializer(EnvironmentWriteSerializer):

@@ -14,6 +14,24 @@ from django.utils import timezone
 
 from core.permissions import ROLES
 
+# The seed's pre-deployment checklist ("Environment Deployment Workflows"): what a promotion into an
+# environment asks for unless the environment's own list says otherwise. Items with `evidence` are checked
+# from data (deployments.checklist); the rest are ticked by a person, who is recorded.
+DEFAULT_CHECKLIST = [
+    {"key": "tests_passing", "label": "All tests passing in staging", "evidence": "source_healthy"},
+    {"key": "stakeholder_approval", "label": "Stakeholder approval received"},
+    {"key": "rollback_plan", "label": "Rollback plan documented", "evidence": "rollback_ready"},
+    {"key": "team_notified", "label": "Team notified in Slack", "evidence": "team_notified"},
+    {"key": "monitoring_ready", "label": "Monitoring dashboard ready", "evidence": "monitoring_ready"},
+    {"key": "on_call", "label": "On-call engineer identified"},
+    {"key": "migrations_tested", "label": "Database migrations tested (if any)"},
+    {"key": "feature_flags", "label": "Feature flags configured (if applicable)"},
+]
+
+
+def default_checklist() -> list[dict]:
+    return [dict(item) for item in DEFAULT_CHECKLIST]
+
 ENVIRONMENT_NAME_RE = r"^[a-z0-9_-]+$"
 HEX_COLOR_RE = r"^#[0-9a-fA-F]{6}$"
 
@@ -50,6 +68,15 @@ class Environment(models.Model):
     region_down_since = models.DateTimeField(
         null=True, blank=True, editable=False, help_text="Set by the fleet health task: calls fail over."
     )
+    # Promotion into this environment (deployments): approvals a protected environment asks for, whether
+    # direct writes must go through a promotion instead, and the pre-deployment checklist.
+    # Database defaults too, so rows written by older migrations' models (which lack these) still insert.
+    required_approvals = models.PositiveSmallIntegerField(default=1, db_default=1)
+    changes_require_approval = models.BooleanField(
+        default=False, db_default=False,
+        help_text="Direct route changes are refused: changes arrive by promotion.",
+    )
+    checklist = models.JSONField(default=default_checklist, db_default=DEFAULT_CHECKLIST, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

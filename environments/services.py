@@ -20,13 +20,15 @@ ENVIRONMENT_FIELDS = [
     "name", "display_name", "description", "color", "is_default", "is_protected", "region", "expires_at",
     "region_group", "failover_order",
 ]
-EDITABLE_FIELDS = set(ENVIRONMENT_FIELDS) - {"name", "is_default"}
+# How promotions into the environment work (deployments): who may loosen them is an Administrator's call.
+APPROVAL_FIELDS = ["required_approvals", "changes_require_approval", "checklist"]
+EDITABLE_FIELDS = (set(ENVIRONMENT_FIELDS) - {"name", "is_default"}) | set(APPROVAL_FIELDS)
 MAX_TTL_HOURS = 24 * 366 * 10  # far beyond any feature branch, and well inside datetime's range
 
 
 def environment_snapshot(environment: Environment) -> dict[str, Any]:
     parent = environment.parent.name if environment.parent_id else None
-    return {**snapshot(environment, ENVIRONMENT_FIELDS), "parent": parent}
+    return {**snapshot(environment, ENVIRONMENT_FIELDS + APPROVAL_FIELDS), "parent": parent}
 
 
 def _unset_current_default() -> None:
@@ -78,10 +80,13 @@ def environment_create(
 ) -> Environment:
     """Create an environment; `clone_from` makes it a child that copies the parent's overrides and client
     assignments (and inherits its secret values), `ttl_hours` or `expires_at` makes it temporary."""
-    unknown = set(fields) - (set(ENVIRONMENT_FIELDS) - {"name"})
+    unknown = set(fields) - (set(ENVIRONMENT_FIELDS) - {"name"}) - set(APPROVAL_FIELDS)
     if unknown:
         raise ValidationError(f"Unknown environment fields: {', '.join(sorted(unknown))}.")
-    require_change(actor, admin_only=bool(fields.get("is_default") or fields.get("is_protected")))
+    approval = bool(set(fields) & set(APPROVAL_FIELDS))
+    require_change(actor, admin_only=bool(fields.get("is_default") or fields.get("is_protected") or approval))
+    if "checklist" in fields:
+        fields["checklist"] = clean_checklist(fields["checklist"])
     fields["expires_at"] = expiry_from(ttl_hours=ttl_hours, expires_at=fields.get("expires_at"))
     if clone_from is not None and clone_from.is_protected:
         raise ValidationError({"clone_from": [
@@ -113,7 +118,9 @@ def environment_update(*, actor: Actor, environment: Environment, **fields: Any)
         raise ValidationError(f"These environment fields cannot be changed here: {names}.")
     environment = Environment.objects.select_for_update().get(pk=environment.pk)
     require_change(actor, protected=[environment.name] if environment.is_protected else [],
-                   admin_only="is_protected" in fields)
+                   admin_only="is_protected" in fields or bool(set(fields) & set(APPROVAL_FIELDS)))
+    if "checklist" in fields:
+        fields["checklist"] = clean_checklist(fields["checklist"])
     before = environment_snapshot(environment)
     for name, value in fields.items():
         setattr(environment, name, value)
@@ -129,6 +136,25 @@ def environment_update(*, actor: Actor, environment: Environment, **fields: Any)
         before=before, after=environment_snapshot(environment),
     )
     return environment
+
+
+def clean_checklist(items: Any) -> list[dict]:
+    """A checklist is a list of {"key", "label"} items (plus "evidence" for the ones checked from data,
+    one of deployments' evidence names); keys are unique."""
+    evidence = {"source_healthy", "monitoring_ready", "rollback_ready", "team_notified"}
+    if not isinstance(items, list):
+        raise ValidationError({"checklist": "A list of items."})
+    cleaned, keys = [], set()
+    for item in items:
+        if not isinstance(item, dict) or not str(item.get("key", "")).strip() or not item.get("label"):
+            raise ValidationError({"checklist": "Each item needs a key and a label."})
+        key = str(item["key"]).strip()[:64]
+        if key in keys or (item.get("evidence") and item["evidence"] not in evidence):
+            raise ValidationError({"checklist": f"Item '{key}': a repeated key or unknown evidence."})
+        keys.add(key)
+        cleaned.append({"key": key, "label": str(item["label"])[:200],
+                        **({"evidence": item["evidence"]} if item.get("evidence") else {})})
+    return cleaned
 
 
 @transaction.atomic

@@ -10,6 +10,7 @@ from drf_spectacular.views import SpectacularJSONAPIView, SpectacularRedocView, 
 
 from alerts import api as alerts
 from analytics import api as analytics
+from deployments import api as deployments
 from environments import api as environments
 from routing import api as routing
 from routing import client_api
@@ -78,4 +79,11 @@ urlpatterns = [
     path("alert-rules/<str:rule>", alerts.AlertRuleDetailView.as_view()),
     path("alert-incidents", alerts.AlertIncidentListView.as_view()),
     path("alert-incidents/<str:incident>", alerts.AlertIncidentDetailView.as_view()),
+    path("promotions", deployments.PromotionListView.as_view()),
+    path("promotions/<str:promotion>", deployments.PromotionDetailView.as_view()),
+    path("promotions/<str:promotion>/checklist", deployments.PromotionChecklistView.as_view()),
+    path("promotions/<str:promotion>/approve", deployments.PromotionApproveView.as_view()),
+    path("promotions/<str:promotion>/reject", deployments.PromotionRejectView.as_view()),
+    path("promotions/<str:promotion>/apply", deployments.PromotionApplyView.as_view()),
+    path("promotions/<str:promotion>/cancel", deployments.PromotionCancelView.as_view()),
 ]

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "analytics",
     "alerts",
     "configuration",
+    "deployments",
     "api",
 ]
 
@@ -143,6 +144,8 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "environments.region_health",
         "schedule": env.float("KNOXCALL_REGION_HEALTH_INTERVAL_SECONDS", default=15.0),
     },
+    # Watched deployments with automatic rollback on: roll back any whose error rate passed its threshold.
+    "deployments-auto-rollback": {"task": "deployments.auto_rollback", "schedule": 60.0},
 }
 
 # --- Secrets vault --------------------------------------------------------------------------------------

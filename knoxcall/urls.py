@@ -16,6 +16,7 @@ urlpatterns = [
     path("secrets/", include("secrets_vault.urls")),
     path("analytics/", include("analytics.urls")),
     path("alerts/", include("alerts.urls")),
+    path("deployments/", include("deployments.urls")),
     # Home, sign-in/out, the audit log: the console's own pages (console/urls.py).
     path("", include("console.urls")),
     # The management API (DRF) with its OpenAPI schema and docs.

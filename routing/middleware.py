@@ -35,7 +35,7 @@ def unmatched_path_answer(request: HttpRequest, response: HttpResponse) -> HttpR
 
 
 def api_not_found(request: HttpRequest) -> HttpResponse:
-    request.request_id = new_request_id()  # what api.errors.error_body reports, as the API's views do
+    request.request_id = new_request_id()  # what error_body reports, as the API's views do
     response = JsonResponse(error_body(request, 404, f"No API endpoint at {request.path}."), status=404)
     response["X-Request-Id"] = request.request_id
     return response

@@ -37,6 +37,19 @@ OVERRIDABLE_FIELDS: dict[str, models.Field] = {
     "rate_limit_burst": models.PositiveIntegerField(default=0),
 }
 
+# How a promotion (deployments) treats each overridable field, declared here so a new field gets a class in
+# the same place it gets declared. Behaviour fields are what a change being promoted is made of; the
+# environment-specific ones are meant to differ per environment (where to call, how much, who may), so a
+# promotion shows them as expected differences and copies them only when chosen. CLIENT_ASSIGNMENTS names
+# a route's client assignments in an environment, which are environment-specific too.
+BEHAVIOUR_FIELDS = ("enabled", "allowed_methods", "timeout_ms", "inject_headers_json", "inject_body_json")
+CLIENT_ASSIGNMENTS = "clients"
+ENVIRONMENT_SPECIFIC_FIELDS = (
+    "target_base_url", "requires_clients", "rate_limit_enabled", "rate_limit_requests",
+    "rate_limit_window_sec", "rate_limit_burst", CLIENT_ASSIGNMENTS,
+)
+assert set(BEHAVIOUR_FIELDS) | set(ENVIRONMENT_SPECIFIC_FIELDS) == {*OVERRIDABLE_FIELDS, CLIENT_ASSIGNMENTS}
+
 
 def _nullable(field: models.Field) -> models.Field:
     name, path, args, kwargs = field.deconstruct()

@@ -8,7 +8,7 @@ from django.db.models import Q
 from django.utils.text import slugify
 
 from core.audit import Actor, record_change, snapshot
-from core.permissions import may_change_protected, require_change
+from core.permissions import may_change_protected, require_approval_path, require_change
 from environments.models import Client, Environment
 
 from .effective import serves_change
@@ -70,6 +70,17 @@ def protected_holding(route: Route) -> list[str]:
     return names
 
 
+def gated_reached(route: Route, changes: dict[str, Any]) -> list[Environment]:
+    """Environments that take changes only by promotion whose served configuration these base changes
+    alter (core.permissions.require_approval_path refuses the write if there are any)."""
+    gated = list(Environment.objects.filter(changes_require_approval=True))
+    if not gated:
+        return []
+    base = {name: getattr(route, name) for name in SERVED_FIELDS}
+    overrides = _overrides_by_environment(route)
+    return [e for e in gated if serves_change(base, overrides.get(e.pk), changes)]
+
+
 def _check_fields(given: dict[str, Any], allowed: set[str], what: str) -> None:
     unknown = set(given) - allowed
     if unknown:
@@ -115,6 +126,7 @@ def route_update(*, actor: Actor, route: Route, **fields: Any) -> Route:
     require_change(actor)  # a Viewer is refused before their values are looked at
     values = clean_route_values(fields)
     require_change(actor, protected=protected_reached(route, values), why=UPDATE_REACHES)
+    require_approval_path(gated_reached(route, values))
     before = snapshot(route, ROUTE_FIELDS)
     for name, value in values.items():
         setattr(route, name, value)
@@ -159,6 +171,7 @@ def route_override_update(
     _check_fields(fields, set(OVERRIDABLE_FIELDS), "override")
     protected = [environment.name] if environment.is_protected else []
     require_change(actor, protected=protected, why=OVERRIDE_REACHES)
+    require_approval_path([environment])
     return _override_write(actor, route, environment, fields)
 
 
@@ -215,6 +228,7 @@ def route_client_assign(
 ) -> RouteClient:
     """Allow a client to call the route in one environment (idempotent)."""
     require_change(actor, protected=[environment.name] if environment.is_protected else [])
+    require_approval_path([environment])
     revision_capture(route_id=route.pk, action="assign_client", actor=actor, environment=environment.name)
     assignment, created = RouteClient.objects.get_or_create(
         route=route, environment=environment, client=client
@@ -231,6 +245,7 @@ def route_client_assign(
 @revisioned
 def route_client_unassign(*, actor: Actor, route: Route, environment: Environment, client: Client) -> None:
     require_change(actor, protected=[environment.name] if environment.is_protected else [])
+    require_approval_path([environment])
     revision_capture(route_id=route.pk, action="unassign_client", actor=actor, environment=environment.name)
     deleted, _ = RouteClient.objects.filter(route=route, environment=environment, client=client).delete()
     if deleted:

@@ -74,10 +74,12 @@ def _flatten(detail: Any) -> list[str]:
     return [str(detail)]
 
 
-def error_body(request, status_code: int, message: str, fields: dict | None = None) -> dict:
+def error_body(
+    request, status_code: int, message: str, fields: dict | None = None, error_type: str = ""
+) -> dict:
     body = {
         "error": {
-            "type": TYPES.get(status_code, "error"),
+            "type": error_type or TYPES.get(status_code, "error"),
             "message": message,
             "request_id": getattr(request, "request_id", ""),
         },
@@ -89,6 +91,10 @@ def error_body(request, status_code: int, message: str, fields: dict | None = No
 
 
 def _translate(exc: Exception) -> tuple[int, str, dict] | None:
+    if getattr(exc, "api_code", None) and getattr(exc, "api_status", None):
+        # A service's refusal that names its own answer (core.permissions.ApprovalRequired,
+        # deployments.errors): its status, and its code as the error type (exception_handler).
+        return exc.api_status, str(exc) or exc.api_code, {}
     if isinstance(exc, DjangoValidationError):
         message, fields = _django_validation_fields(exc)
         return 400, message, fields
@@ -122,7 +128,8 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     if status_code == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="knoxcall"'
     fields = {k: [str(m) for m in (v if isinstance(v, list) else [v])] for k, v in fields.items()}
-    body = error_body(request, status_code, message, fields)
+    error_type = getattr(exc, "api_code", "") or ""
     if isinstance(exc, DjangoValidationError) and getattr(exc, "code", None) in SPECIFIC_VALIDATION_CODES:
-        body["error"]["type"] = exc.code
+        error_type = exc.code
+    body = error_body(request, status_code, message, fields, error_type)
     return Response(body, status=status_code, headers=headers)

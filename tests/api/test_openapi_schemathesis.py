@@ -18,11 +18,13 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 from alerts.models import AlertIncident, AlertRule
 from analytics.models import RequestLog
 from core.audit import SYSTEM
+from deployments.models import Promotion
+from deployments.services import promotion_create
 from environments.models import ApiKey, Client, Environment, RegionNetwork
 from environments.regions import region_network_create
 from environments.services import api_key_create, client_create, environment_create
 from routing.models import Route
-from routing.services import route_create
+from routing.services import route_create, route_override_update
 from secrets_vault.models import Secret
 from secrets_vault.services import secret_create, secret_set_value
 
@@ -73,7 +75,13 @@ def seed() -> dict[str, str]:
             status=200,
             latency_ms=1.0,
         )
+    promotion = Promotion.objects.filter(title="seeded").first()
+    if promotion is None:
+        route_override_update(actor=SYSTEM, route=route, environment=staging, timeout_ms=1234)
+        production = Environment.objects.get(name="production")
+        promotion = promotion_create(actor=SYSTEM, source=staging, target=production, title="seeded")
     return {
+        "promotion": str(promotion.pk),
         "route": "orders",
         "env": "staging",
         "client": "office",

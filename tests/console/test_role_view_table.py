@@ -17,9 +17,10 @@ from alerts.services import alert_rule_create, notification_channel_create
 from analytics.models import RequestLog
 from core.audit import SYSTEM, Actor
 from core.permissions import DEVELOPER
+from deployments.services import promotion_apply, promotion_create
 from environments.models import Client as AccessClient
 from environments.services import api_key_create, environment_create
-from routing.services import route_client_assign, route_create
+from routing.services import route_client_assign, route_create, route_override_update
 from secrets_vault.services import secret_create, secret_set_value
 from tests.support.console import make_user, seed_world
 
@@ -211,7 +212,38 @@ ALERTS = [
     ("post", ACP + "delete/", {}, (302, 403, 403, 302)),
 ]
 
-TABLE = TABLE + DEV_ROUTE + SECRETS + ACCESS + ANALYTICS + ALERTS
+PR = "/deployments/promotions/{promotion}/"  # staging → production, pending, requested by the system
+DEPLOYMENTS = [
+    ("get", "/deployments/", None, (302, 200, 200, 200)),
+    ("get", "/deployments/?source=staging&target=production", None, (302, 200, 200, 200)),
+    ("post", "/deployments/", {"source": "staging", "target": "development", "title": "To dev",
+                               "also": ["target_base_url"]},
+     (302, 403, 302, 302)),
+    ("post", "/deployments/", {"source": "staging", "target": "production", "title": "To prod"},
+     (302, 403, 403, 302)),
+    ("get", "/deployments/approvals/", None, (302, 200, 200, 200)),
+    ("get", PR, None, (302, 200, 200, 200)),
+    ("post", PR + "checklist/", {"items": ["stakeholder_approval"]}, (302, 403, 403, 302)),
+    ("post", PR + "approve/", {}, (302, 403, 403, 302)),
+    ("post", PR + "reject/", {}, (302, 403, 403, 302)),
+    ("post", PR + "apply/", {}, (302, 403, 403, 409)),  # no approval yet
+    ("post", PR + "apply/", {"break_glass_reason": "outage"}, (302, 403, 403, 302)),
+    ("post", PR + "cancel/", {}, (302, 403, 403, 302)),
+    ("get", "/deployments/{deployment}/", None, (302, 200, 200, 200)),
+    ("post", "/deployments/{deployment}/rollback/", {}, (302, 403, 302, 302)),  # development
+]
+
+TABLE = TABLE + DEV_ROUTE + SECRETS + ACCESS + ANALYTICS + ALERTS + DEPLOYMENTS
+
+
+def seed_deployments(envs: dict, route) -> dict:
+    """A promotion into development applied (its deployment) and one into production pending."""
+    route_override_update(actor=SYSTEM, route=route, environment=envs["staging"], timeout_ms=5000)
+    to_dev = promotion_create(actor=SYSTEM, source=envs["staging"], target=envs["development"], title="Dev")
+    deployment = promotion_apply(actor=SYSTEM, promotion=to_dev)
+    promotion = promotion_create(actor=SYSTEM, source=envs["staging"], target=envs["production"],
+                                 title="Prod")
+    return {"promotion": promotion.pk, "deployment": deployment.pk}
 
 
 def seed_more(world: dict) -> dict:
@@ -246,7 +278,8 @@ def seed_more(world: dict) -> dict:
             "client": client.pk,
             "prod_client": prod_client.pk, "api_key": api_key.pk, "channel": channel.pk,
             "prod_channel": prod_channel.pk, "rule": rule.pk, "prod_rule": prod_rule.pk,
-            "incident": incident.pk, "staging_pk": envs["staging"].pk, "production_pk": envs["production"].pk}
+            "incident": incident.pk, "staging_pk": envs["staging"].pk, "production_pk": envs["production"].pk,
+            **seed_deployments(envs, route)}
 
 
 def _fill(value, ids: dict):

@@ -7,7 +7,7 @@ from routing.document import document_digest, route_document
 from routing.models import Route, RouteRevision
 
 # Environments stay at their latest state (their table keeps its newer columns whatever routing does).
-LATEST_ENVIRONMENTS = ("environments", "0007_temporary_and_regional")
+LATEST_ENVIRONMENTS = ("environments", "0008_environment_deployment_settings")
 BEFORE = [("routing", "0005_route_revisions"), LATEST_ENVIRONMENTS]
 AFTER = [("routing", "0006_first_revisions"), LATEST_ENVIRONMENTS]
 

@@ -1,0 +1,240 @@
+"""Reads of the deployments app: route documents for the plan, the plan now, checklist evidence, the
+approvals inbox and the deployment watch."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from alerts.models import AlertRule
+from alerts.selectors import notification_channel_list
+from analytics.health import HEALTHY, health_verdict
+from analytics.models import RequestLog
+from analytics.rollup import NOT_GATEWAY_ERRORS
+from analytics.selectors import Metrics, thresholds_for, window_metrics
+from environments.models import Environment
+from routing.models import Route, RouteClient, RouteOverride
+from routing.selectors import base_values
+
+from .models import OPEN_STATUSES, Deployment, Promotion
+from .plan import Plan, promotion_plan
+
+WATCH_MINUTES = 30
+FIRST_REQUESTS = 100
+# "All tests passing in staging": the source served at least this many calls in the last hour, healthy.
+SOURCE_MIN_CALLS = 20
+
+
+def route_documents(route_ids: list[str] | None = None) -> list[dict[str, Any]]:
+    """Each route as plain values (deployments.plan): base, sparse overrides and clients by environment."""
+    routes = Route.objects.all() if route_ids is None else Route.objects.filter(pk__in=route_ids)
+    docs = {
+        str(r.pk): {
+            "id": str(r.pk),
+            "slug": r.slug,
+            "name": r.name,
+            "base": base_values(r),
+            "overrides": {},
+            "clients": {},
+        }
+        for r in routes
+    }
+    for override in RouteOverride.objects.filter(route_id__in=list(docs)).select_related("environment"):
+        docs[str(override.route_id)]["overrides"][override.environment.name] = override.overridden_values()
+    assignments = RouteClient.objects.filter(route_id__in=list(docs)).select_related("environment")
+    for assignment in assignments:
+        clients = docs[str(assignment.route_id)]["clients"].setdefault(assignment.environment.name, [])
+        clients.append(str(assignment.client_id))
+    return list(docs.values())
+
+
+def current_plan(
+    *,
+    source: Environment,
+    target: Environment,
+    fields: list[str] | tuple[str, ...],
+    route_ids: list[str] | None = None,
+) -> Plan:
+    environments = list(Environment.objects.values_list("name", flat=True))
+    default = Environment.objects.filter(is_default=True).values_list("name", flat=True).first() or ""
+    return promotion_plan(
+        route_documents(route_ids),
+        source=source.name,
+        target=target.name,
+        default=default,
+        environments=environments,
+        fields=fields,
+        route_ids=route_ids,
+    )
+
+
+def promotion_current_plan(promotion: Promotion) -> Plan:
+    """The promotion's plan recomputed from today's configuration (its digest tells whether it moved)."""
+    return current_plan(
+        source=promotion.source,
+        target=promotion.target,
+        fields=promotion.fields,
+        route_ids=promotion.route_ids,
+    )
+
+
+def promotion_list(*, status: str = "") -> QuerySet[Promotion]:
+    promotions = Promotion.objects.select_related("source", "target")
+    return promotions.filter(status=status) if status else promotions
+
+
+def approvals_inbox(actor) -> QuerySet[Promotion]:
+    """Open promotions waiting for approvals, leaving out the ones this actor requested."""
+    promotions = promotion_list().filter(status__in=OPEN_STATUSES, required_approvals__gt=0)
+    if actor.user is not None:
+        promotions = promotions.exclude(requested_by_user=actor.user)
+    return promotions
+
+
+# --- Checklist evidence -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Evidence:
+    ok: bool
+    summary: str
+
+
+def source_healthy(promotion: Promotion, now: datetime) -> Evidence:
+    name = promotion.source.name
+    metrics = window_metrics(
+        environments=[name], route_ids=promotion.route_ids or None, since=now - timedelta(hours=1), until=now
+    )[name]
+    verdict, reasons = health_verdict(metrics, thresholds_for(name))
+    ok = metrics.total >= SOURCE_MIN_CALLS and verdict == HEALTHY
+    return Evidence(
+        ok,
+        f"{name} served {metrics.total} calls in the last hour (at least {SOURCE_MIN_CALLS} "
+        f"needed): {verdict}; {'; '.join(reasons)}",
+    )
+
+
+def monitoring_ready(promotion: Promotion, now: datetime) -> Evidence:
+    target = promotion.target
+    rules = (
+        AlertRule.objects.filter(enabled=True)
+        .filter(Q(environments=target) | Q(environments__isnull=True))
+        .filter(Q(route__isnull=True) | Q(route_id__in=promotion.route_ids))
+        .distinct()
+    )
+    names = sorted(rules.values_list("name", flat=True))
+    if names:
+        return Evidence(True, f"Enabled alert rules cover {target.name}: {', '.join(names)}.")
+    return Evidence(False, f"No enabled alert rule covers {target.name}.")
+
+
+def rollback_ready(promotion: Promotion, now: datetime) -> Evidence:
+    from routing.revisions import latest_revision
+
+    missing = [r for r in promotion.route_ids if latest_revision(r) is None]
+    if missing:
+        return Evidence(False, f"{len(missing)} route(s) have no revision to roll back to.")
+    return Evidence(
+        True, f"Every route of the plan has a revision to roll back to ({len(promotion.route_ids)})."
+    )
+
+
+def team_notified(promotion: Promotion, now: datetime) -> Evidence:
+    channels = deployment_channels(promotion.target)
+    if channels:
+        return Evidence(True, "Deployment events go to " + ", ".join(c.name for c in channels) + ".")
+    return Evidence(
+        False, f"No enabled notification channel is attached to a rule covering {promotion.target}."
+    )
+
+
+def deployment_channels(environment: Environment) -> list:
+    """Where an environment's deployment events go: the enabled channels of its enabled alert rules."""
+    channels = notification_channel_list(environment=environment.name).filter(
+        enabled=True, rules__enabled=True
+    )
+    return list(channels.distinct())
+
+
+EVIDENCE = {
+    "source_healthy": source_healthy,
+    "monitoring_ready": monitoring_ready,
+    "rollback_ready": rollback_ready,
+    "team_notified": team_notified,
+}
+
+
+def checklist_state(promotion: Promotion, now: datetime | None = None) -> list[dict[str, Any]]:
+    """Each checklist item with its state: evidence items checked from data now, the others by a tick."""
+    now = now or timezone.now()
+    items = []
+    for item in promotion.checklist:
+        entry = {"key": item["key"], "label": item["label"], "evidence": item.get("evidence", "")}
+        check = EVIDENCE.get(entry["evidence"])
+        if check is not None:
+            found = check(promotion, now)
+            entry |= {"done": found.ok, "detail": found.summary, "by": "", "at": None}
+        else:
+            tick = promotion.ticks.get(item["key"])
+            entry |= {
+                "done": bool(tick),
+                "detail": "",
+                "by": (tick or {}).get("by", ""),
+                "at": (tick or {}).get("at"),
+            }
+        items.append(entry)
+    return items
+
+
+# --- After deployment -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Watch:
+    before: Metrics
+    after: Metrics
+    until: datetime
+    watching: bool
+    first_requests: list[RequestLog]
+
+
+def deployment_watch(deployment: Deployment, now: datetime | None = None) -> Watch:
+    """The target's figures in the WATCH_MINUTES after the change against the hour before it."""
+    now = now or timezone.now()
+    name, start = deployment.environment.name, deployment.started_at
+    until = min(now, start + timedelta(minutes=WATCH_MINUTES))
+    routes = deployment.route_ids or None
+    before = window_metrics(
+        environments=[name], route_ids=routes, since=start - timedelta(hours=1), until=start
+    )[name]
+    after = window_metrics(environments=[name], route_ids=routes, since=start, until=until)[name]
+    logs = RequestLog.objects.filter(environment=name, timestamp__gte=start)
+    if deployment.route_ids:
+        logs = logs.filter(route_id__in=deployment.route_ids)
+    first = list(logs.order_by("timestamp", "id")[:FIRST_REQUESTS])
+    return Watch(before, after, until, now < start + timedelta(minutes=WATCH_MINUTES), first)
+
+
+def calls_since_change(deployment: Deployment, until: datetime) -> tuple[int, int]:
+    """(errors, calls) of the deployment's routes in its environment since the change, counted from the
+    request log itself (errors as analytics counts them: 5xx or failed by the gateway). The log, not the
+    buckets: the automatic rollback then never reads a minute the rollup has not written yet."""
+    logs = RequestLog.objects.filter(
+        environment=deployment.environment.name, timestamp__gte=deployment.started_at, timestamp__lt=until
+    )
+    if deployment.route_ids:
+        logs = logs.filter(route_id__in=deployment.route_ids)
+    errors = logs.filter(Q(status__gte=500) | ~Q(error_code__in=NOT_GATEWAY_ERRORS))
+    return errors.count(), logs.count()
+
+
+def deployments_watching(now: datetime | None = None) -> QuerySet[Deployment]:
+    """Deployments still in their watch window, not rolled back, with automatic rollback on."""
+    now = now or timezone.now()
+    return Deployment.objects.filter(
+        started_at__gte=now - timedelta(minutes=WATCH_MINUTES),
+        rolled_back_at__isnull=True,
+        auto_rollback_error_rate__isnull=False,
+    ).select_related("environment", "promotion")

@@ -1,0 +1,17 @@
+"""Celery tasks of the deployments app: thin wrappers that take ids and call one plain function."""
+
+from celery import shared_task
+
+from .notify import send_deployment_event
+from .watch import auto_rollback_due
+
+
+@shared_task(name="deployments.send_event", acks_late=True, ignore_result=True)
+def send_deployment_event_task(promotion_id: str, event: str) -> int:
+    return send_deployment_event(promotion_id, event)
+
+
+@shared_task(name="deployments.auto_rollback", acks_late=True, ignore_result=True)
+def auto_rollback_task() -> list[str]:
+    # Beat's minutely check of the deployments being watched with automatic rollback on.
+    return auto_rollback_due()
