@@ -48,14 +48,16 @@ def check_caller(table, route, found: dict[bytes, list[bytes]], key, client_ip: 
         )
 
 
-async def enforce_access(table, route, found: dict[bytes, list[bytes]], call) -> list[tuple[bytes, bytes]]:
+async def enforce_access(
+    table, route, found: dict[bytes, list[bytes]], call, limit=check_limits
+) -> list[tuple[bytes, bytes]]:
     """Run the checks for one call; returns the X-RateLimit-* headers for the response (maybe none)."""
     key = presented_key(table, found)
     if key is not None:
         call.api_key_id = key.id  # logged even when the IP check then refuses the call
         note_key_used(key.id)
     check_caller(table, route, found, key, call.client_ip)
-    verdict = await check_limits(route, key)
+    verdict = await limit(route, key)
     if verdict is None:
         return []
     if not verdict.allowed:

@@ -6,11 +6,10 @@ body), and it overrides `__call__` instead of using the consumer's dispatch loop
 Every decision reads the in-memory route table (routing/proxy/snapshot.py).
 """
 
-import asyncio
 import logging
 import random
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 
 from channels.consumer import AsyncConsumer
@@ -20,7 +19,6 @@ from knoxcall.lib.client_ip import parse_networks, resolve_client_ip
 from secrets_vault.injection import Injection, InjectionRefused
 from secrets_vault.rendering import RenderContext
 
-from . import snapshot
 from .access import enforce_access
 from .errors import GatewayError
 from .headers import (
@@ -30,17 +28,16 @@ from .headers import (
     request_id_from,
     upstream_request_headers,
 )
-from .lifecycle import start_background
+from .parts import PRODUCTION, ProxyParts
 from .paths import UnsafePathError, upstream_url
-from .records import RequestRecord, record
+from .records import RequestRecord
 from .regional import choose_environment, note_upstream_outcome
-from .upstream import Body, Timeouts, UpstreamBodyError, UpstreamError, get_client
+from .upstream import Body, Timeouts, UpstreamBodyError, UpstreamClient, UpstreamError
 
 log = logging.getLogger(__name__)
 
 SMALL_BODY = 64 * 1024  # bodies up to this size with a Content-Length are read whole: one write upstream
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
-_warm_up_lock: asyncio.Lock | None = None
 
 
 def new_request_id() -> str:
@@ -72,6 +69,7 @@ class Call:
         "path",
         "query",
         "rate_limit_headers",
+        "record",
         "recorded",
         "request_id",
         "route",
@@ -81,8 +79,9 @@ class Call:
         "upstream_host",
     )
 
-    def __init__(self, scope: dict, request_id: str) -> None:
+    def __init__(self, scope: dict, request_id: str, record: Callable[[RequestRecord], None]) -> None:
         self.started = time.perf_counter()
+        self.record = record
         self.request_id = request_id
         self.method = scope["method"]
         raw_path = scope.get("raw_path")
@@ -110,7 +109,7 @@ class Call:
             return
         self.recorded = True
         route = self.route
-        record(
+        self.record(
             RequestRecord(
                 request_id=self.request_id,
                 timestamp=datetime.now(UTC),
@@ -138,19 +137,6 @@ class Call:
 class ProxyConsumer(AsyncConsumer):
     async def __call__(self, scope: dict, receive, send) -> None:
         await proxy(scope, receive, send)
-
-
-async def ensure_table():
-    """The route table, loaded off the event loop on this process's first call."""
-    global _warm_up_lock
-    table = snapshot.current()
-    if table is not None:
-        return table
-    _warm_up_lock = _warm_up_lock or asyncio.Lock()
-    async with _warm_up_lock:
-        if snapshot.current() is None:
-            await asyncio.to_thread(start_background)
-        return snapshot.current()
 
 
 def _read_headers(scope: dict) -> dict[bytes, list[bytes]]:
@@ -317,7 +303,7 @@ async def _request_body(scope, receive, found, call: Call, route, context, heade
     return body
 
 
-async def _forward(call: Call, url: str, headers: list, body: Body, route):
+async def _forward(call: Call, url: str, headers: list, body: Body, route, upstream: UpstreamClient):
     """Send upstream; only a refused or dropped connection of an idempotent, unstreamed call is retried."""
     timeouts = Timeouts(
         connect=min(settings.PROXY_CONNECT_TIMEOUT, route.timeout_seconds),
@@ -327,7 +313,7 @@ async def _forward(call: Call, url: str, headers: list, body: Body, route):
     attempts = 2 if call.method in IDEMPOTENT and not isinstance(body, AsyncIterator) else 1
     for attempt in range(attempts):
         try:
-            response = await get_client().send(call.method, url, headers, body, timeouts)
+            response = await upstream.send(call.method, url, headers, body, timeouts)
             note_upstream_outcome(call.environment, None)
             return response
         except UpstreamError as exc:
@@ -343,7 +329,7 @@ async def _forward(call: Call, url: str, headers: list, body: Body, route):
             raise GatewayError(exc.code, exc.message) from exc
 
 
-async def _send_upstream(scope, receive, found, call: Call, route):
+async def _send_upstream(scope, receive, found, call: Call, route, upstream: UpstreamClient):
     try:  # the path first: a refused path reads no body
         url = upstream_url(route.target_base_url, call.path, call.query)
     except UnsafePathError as exc:
@@ -355,7 +341,7 @@ async def _send_upstream(scope, receive, found, call: Call, route):
     if context is not None:
         headers = _inject_headers(headers, injection, context)
     call.upstream_host = route.host_header.decode()
-    return await _forward(call, url, headers, body, route)
+    return await _forward(call, url, headers, body, route, upstream)
 
 
 async def _send_error(send, error: GatewayError, call: Call) -> None:
@@ -418,12 +404,14 @@ async def _send_internal_error(send, call: Call) -> None:
     await _send_error(send, error, call)
 
 
-async def proxy(scope: dict, receive, send) -> None:
+async def proxy(scope: dict, receive, send, parts: ProxyParts = PRODUCTION) -> None:
+    """One proxied call, from the ASGI events to the request record; every outside part comes from `parts`."""
     found = _read_headers(scope)
-    call = Call(scope, request_id_from(found.get(b"x-request-id", [None])[0], new_request_id))
+    request_id = request_id_from(found.get(b"x-request-id", [None])[0], new_request_id)
+    call = Call(scope, request_id, parts.record)
     response = None
     try:
-        table = await ensure_table()
+        table = await parts.table()
         peer = (scope.get("client") or ("", 0))[0]
         forwarded_for = [value.decode("latin-1") for value in found.get(b"x-forwarded-for", ())]
         call.client_ip = resolve_client_ip(
@@ -431,8 +419,8 @@ async def proxy(scope: dict, receive, send) -> None:
         )
         _refuse_invalid_headers(scope)
         route = _choose_route(table, found, call, call.method)
-        call.rate_limit_headers = await enforce_access(table, route, found, call)
-        response = await _send_upstream(scope, receive, found, call, route)
+        call.rate_limit_headers = await enforce_access(table, route, found, call, parts.limit)
+        response = await _send_upstream(scope, receive, found, call, route, parts.upstream())
         await _relay_response(send, response, call)
     except GatewayError as error:
         await _send_error(send, error, call)

@@ -13,6 +13,7 @@ from . import key_usage, records, snapshot
 from .upstream import close_client
 
 log = logging.getLogger(__name__)
+_warm_up_lock: asyncio.Lock | None = None
 
 
 def start_background() -> None:
@@ -50,3 +51,16 @@ async def lifespan(scope, receive, send) -> None:
             await asyncio.to_thread(stop_background)
             await send({"type": "lifespan.shutdown.complete"})
             return
+
+
+async def ensure_table():
+    """The route table, loaded off the event loop on this process's first call."""
+    global _warm_up_lock
+    table = snapshot.current()
+    if table is not None:
+        return table
+    _warm_up_lock = _warm_up_lock or asyncio.Lock()
+    async with _warm_up_lock:
+        if snapshot.current() is None:
+            await asyncio.to_thread(start_background)
+        return snapshot.current()
