@@ -1,3 +1,5 @@
+from pathlib import Path
+
 from django.apps import AppConfig
 from django.conf import settings
 from django.db.backends.signals import connection_created
@@ -19,6 +21,10 @@ class KnoxcallConfig(AppConfig):
         # opens the database or writes the master key: the data directory is private from the first run.
         make_private_dir(settings.DATA_DIR)
         make_private_files(settings.DATA_DIR / MASTER_KEY_FILE)
+        # The embedded filesystem broker (`make run`: its parent makes them before starting worker and beat).
+        for folder in (getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", None) or {}).values():
+            if isinstance(folder, str):
+                make_private_dir(Path(folder))
         connection_created.connect(private_sqlite_files, dispatch_uid="knoxcall-private-sqlite")
 
 

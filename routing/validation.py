@@ -55,7 +55,7 @@ def _check_header_name(name: str) -> None:
 
 
 def _check_storable(value: Any, field: str) -> None:
-    # Bounded here, at write time, so whatever is stored can be exported and applied back (issue 11).
+    # Bounded here, at write time, so whatever is stored can be exported and applied back.
     problem = json_value_problem(value)
     if problem:
         raise ValidationError({field: problem})

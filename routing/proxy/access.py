@@ -1,6 +1,6 @@
 """Who may call and how often: the proxy's checks after the route is chosen and before the body is read.
 
-In order (DESIGN.md, issue 4):
+In order (DESIGN.md):
 1. Authentication: a valid, active `x-knoxcall-key` that may invoke, or a caller IP inside an enabled
    client assigned to (route, environment). Neither: 401 invalid_api_key.
 2. Allowlist: when the effective `requires_clients` is true, the caller IP must match such a client even

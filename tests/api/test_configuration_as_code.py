@@ -144,7 +144,7 @@ AWKWARD = {
 
 
 def test_it_exports_and_applies_back_whatever_the_api_accepts(admin, tmp_path):
-    """Issue 11: what /v1 stored could break `knoxcall export` (a 500-level nested value); now it cannot."""
+    """What /v1 stored could break `knoxcall export` (a 500-level nested value); now it cannot."""
     route = {
         "name": "Awkward",
         "slug": "awkward",

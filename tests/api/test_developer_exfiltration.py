@@ -1,4 +1,4 @@
-"""Issue 11.1, the attack end to end: a Developer must not get a production secret value to their server.
+"""The attack end to end: a Developer must not get a production secret value to their server.
 
 The attacker holds a Developer API key (which may invoke routes). They give the secret a value in the
 environments they may change, create a route whose base injects `{{secret:PAYMENT_KEY}}` and whose target

@@ -46,7 +46,7 @@ def test_it_lets_only_administrators_manage_api_keys(developer, admin):
     assert admin.get(f"/v1/api-keys/{key_id}").body["data"]["active"] is False
 
 
-# --- Issue 11.1: every write that reaches a protected environment needs an Administrator -----------------
+# --- Every write that reaches a protected environment needs an Administrator -----------------
 
 
 def test_it_refuses_a_developer_renaming_a_route_live_in_production(developer):

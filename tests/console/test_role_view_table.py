@@ -90,7 +90,7 @@ TABLE = [
     ("post", R + "test/", {"environment": "production", "method": "GET", "path": "/x"},
      (302, 403, 403, 200)),
     ("get", R + "history/", None, (302, 200, 200, 200)),
-    # Route revisions (issue 14): revision 1 is the demo route before its client assignments and staging
+    # Route revisions: revision 1 is the demo route before its client assignments and staging
     # override; rolling the whole route back changes production, rolling back staging's view does not.
     ("get", R + "history/1/", None, (302, 200, 200, 200)),
     ("get", R + "history/1/?against=2", None, (302, 200, 200, 200)),
@@ -108,7 +108,7 @@ TABLE = [
      (302, 403, 403, 302)),
     ("post", R + "clients/", {"environment": "{production_pk}", "client": "{prod_client}",
                               "action": "unassign"}, (302, 403, 403, 302)),
-    # Issue 11.1: base edits reach production when the route is live there. A rename too (callers select a
+    # Base edits reach production when the route is live there. A rename too (callers select a
     # route by its name); a description edit reaches nothing.
     ("post", R + "edit/", {**BASE_FORM, "name": "Renamed"}, (302, 403, 403, 302)),
     ("post", R + "edit/", {**BASE_FORM, "description": "Only words."}, (302, 403, 302, 302)),

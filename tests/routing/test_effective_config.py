@@ -59,7 +59,7 @@ def test_it_inherits_everything_without_an_override_row():
     assert not config.overridden
 
 
-# --- serves_change: whether a base change reaches an environment (issue 11.1) ------------------------------
+# --- serves_change: whether a base change reaches an environment ------------------------------
 SERVED = {**BASE, "name": "Payments"}
 
 

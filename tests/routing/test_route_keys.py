@@ -1,4 +1,4 @@
-"""A route's name can never take another route's traffic (issue 11, item 2).
+"""A route's name can never take another route's traffic.
 
 `x-knoxcall-route` picks a route by slug or UUID first and by name only when the name is unambiguous; writes
 refuse a name or slug that would shadow another route's key, through the service, /v1, the console form and

@@ -1,4 +1,4 @@
-"""One route the table cannot resolve costs only itself (issue 11, item 3).
+"""One route the table cannot resolve costs only itself.
 
 A row with `http://127.0.0.1:99999` (written behind validation's back, as an older release could have) used
 to make every rebuild fail: revoked keys kept working and a new process answered 500 to everything. Now the

@@ -111,7 +111,7 @@ def test_names_are_unique(environments):
 
 
 def test_a_developer_cannot_rename_a_secret_that_a_route_live_in_production_injects(environments):
-    """Issue 11.1: renaming breaks `{{secret:NAME}}` wherever it is injected, production included, even when
+    """Renaming breaks `{{secret:NAME}}` wherever it is injected, production included, even when
     the secret has no production value (any more) to count as protected by."""
     secret = make_secret(environments, "SHARED", {"production": "p", "staging": "s", "development": "d"})
     route_create(

@@ -1,4 +1,4 @@
-"""Access helpers for proxy tests: routes require an allowed client or key (issue 4), so open them up."""
+"""Access helpers for proxy tests: routes require an allowed client or key, so open them up."""
 
 from core.audit import SYSTEM
 from environments.models import Client, Environment

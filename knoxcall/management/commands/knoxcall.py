@@ -6,6 +6,7 @@ code they drive and are listed here, the one place that wires them together.
 
 from importlib import import_module
 
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 SUBCOMMANDS = {
@@ -33,5 +34,15 @@ class Command(BaseCommand):
         module = import_module(SUBCOMMANDS[subcommand][0])
         try:
             module.handle(options, self.stdout)
-        except ValueError as exc:
+        except ValidationError as exc:  # a service's refusal: the reason, not a traceback
+            raise CommandError(" ".join(_messages(exc))) from exc
+        except (ValueError, PermissionDenied) as exc:
             raise CommandError(str(exc)) from exc
+
+
+def _messages(error: ValidationError) -> list[str]:
+    if hasattr(error, "error_dict"):
+        return [
+            f"{field}: {message}" for field, messages in error.message_dict.items() for message in messages
+        ]
+    return list(error.messages)
