@@ -2,24 +2,14 @@
 
 from typing import Any
 
-from django.apps import apps
 from django.db.models import Count
 
 from alerts.models import AlertIncident, AlertRule
 from analytics.models import MetricBucket, RequestLog
 from core.models import AuditEntry
-from environments.models import Environment
+from environments.models import Client, Environment
 from routing.models import Route, RouteClient, RouteOverride
 from secrets_vault.models import SecretValue
-
-
-def client_count() -> int | None:
-    """Clients arrive with another issue; until the model exists the home page leaves the count out."""
-    try:
-        model = apps.get_model("environments", "Client")
-    except LookupError:
-        return None
-    return model.objects.count()
 
 
 def totals() -> dict[str, int | None]:
@@ -27,7 +17,7 @@ def totals() -> dict[str, int | None]:
         "routes": Route.objects.count(),
         "enabled_routes": Route.objects.filter(enabled=True).count(),
         "overrides": RouteOverride.objects.count(),
-        "clients": client_count(),
+        "clients": Client.objects.count(),
     }
 
 
