@@ -9,6 +9,7 @@ from rest_framework import serializers
 
 from core.http.api import ApiView, WriteSerializer
 from core.http.api_schema import DeletedSerializer, api_doc
+from core.lookups import small_id
 from environments.selectors import environment_or_404
 from routing.selectors import route_or_404
 
@@ -67,7 +68,8 @@ class AlertRuleWriteSerializer(WriteSerializer):
 
 
 def get_rule(ident: str) -> AlertRule:
-    rule = AlertRule.objects.filter(pk=int(ident)).first() if ident.isdigit() and len(ident) < 10 else None
+    pk = small_id(ident)
+    rule = AlertRule.objects.filter(pk=pk).first() if pk is not None else None
     if rule is None:
         raise Http404(f"No alert rule '{ident}'.")
     return rule

@@ -32,7 +32,7 @@ def decode_cursor(cursor: str) -> int:
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         kind, _, number = text.partition(":")
-        if kind == "rl" and number.isdigit():
+        if kind == "rl" and number.isascii() and number.isdigit():
             return int(number)
     except (binascii.Error, UnicodeDecodeError, ValueError):
         pass

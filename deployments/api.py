@@ -5,7 +5,7 @@ import uuid
 from django.http import Http404
 from rest_framework import serializers
 
-from core.http.api import ApiView
+from core.http.api import ApiView, WriteSerializer
 from core.http.api_schema import api_doc
 from environments.selectors import environment_or_404
 from routing.models import BEHAVIOUR_FIELDS
@@ -66,7 +66,7 @@ class PromotionSerializer(serializers.Serializer):
         return str(deployment.pk) if deployment else None
 
 
-class PromotionCreateSerializer(serializers.Serializer):
+class PromotionCreateSerializer(WriteSerializer):
     source = serializers.CharField(max_length=63)
     target = serializers.CharField(max_length=63)
     title = serializers.CharField(max_length=200)
@@ -87,15 +87,15 @@ class PromotionCreateSerializer(serializers.Serializer):
     )
 
 
-class ChecklistTickSerializer(serializers.Serializer):
+class ChecklistTickSerializer(WriteSerializer):
     items = serializers.DictField(child=serializers.BooleanField())
 
 
-class DecisionSerializer(serializers.Serializer):
+class DecisionSerializer(WriteSerializer):
     comment = serializers.CharField(required=False, allow_blank=True, max_length=2000)
 
 
-class ApplySerializer(serializers.Serializer):
+class ApplySerializer(WriteSerializer):
     break_glass_reason = serializers.CharField(required=False, allow_blank=True, max_length=2000)
 
 

@@ -13,6 +13,7 @@ from rest_framework import serializers
 
 from core.http.api import ApiView, WriteSerializer, validated
 from core.http.api_schema import DeletedSerializer, api_doc
+from core.lookups import small_id
 from core.models import AuditEntry
 from core.permissions import ROLES
 from environments.selectors import environment_or_404
@@ -172,7 +173,7 @@ class RegionNetworkWriteSerializer(WriteSerializer):
 
 
 def _region_network_or_404(ident: str) -> RegionNetwork:
-    network = RegionNetwork.objects.filter(pk=ident).first() if ident.isdigit() and len(ident) < 10 else None
+    network = RegionNetwork.objects.filter(pk=ident).first() if small_id(ident) is not None else None
     if network is None:
         raise Http404(f"No region network '{ident}'.")
     return network

@@ -5,7 +5,7 @@ import uuid
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from core.lookups import found_or_404
+from core.lookups import found_or_404, small_id
 from core.models import AuditEntry
 from knoxcall.lib.colors import distinct_colors
 
@@ -69,8 +69,9 @@ def _as_uuid(value: str) -> uuid.UUID | None:
 
 def environment_find(ident: str) -> Environment | None:
     """An environment by its id or its name (the management API takes either)."""
-    if ident.isdigit() and len(ident) < 19:  # larger numbers are no id (and overflow SQLite's integers)
-        return Environment.objects.filter(pk=int(ident)).first()
+    pk = small_id(ident, max_digits=18)  # larger numbers are no id (and overflow SQLite's integers)
+    if pk is not None:
+        return Environment.objects.filter(pk=pk).first()
     return Environment.objects.filter(name=ident).first()
 
 

@@ -335,7 +335,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {"ProvenanceEnum": "routing.revision_api.PROVENANCES"},
 }
 KNOXCALL_ACCOUNT_SLUG = env.str("KNOXCALL_ACCOUNT_SLUG", default="self-hosted")
 KNOXCALL_ACCOUNT_NAME = env.str("KNOXCALL_ACCOUNT_NAME", default="KnoxCall (self-hosted)")

@@ -9,7 +9,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 
-from core.http.api import ApiView
+from core.http.api import ApiView, WriteSerializer
 from core.http.api_schema import api_doc
 from environments.models import Environment
 from environments.selectors import environment_or_404
@@ -23,6 +23,9 @@ from .selectors import revision_route_id, route_revisions
 
 N_PARAMETER = OpenApiParameter("n", OpenApiTypes.INT, OpenApiParameter.PATH, description="Revision number.")
 
+
+# Where a field's value comes from (routing.compare); one choice set, named once in the OpenAPI schema.
+PROVENANCES = ["inherited", "overridden", "assigned", "absent"]
 
 class RevisionSerializer(serializers.Serializer):
     number = serializers.IntegerField()
@@ -52,8 +55,8 @@ class FieldDiffSerializer(serializers.Serializer):
     field = serializers.CharField()
     before = serializers.JSONField(allow_null=True)
     after = serializers.JSONField(allow_null=True)
-    provenance_before = serializers.ChoiceField(["inherited", "overridden", "assigned", "absent"])
-    provenance_after = serializers.ChoiceField(["inherited", "overridden", "assigned", "absent"])
+    provenance_before = serializers.ChoiceField(PROVENANCES)
+    provenance_after = serializers.ChoiceField(PROVENANCES)
     changed = serializers.BooleanField()
 
 
@@ -69,7 +72,7 @@ class CompareSerializer(serializers.Serializer):
     fields = FieldDiffSerializer(many=True)
 
 
-class RollbackSerializer(serializers.Serializer):
+class RollbackSerializer(WriteSerializer):
     to_revision = serializers.IntegerField(min_value=1)
     scope = serializers.ChoiceField(SCOPES, default="route")
     environment = serializers.CharField(required=False, allow_blank=True, max_length=63)

@@ -371,7 +371,7 @@ def route_revision(request: HttpRequest, route_id, number: int) -> HttpResponse:
     route = _route_or_deleted(route_id)
     revision = _revision_or_404(route, number)
     against = request.GET.get("against", "")
-    other = _revision_or_404(route, int(against)) if against.isdigit() else None
+    other = _revision_or_404(route, int(against)) if against.isascii() and against.isdigit() else None
     after = other.document if other else current_document(route.pk)
     environments = list(Environment.objects.values_list("name", flat=True))
     context = {

@@ -19,10 +19,12 @@ def test_it_schedules_rollup_then_alerts_every_minute_as_one_task_and_purge_with
         "analytics.purge": 3600.0,
         "environments.expire": 60.0,
         "environments.region_health": 15.0,
+        "deployments.auto_rollback": 60.0,
     }
     assert alerts_tasks.rollup_then_evaluate_task.name in app.tasks  # the worker autodiscovers it likewise
     assert {"alerts.rollup_then_evaluate", "analytics.rollup", "analytics.purge"} <= set(app.tasks)
     assert {configuration_tasks.expire.name, analytics_tasks.region_health.name} <= set(app.tasks)
+    assert "deployments.auto_rollback" in app.tasks
 
 
 def test_it_runs_rollup_and_purge_as_tasks(transactional_db):

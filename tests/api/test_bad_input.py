@@ -146,3 +146,9 @@ def test_it_refuses_an_unknown_field_in_a_nested_object(admin):
     )
     body = _assert_envelope(response, 400, "invalid_request")
     assert "role" in json.dumps(body["fields"])
+
+
+def test_a_unicode_digit_in_an_id_is_a_404_not_a_500(admin):
+    # "¹" passes str.isdigit() but int() refuses it (found by the schemathesis pass).
+    for path in ("/v1/alert-rules/¹", "/v1/environments/¹", "/v1/region-networks/¹"):
+        assert admin.get(path).status_code == 404, path
