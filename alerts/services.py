@@ -16,6 +16,7 @@ from django.db import transaction
 
 from core.audit import Actor, record_change, snapshot
 from core.permissions import require_change
+from core.updates import apply_fields, refuse_unknown_fields
 from environments.models import Environment
 from knoxcall.lib.targets import UnsafeTargetError, check_target_url
 
@@ -73,11 +74,7 @@ def validate_rule(rule: AlertRule) -> None:
         raise ValidationError({"cooldown_minutes": "The cooldown is at least one minute."})
 
 
-def _unknown(fields: dict[str, Any]) -> None:
-    allowed = set(RULE_FIELDS) | {"route"}
-    unknown = set(fields) - allowed
-    if unknown:
-        raise ValidationError(f"Unknown alert rule fields: {', '.join(sorted(unknown))}.")
+RULE_EDITABLE = {*RULE_FIELDS, "route"}
 
 
 @transaction.atomic
@@ -85,7 +82,7 @@ def alert_rule_create(
     *, actor: Actor, name: str, type: str, threshold: float,
     environments: Iterable[Environment] = (), channels: Iterable[NotificationChannel] = (), **fields: Any,
 ) -> AlertRule:
-    _unknown(fields)
+    refuse_unknown_fields(fields, RULE_EDITABLE, "alert rule")
     environments, channels = list(environments), list(channels)
     require_change(actor, protected=protected_covered(environments))
     rule = AlertRule(name=name, type=type, threshold=threshold, **fields)
@@ -106,16 +103,13 @@ def alert_rule_update(
     *, actor: Actor, rule: AlertRule, environments: Iterable[Environment] | None = None,
     channels: Iterable[NotificationChannel] | None = None, **fields: Any,
 ) -> AlertRule:
-    _unknown(fields)
+    refuse_unknown_fields(fields, RULE_EDITABLE, "alert rule")
     rule = AlertRule.objects.select_for_update().get(pk=rule.pk)
     new_environments = list(environments) if environments is not None else list(rule.environments.all())
     covered = set(protected_covered(rule.environments.all())) | set(protected_covered(new_environments))
     require_change(actor, protected=sorted(covered))
     before = _rule_snapshot(rule)
-    for name, value in fields.items():
-        setattr(rule, name, value)
-    validate_rule(rule)
-    rule.save()
+    apply_fields(rule, fields, validate=validate_rule)
     rule.environments.set(new_environments)
     if channels is not None:
         rule.channels.set(list(channels))

@@ -8,13 +8,13 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from core.http.console import actor_for, may_change, require_editor
+from core.http.console import actor_for, call_service, may_change, require_editor
 from environments.models import Environment
 
 from . import selectors, services
@@ -26,24 +26,19 @@ def _filters(request: HttpRequest) -> dict[str, Any]:
     return {"environment": request.GET.get("environment", ""), "environments": Environment.objects.all()}
 
 
-def _attempt(form: Any, write: Callable[[], Any]) -> Any:
-    """Run a service write; turn refusals and validation errors into form errors (shown in place)."""
-    try:
-        return write()
-    except PermissionDenied as exc:
-        form.add_error(None, str(exc) or "You may not make this change.")
-        form.refused = True
-    except ValidationError as exc:
-        for message in exc.messages:
-            form.add_error(None, message)
-    return None
+def _attempt(form: Any, service: Callable[..., Any], **kwargs: Any) -> Any:
+    """Run a service write (call_service): messages about a field go next to it, the others above the form."""
+    result, errors, form.service_status = call_service(service, form=form, **kwargs)
+    for message in errors:
+        form.add_error(None, message)
+    return result
 
 
 def _status(request: HttpRequest, form: Any) -> int:
     """403 for a refusal, 400 for invalid input, 200 for a page that only shows the form."""
     if request.method != "POST":
         return 200
-    return 403 if getattr(form, "refused", False) else 400
+    return 403 if getattr(form, "service_status", 400) == 403 else 400
 
 
 @login_required
@@ -59,7 +54,7 @@ def rule_create(request: HttpRequest) -> HttpResponse:
     form = AlertRuleForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         fields = form.service_fields()
-        rule = _attempt(form, lambda: services.alert_rule_create(actor=actor_for(request), **fields))
+        rule = _attempt(form, services.alert_rule_create, actor=actor_for(request), **fields)
         if rule:
             messages.success(request, f"Rule {rule.name} created.")
             return redirect("alerts:rule_edit", rule.pk)
@@ -75,8 +70,7 @@ def rule_edit(request: HttpRequest, pk: int) -> HttpResponse:
     form = AlertRuleForm(request.POST or None, instance=rule)
     if request.method == "POST" and form.is_valid():
         fields = form.service_fields()
-        actor = actor_for(request)
-        saved = _attempt(form, lambda: services.alert_rule_update(actor=actor, rule=rule, **fields))
+        saved = _attempt(form, services.alert_rule_update, actor=actor_for(request), rule=rule, **fields)
         if saved:
             messages.success(request, f"Rule {saved.name} saved.")
             return redirect("alerts:rule_edit", saved.pk)
@@ -87,12 +81,15 @@ def rule_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "alerts/rule_form.html", context, status=_status(request, form))
 
 
-def _delete(request: HttpRequest, write: Callable[[], None], what: str, back: str, done: str) -> HttpResponse:
+def _delete(
+    request: HttpRequest, service: Callable[..., None], what: str, back: str, done: str, **kwargs: Any
+) -> HttpResponse:
     """Run a delete service; a refusal is a 403 page with the reason, a validation error goes back."""
-    try:
-        write()
-    except ValidationError as exc:
-        messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+    _, errors, status = call_service(service, actor=actor_for(request), **kwargs)
+    if status == 403:
+        raise PermissionDenied(" ".join(errors))
+    if errors:
+        messages.error(request, " ".join(errors))
         return redirect(back)
     messages.success(request, f"{what} deleted.")
     return redirect(done)
@@ -103,8 +100,8 @@ def _delete(request: HttpRequest, write: Callable[[], None], what: str, back: st
 def rule_delete(request: HttpRequest, pk: int) -> HttpResponse:
     rule = get_object_or_404(AlertRule, pk=pk)
     return _delete(
-        request, lambda: services.alert_rule_delete(actor=actor_for(request), rule=rule), f"Rule {rule.name}",
-        reverse("alerts:rule_edit", args=[rule.pk]), reverse("alerts:rule_list"),
+        request, services.alert_rule_delete, f"Rule {rule.name}", reverse("alerts:rule_edit", args=[rule.pk]),
+        reverse("alerts:rule_list"), rule=rule,
     )
 
 
@@ -121,10 +118,10 @@ def channel_create(request: HttpRequest) -> HttpResponse:
     form = NotificationChannelForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        channel = _attempt(form, lambda: services.notification_channel_create(
-            actor=actor_for(request), name=data["name"], kind=data["kind"], enabled=data["enabled"],
-            config=form.config(),
-        ))
+        channel = _attempt(
+            form, services.notification_channel_create, actor=actor_for(request), name=data["name"],
+            kind=data["kind"], enabled=data["enabled"], config=form.config(),
+        )
         if channel:
             messages.success(request, f"Channel {channel.name} created.")
             return redirect("alerts:channel_edit", channel.pk)
@@ -140,10 +137,10 @@ def channel_edit(request: HttpRequest, pk: int) -> HttpResponse:
     form = NotificationChannelForm.for_channel(channel, request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        saved = _attempt(form, lambda: services.notification_channel_update(
-            actor=actor_for(request), channel=channel, name=data["name"], enabled=data["enabled"],
-            config=form.config(),
-        ))
+        saved = _attempt(
+            form, services.notification_channel_update, actor=actor_for(request), channel=channel,
+            name=data["name"], enabled=data["enabled"], config=form.config(),
+        )
         if saved:
             messages.success(request, f"Channel {saved.name} saved.")
             return redirect("alerts:channel_edit", saved.pk)
@@ -172,9 +169,8 @@ def channel_test(request: HttpRequest, pk: int) -> HttpResponse:
 def channel_delete(request: HttpRequest, pk: int) -> HttpResponse:
     channel = get_object_or_404(NotificationChannel, pk=pk)
     return _delete(
-        request, lambda: services.notification_channel_delete(actor=actor_for(request), channel=channel),
-        f"Channel {channel.name}", reverse("alerts:channel_edit", args=[channel.pk]),
-        reverse("alerts:channel_list"),
+        request, services.notification_channel_delete, f"Channel {channel.name}",
+        reverse("alerts:channel_edit", args=[channel.pk]), reverse("alerts:channel_list"), channel=channel,
     )
 
 

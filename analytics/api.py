@@ -13,11 +13,12 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 
-from core.http.api import ApiView, _positive_int
-from core.http.api_schema import api_doc
+from core.http.api import ApiView, _positive_int, filterset_of
+from core.http.api_schema import api_doc, filter_parameters
 from routing.selectors import route_or_404
 
 from . import selectors
+from .filters import RequestLogFilterSet
 from .health import DEGRADED, DOWN, HEALTHY, IDLE
 from .models import RequestLog
 
@@ -72,42 +73,20 @@ def log_data(row: RequestLog) -> dict:
     return RequestLogSerializer(row).data
 
 
+# /v1/logs filters with the console's Requests page filter set; these are the fields it takes.
 FEED_PARAMETERS = [
     OpenApiParameter("cursor", OpenApiTypes.STR, description="Opaque: a next_cursor, passed back verbatim."),
     OpenApiParameter("limit", OpenApiTypes.INT, description="Rows per page: default 100, at most 1000."),
-    OpenApiParameter("route_id", OpenApiTypes.STR, description="Route UUID or slug."),
-    OpenApiParameter("status_code", OpenApiTypes.INT),
-    OpenApiParameter("environment", OpenApiTypes.STR),
-    OpenApiParameter("method", OpenApiTypes.STR),
-    OpenApiParameter("since", OpenApiTypes.DATETIME, description="ISO 8601; requests at or after it."),
-    OpenApiParameter("until", OpenApiTypes.DATETIME, description="ISO 8601; requests before it."),
+    *filter_parameters(
+        RequestLogFilterSet,
+        route_id="route",
+        status_code="status_code",
+        environment="environment",
+        method="method",
+        since="since",
+        until="until",
+    ),
 ]
-
-
-def _datetime_param(request, name: str):
-    """An ISO 8601 query parameter (a date alone means its midnight, UTC), or None when absent."""
-    raw = request.query_params.get(name)
-    if not raw:
-        return None
-    try:
-        return serializers.DateTimeField().to_internal_value(raw)
-    except serializers.ValidationError:
-        raise serializers.ValidationError(
-            {name: [f"{name} must be an ISO 8601 date and time, e.g. 2026-11-28T09:00:00Z."]}
-        ) from None
-
-
-def _feed_filters(request) -> dict:
-    params = request.query_params
-    filters = {"order": "oldest"}
-    if params.get("route_id"):
-        filters["route"] = route_or_404(params["route_id"]).pk
-    for name in ("environment", "method"):
-        if params.get(name):
-            filters[name] = params[name].upper() if name == "method" else params[name]
-    for name in ("since", "until"):
-        filters[name] = _datetime_param(request, name)
-    return filters
 
 
 class LogFeedView(ApiView):
@@ -119,11 +98,9 @@ class LogFeedView(ApiView):
     )
     def get(self, request):
         limit = _positive_int(request, "limit", FEED_LIMIT_DEFAULT, FEED_LIMIT_MAX)
-        logs = selectors.request_log_filter(_feed_filters(request)).order_by("id")
+        logs = filterset_of(RequestLogFilterSet, request, route="route_id").logs().order_by("id")
         if request.query_params.get("cursor"):
             logs = logs.filter(id__gt=decode_cursor(request.query_params["cursor"]))
-        if request.query_params.get("status_code"):
-            logs = logs.filter(status=_positive_int(request, "status_code", 0, 999))
         rows = list(logs[:limit])
         next_cursor = encode_cursor(rows[-1].pk) if len(rows) == limit else None
         return self.ok(
@@ -148,7 +125,7 @@ class LogDetailView(ApiView):
 class RouteLogView(ApiView):
     @api_doc(response=RequestLogSerializer, paginated=True, summary="A route's requests, newest first.")
     def get(self, request, route: str):
-        logs = selectors.request_log_filter({"route": route_or_404(route).pk})
+        logs = RequestLogFilterSet().filter(RequestLog.objects.filter(route_id=route_or_404(route).pk))
         return self.page(logs, log_data)
 
 

@@ -6,7 +6,8 @@ from environments.models import Environment
 from environments.selectors import deleted_environment_names
 from routing.models import Route
 
-from .selectors import STATUS_CLASSES, WINDOWS
+from .filters import METHODS, RequestLogFilterSet
+from .selectors import WINDOWS
 
 
 def _route_choices() -> list[tuple[str, str]]:
@@ -22,27 +23,13 @@ class CompareForm(forms.Form):
         self.fields["route"].choices = _route_choices()
 
 
-class RequestLogFilterForm(forms.Form):
+class RequestLogFilterForm(RequestLogFilterSet):
+    """The Requests page's filter form: RequestLogFilterSet with choices to pick from."""
+
     environment = forms.ChoiceField(required=False)
     route = forms.ChoiceField(required=False)
-    status_class = forms.ChoiceField(
-        choices=[("", "Any status"), *((c, c) for c in STATUS_CLASSES)], required=False
-    )
-    method = forms.ChoiceField(
-        required=False,
-        choices=[
-            ("", "Any method"),
-            *((m, m) for m in ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")),
-        ],
-    )
-    client_ip = forms.GenericIPAddressField(required=False, label="Client IP")
-    min_latency_ms = forms.FloatField(required=False, min_value=0, label="Latency ≥ (ms)")
-    max_latency_ms = forms.FloatField(required=False, min_value=0, label="Latency ≤ (ms)")
-    since = forms.DateTimeField(required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
-    until = forms.DateTimeField(required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
-    order = forms.ChoiceField(
-        choices=[("newest", "Newest first"), ("oldest", "Oldest first")], required=False
-    )
+    method = forms.ChoiceField(required=False, choices=[("", "Any method"), *((m, m) for m in METHODS)])
+    status_code = None  # the page filters by status class; /v1/logs takes an exact code
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -262,28 +262,5 @@ def environment_health(now: datetime | None = None) -> list[Health]:
 STATUS_CLASSES = ("1xx", "2xx", "3xx", "4xx", "5xx")
 
 
-def request_log_filter(filters: dict) -> QuerySet[RequestLog]:
-    """Request logs matching cleaned filter values (see analytics.forms.RequestLogFilterForm)."""
-    logs = RequestLog.objects.all()
-    exact = {"environment": "environment", "route": "route_id", "method": "method", "client_ip": "client_ip"}
-    for key, column in exact.items():
-        if filters.get(key):
-            logs = logs.filter(**{column: filters[key]})
-    if filters.get("status_class") in STATUS_CLASSES:
-        low = int(filters["status_class"][0]) * 100
-        logs = logs.filter(status__gte=low, status__lt=low + 100)
-    ranges = {
-        "min_latency_ms": "latency_ms__gte",
-        "max_latency_ms": "latency_ms__lte",
-        "since": "timestamp__gte",
-        "until": "timestamp__lt",
-    }
-    for key, lookup in ranges.items():
-        if filters.get(key) is not None:
-            logs = logs.filter(**{lookup: filters[key]})
-    order = "timestamp" if filters.get("order") == "oldest" else "-timestamp"
-    return logs.order_by(order, order.replace("timestamp", "id"))
-
-
 def request_log_get(request_id: str) -> RequestLog | None:
     return RequestLog.objects.filter(request_id=request_id).order_by("id").first()

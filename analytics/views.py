@@ -85,8 +85,7 @@ def health(request: HttpRequest) -> HttpResponse:
 @login_required
 def request_list(request: HttpRequest) -> HttpResponse:
     form = RequestLogFilterForm(request.GET or None)
-    filters = form.cleaned_data if form.is_valid() else {}
-    page = Paginator(selectors.request_log_filter(filters), 100).get_page(request.GET.get("page"))
+    page = Paginator(form.logs(), 100).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -109,9 +108,7 @@ class _Echo:
 
 @login_required
 def request_export(request: HttpRequest) -> StreamingHttpResponse:
-    form = RequestLogFilterForm(request.GET or None)
-    filters = form.cleaned_data if form.is_valid() else {}
-    rows = selectors.request_log_filter(filters).values_list(*CSV_COLUMNS)
+    rows = RequestLogFilterForm(request.GET or None).logs().values_list(*CSV_COLUMNS)
     response = StreamingHttpResponse(_csv_lines(rows.iterator(chunk_size=2000)), content_type="text/csv")
     response["Content-Disposition"] = 'attachment; filename="request-log.csv"'
     return response

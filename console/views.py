@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET
 
 from analytics.selectors import environment_health
 from core import selectors as audit_selectors
+from core.filters import AuditFilterSet
 from core.http.console import actor_for, call_service, require_editor
 from environments import services as environment_services
 from environments.models import Environment
@@ -47,8 +48,8 @@ def home(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def audit_log(request: HttpRequest) -> HttpResponse:
-    filters = audit_selectors.audit_filters_from(request.GET)
-    entries = audit_selectors.audit_entries(**filters)
+    filterset = AuditFilterSet(request.GET)
+    entries = filterset.entries()
     page = Paginator(entries, 50).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
@@ -57,7 +58,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         "console/audit_log.html",
         {
             "page": page,
-            "filters": filters,
+            "filters": filterset.values(),
             "choices": audit_selectors.audit_filter_choices(),
             "rows": [audit_selectors.audit_row(entry) for entry in page.object_list],
             "query": query.urlencode(),

@@ -5,33 +5,16 @@ from typing import Any
 
 from django.db.models import QuerySet
 
+from .filters import AuditFilterSet
 from .models import AuditEntry
 
 # Keys that could carry a secret in some other app's audit snapshot are never shown, whatever they hold.
 HIDDEN_KEYS = {"value", "values", "ciphertext", "secret_value", "key_hash", "password"}
 
 
-AUDIT_FILTERS = ("actor", "resource", "action", "environment")
-
-
-def audit_filters_from(params) -> dict[str, str]:
-    return {name: params.get(name, "").strip() for name in AUDIT_FILTERS}
-
-
-def audit_entries(*, actor: str = "", resource: str = "", action: str = "", environment: str = "",
-                  resource_id: str = "") -> QuerySet[AuditEntry]:
-    entries = AuditEntry.objects.all()
-    if actor:
-        entries = entries.filter(actor_label__icontains=actor)
-    if resource:
-        entries = entries.filter(resource_type=resource)
-    if action:
-        entries = entries.filter(action=action)
-    if environment:
-        entries = entries.filter(environment=environment)
-    if resource_id:
-        entries = entries.filter(resource_id=resource_id)
-    return entries
+def audit_entries(**filters: str) -> QuerySet[AuditEntry]:
+    """Entries matching AuditFilterSet's filters (actor, resource_type, action, environment, resource_id)."""
+    return AuditFilterSet(filters).entries()
 
 
 def audit_filter_choices() -> dict[str, list[str]]:

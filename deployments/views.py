@@ -7,30 +7,16 @@ Views stay thin: services decide who may do what; a refusal is shown in place wi
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from core.http.console import actor_for, error_messages, require_editor
+from core.http.console import actor_for, call_service, require_editor
 from routing.models import BEHAVIOUR_FIELDS
 
 from . import selectors, services
-from .errors import DeploymentError
 from .forms import ApplyForm, DecisionForm, PromoteForm
 from .models import Deployment, Promotion
-
-
-def _attempt(service, **kwargs) -> tuple[object, list[str], int]:
-    """Run a service; (result, messages, status) — 403 refused, 409 a conflict, 400 invalid."""
-    try:
-        return service(**kwargs), [], 200
-    except DeploymentError as exc:
-        return None, [str(exc)], exc.api_status
-    except PermissionDenied as exc:
-        return None, error_messages(exc), getattr(exc, "api_status", 403)
-    except ValidationError as exc:
-        return None, error_messages(exc), 400
 
 
 def _preview(form: PromoteForm):
@@ -52,7 +38,7 @@ def promote(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             d = form.cleaned_data
             rate = d["auto_rollback_percent"] / 100 if d["auto_rollback_percent"] is not None else None
-            promotion, errors, status = _attempt(
+            promotion, errors, status = call_service(
                 services.promotion_create,
                 actor=actor,
                 source=d["source"],
@@ -126,7 +112,7 @@ def promotion_action(request: HttpRequest, pk, action: str) -> HttpResponse:
         kwargs = dict(form.cleaned_data) if form is not None and form.is_valid() else {}
     else:
         raise Http404("No such action.")
-    _, errors, status = _attempt(service, actor=actor, promotion=promotion, **kwargs)
+    _, errors, status = call_service(service, actor=actor, promotion=promotion, **kwargs)
     if errors:
         return _detail(request, Promotion.objects.get(pk=promotion.pk), errors, status)
     messages.success(request, "Checklist saved." if action == "checklist" else f"Promotion: {action}.")
@@ -146,7 +132,7 @@ def deployment_detail(request: HttpRequest, pk) -> HttpResponse:
 def deployment_rollback(request: HttpRequest, pk) -> HttpResponse:
     deployment = get_object_or_404(Deployment.objects.select_related("promotion", "environment"), pk=pk)
     reason = request.POST.get("reason", "").strip() or "Rolled back from the deployment page."
-    rollback, errors, status = _attempt(
+    rollback, errors, status = call_service(
         services.deployment_rollback, actor=actor_for(request), deployment=deployment, reason=reason
     )
     if errors:

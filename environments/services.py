@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from core.audit import Actor, record_change, snapshot
 from core.permissions import ROLES, require_change
+from core.updates import apply_fields, refuse_unknown_fields
 from knoxcall.lib.client_ip import parse_client_network
 
 from . import cloning
@@ -112,24 +113,23 @@ def environment_create(
 
 @transaction.atomic
 def environment_update(*, actor: Actor, environment: Environment, **fields: Any) -> Environment:
-    unknown = set(fields) - EDITABLE_FIELDS
-    if unknown:
-        names = ", ".join(sorted(unknown))
-        raise ValidationError(f"These environment fields cannot be changed here: {names}.")
+    refuse_unknown_fields(fields, EDITABLE_FIELDS, "environment")
     environment = Environment.objects.select_for_update().get(pk=environment.pk)
     require_change(actor, protected=[environment.name] if environment.is_protected else [],
                    admin_only="is_protected" in fields or bool(set(fields) & set(APPROVAL_FIELDS)))
     if "checklist" in fields:
         fields["checklist"] = clean_checklist(fields["checklist"])
     before = environment_snapshot(environment)
-    for name, value in fields.items():
-        setattr(environment, name, value)
-    environment.full_clean()
-    _check_region_group(environment)
-    if "expires_at" in fields:
-        _check_temporary(environment)
-        environment.expiry_notified_at = None
-    environment.save()
+    if "expires_at" in fields:  # a new expiry gets its own warning
+        fields["expiry_notified_at"] = None
+
+    def validate(changed: Environment) -> None:
+        changed.full_clean()
+        _check_region_group(changed)
+        if "expires_at" in fields:
+            _check_temporary(changed)
+
+    apply_fields(environment, fields, validate=validate)
     record_change(
         actor=actor, action="update", resource_type="environment", resource_id=environment.pk,
         resource_name=environment.name, environment=environment.name,
@@ -290,9 +290,7 @@ def protected_environments_of_client(client: Client) -> list[str]:
 
 @transaction.atomic
 def client_create(*, actor: Actor, name: str, ip_address: str, **fields: Any) -> Client:
-    unknown = set(fields) - CLIENT_EDITABLE
-    if unknown:
-        raise ValidationError(f"Unknown client fields: {', '.join(sorted(unknown))}.")
+    refuse_unknown_fields(fields, CLIENT_EDITABLE, "client")
     require_change(actor)
     client = Client(name=name.strip(), ip_address=clean_client_ip(ip_address), **fields)
     client.full_clean()
@@ -307,18 +305,13 @@ def client_create(*, actor: Actor, name: str, ip_address: str, **fields: Any) ->
 
 @transaction.atomic
 def client_update(*, actor: Actor, client: Client, **fields: Any) -> Client:
-    unknown = set(fields) - CLIENT_EDITABLE
-    if unknown:
-        raise ValidationError(f"Unknown client fields: {', '.join(sorted(unknown))}.")
+    refuse_unknown_fields(fields, CLIENT_EDITABLE, "client")
     client = Client.objects.select_for_update().get(pk=client.pk)
     require_change(actor, protected=protected_environments_of_client(client))
     before = snapshot(client, CLIENT_FIELDS)
     if "ip_address" in fields:
         fields["ip_address"] = clean_client_ip(fields["ip_address"])
-    for name, value in fields.items():
-        setattr(client, name, value)
-    client.full_clean()
-    client.save()
+    apply_fields(client, fields)
     record_change(
         actor=actor, action="update", resource_type="client", resource_id=client.pk,
         resource_name=client.name,

@@ -5,6 +5,10 @@ override of that environment: a field left out, or sent as null, inherits the ba
 `PATCH` on the same path merges: fields left out keep their override, a null resets that one field to inherit.
 """
 
+from typing import Any
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
 from django.db.models import Count
 from rest_framework import serializers
 
@@ -21,79 +25,98 @@ from .selectors import base_values, disabled_notice
 
 MAX_INT = 2**31 - 1
 
+# What a model field cannot say about its API shape: the strings inside a JSON list or object, and how many.
+API_EXTRAS: dict[str, dict[str, int]] = {
+    "allowed_methods": {"child_max_length": 16, "max_length": 10},
+    "inject_headers_json": {"child_max_length": 4096},
+}
+
 
 def default_environment_name() -> str | None:
     return Environment.objects.filter(is_default=True).values_list("name", flat=True).first()
 
 
+def _bounds(field: models.Field) -> dict[str, int]:
+    """min_value/max_value from the model field's validators, within the database's int column."""
+    lows = [v.limit_value for v in field.validators if isinstance(v, MinValueValidator)]
+    highs = [v.limit_value for v in field.validators if isinstance(v, MaxValueValidator)]
+    if isinstance(field, models.PositiveIntegerField):
+        lows.append(0)
+    return {"min_value": max(lows, default=-MAX_INT - 1), "max_value": min([*highs, MAX_INT])}
+
+
+def api_field(name: str, *, write: bool, nullable: bool = False) -> serializers.Field:
+    """The DRF field of one overridable field, read from its declaration in OVERRIDABLE_FIELDS.
+
+    Write fields carry the model's limits (max_length, min/max) and API_EXTRAS; read fields only the shape.
+    """
+    field = OVERRIDABLE_FIELDS[name]
+    # A base route must be given what has no default (its target); an override never must.
+    opts: dict[str, Any] = {"required": not nullable and not field.has_default(), "allow_null": nullable}
+    opts = opts if write else {}
+    if isinstance(field, models.BooleanField):
+        return serializers.BooleanField(**opts)
+    if isinstance(field, models.IntegerField):
+        return serializers.IntegerField(**opts, **(_bounds(field) if write else {}))
+    if isinstance(field, models.CharField):
+        return serializers.CharField(**opts, **({"max_length": field.max_length} if write else {}))
+    if isinstance(field, models.JSONField):
+        return _json_field(name, field, opts, write)
+    raise TypeError(f"No API field for {name} ({type(field).__name__}); add it to routing.api.api_field.")
+
+
+def _json_field(name: str, field: models.JSONField, opts: dict[str, Any], write: bool) -> serializers.Field:
+    """A JSON list or object (by the model's default); API_EXTRAS says what its items are."""
+    shape = serializers.ListField if field.default is list else serializers.DictField
+    extras = dict(API_EXTRAS.get(name, {}))
+    child_max_length = extras.pop("child_max_length", None)
+    if child_max_length is not None:
+        opts = {**opts, "child": serializers.CharField(**({"max_length": child_max_length} if write else {}))}
+    return shape(**opts, **(extras if write else {}))
+
+
 def _config_fields(nullable: bool) -> dict[str, serializers.Field]:
     """Writable overridable fields; nullable for overrides (null = inherit)."""
-    opts = {"required": False, "allow_null": nullable}
-    return {
-        "target_base_url": serializers.CharField(max_length=2048, **opts),
-        "enabled": serializers.BooleanField(**opts),
-        "allowed_methods": serializers.ListField(
-            child=serializers.CharField(max_length=16), max_length=10, **opts
-        ),
-        "timeout_ms": serializers.IntegerField(min_value=100, max_value=600_000, **opts),
-        "requires_clients": serializers.BooleanField(**opts),
-        "inject_headers_json": serializers.DictField(child=serializers.CharField(max_length=4096), **opts),
-        "inject_body_json": serializers.DictField(**opts),
-        "rate_limit_enabled": serializers.BooleanField(**opts),
-        "rate_limit_requests": serializers.IntegerField(min_value=1, max_value=MAX_INT, **opts),
-        "rate_limit_window_sec": serializers.IntegerField(min_value=1, max_value=86_400, **opts),
-        "rate_limit_burst": serializers.IntegerField(min_value=0, max_value=MAX_INT, **opts),
-    }
+    return {name: api_field(name, write=True, nullable=nullable) for name in OVERRIDABLE_FIELDS}
 
 
-RouteWriteSerializer = type(
+def _serializer(class_name: str, base: type[serializers.Serializer], /, **fields: serializers.Field) -> type:
+    return type(class_name, (base,), {**fields, "__module__": __name__})
+
+
+def _read_fields() -> dict[str, serializers.Field]:
+    """The effective value of every overridable field, in each answer that shows a route's configuration."""
+    return {name: api_field(name, write=False) for name in OVERRIDABLE_FIELDS}
+
+
+RouteWriteSerializer = _serializer(
     "RouteWriteSerializer",
-    (WriteSerializer,),
-    {
-        "name": serializers.CharField(max_length=100),
-        "slug": serializers.CharField(
-            max_length=63, required=False, help_text="Write-once; derived from the name."
-        ),
-        "description": serializers.CharField(required=False, allow_blank=True, max_length=2000),
-        "residency_locked": serializers.BooleanField(
-            required=False, help_text="In a region group, never fail over: answer 503 region_unavailable."
-        ),
-        **_config_fields(nullable=False),
-        "target_base_url": serializers.CharField(max_length=2048),
-        "__module__": __name__,
-    },
+    WriteSerializer,
+    name=serializers.CharField(max_length=100),
+    slug=serializers.CharField(max_length=63, required=False, help_text="Write-once; derived from the name."),
+    description=serializers.CharField(required=False, allow_blank=True, max_length=2000),
+    residency_locked=serializers.BooleanField(
+        required=False, help_text="In a region group, never fail over: answer 503 region_unavailable."
+    ),
+    **_config_fields(nullable=False),
 )
-OverrideWriteSerializer = type(
-    "RouteEnvironmentWriteSerializer",
-    (WriteSerializer,),
-    {
-        **_config_fields(nullable=True),
-        "__module__": __name__,
-    },
+OverrideWriteSerializer = _serializer(
+    "RouteEnvironmentWriteSerializer", WriteSerializer, **_config_fields(nullable=True)
 )
-
-
-class RouteSerializer(serializers.Serializer):
-    id = serializers.UUIDField()
-    name = serializers.CharField()
-    slug = serializers.CharField()
-    description = serializers.CharField()
-    residency_locked = serializers.BooleanField()
-    target_base_url = serializers.CharField()
-    base_environment = serializers.CharField(allow_null=True)
-    enabled = serializers.BooleanField()
-    requires_clients = serializers.BooleanField()
-    allowed_methods = serializers.ListField(child=serializers.CharField())
-    timeout_ms = serializers.IntegerField()
-    inject_headers_json = serializers.DictField(child=serializers.CharField())
-    inject_body_json = serializers.DictField()
-    rate_limit_enabled = serializers.BooleanField()
-    rate_limit_requests = serializers.IntegerField()
-    rate_limit_window_sec = serializers.IntegerField()
-    rate_limit_burst = serializers.IntegerField()
-    environment_override_count = serializers.IntegerField()
-    created_at = serializers.DateTimeField()
-    updated_at = serializers.DateTimeField()
+RouteSerializer = _serializer(
+    "RouteSerializer",
+    serializers.Serializer,
+    id=serializers.UUIDField(),
+    name=serializers.CharField(),
+    slug=serializers.CharField(),
+    description=serializers.CharField(),
+    residency_locked=serializers.BooleanField(),
+    base_environment=serializers.CharField(allow_null=True),
+    **_read_fields(),
+    environment_override_count=serializers.IntegerField(),
+    created_at=serializers.DateTimeField(),
+    updated_at=serializers.DateTimeField(),
+)
 
 
 class RouteDetailSerializer(RouteSerializer):
@@ -153,23 +176,16 @@ class RouteDetailView(ApiView):
 
 
 # --- route environments -----------------------------------------------------------------------------------
-class RouteEnvironmentSerializer(serializers.Serializer):
-    environment_name = serializers.CharField()
-    is_default = serializers.BooleanField()
-    has_override = serializers.BooleanField()
-    overridden_fields = serializers.ListField(child=serializers.CharField())
-    override = serializers.DictField(allow_empty=True, help_text="The stored override: null = inherit.")
-    target_base_url = serializers.CharField()
-    enabled = serializers.BooleanField()
-    requires_clients = serializers.BooleanField()
-    allowed_methods = serializers.ListField(child=serializers.CharField())
-    timeout_ms = serializers.IntegerField()
-    inject_headers_json = serializers.DictField(child=serializers.CharField())
-    inject_body_json = serializers.DictField()
-    rate_limit_enabled = serializers.BooleanField()
-    rate_limit_requests = serializers.IntegerField()
-    rate_limit_window_sec = serializers.IntegerField()
-    rate_limit_burst = serializers.IntegerField()
+RouteEnvironmentSerializer = _serializer(
+    "RouteEnvironmentSerializer",
+    serializers.Serializer,
+    environment_name=serializers.CharField(),
+    is_default=serializers.BooleanField(),
+    has_override=serializers.BooleanField(),
+    overridden_fields=serializers.ListField(child=serializers.CharField()),
+    override=serializers.DictField(allow_empty=True, help_text="The stored override: null = inherit."),
+    **_read_fields(),
+)
 
 
 def route_environment_data(route: Route, environment: Environment, override: RouteOverride | None) -> dict:

@@ -16,6 +16,7 @@ from django.db import transaction
 
 from core.audit import Actor, record_change
 from core.permissions import require_change
+from core.updates import apply_fields
 from environments.models import Client, Environment
 
 from .compare import FieldDiff, compare_views, revision_diff
@@ -205,10 +206,7 @@ def _write_document(route_id: UUID, desired: dict[str, Any]) -> Route:
     """Write base values, every override row and every client assignment to equal `desired`."""
     route = Route.objects.filter(pk=route_id).first() or Route(id=route_id, slug=desired["slug"])
     values = clean_route_values({k: desired[k] for k in OVERRIDABLE_FIELDS})
-    for name, value in {"name": desired["name"], "description": desired["description"], **values}.items():
-        setattr(route, name, value)
-    route.full_clean()
-    route.save()
+    apply_fields(route, {"name": desired["name"], "description": desired["description"], **values})
     environments = {e.name: e for e in Environment.objects.all()}
     _write_overrides(route, desired.get("overrides", {}), environments)
     _write_clients(route, desired.get("clients", {}), environments)
@@ -230,10 +228,7 @@ def _write_overrides(route: Route, wanted: dict[str, dict], environments: dict[s
         override = RouteOverride.objects.filter(route=route, environment=environment).first()
         override = override or RouteOverride(route=route, environment=environment)
         values = clean_route_values(dict.fromkeys(OVERRIDABLE_FIELDS) | fields)
-        for key, value in values.items():
-            setattr(override, key, value)
-        override.full_clean(validate_unique=False)
-        override.save()
+        apply_fields(override, values, validate=lambda row: row.full_clean(validate_unique=False))
 
 
 def _write_clients(route: Route, wanted: dict[str, list], environments: dict[str, Environment]) -> None:

@@ -9,6 +9,7 @@ from django.utils.text import slugify
 
 from core.audit import Actor, record_change, snapshot
 from core.permissions import may_change_protected, require_approval_path, require_change
+from core.updates import apply_fields, refuse_unknown_fields
 from environments.models import Client, Environment
 
 from .effective import serves_change
@@ -81,18 +82,12 @@ def gated_reached(route: Route, changes: dict[str, Any]) -> list[Environment]:
     return [e for e in gated if serves_change(base, overrides.get(e.pk), changes)]
 
 
-def _check_fields(given: dict[str, Any], allowed: set[str], what: str) -> None:
-    unknown = set(given) - allowed
-    if unknown:
-        raise ValidationError(f"Unknown or read-only {what} fields: {', '.join(sorted(unknown))}.")
-
-
 @revisioned
 def route_create(*, actor: Actor, name: str, target_base_url: str, slug: str = "", **fields: Any) -> Route:
     """Create a route. A new route's base values are live in every environment that inherits them, so a
     Developer's route is created disabled (an `enabled=False` override) in every protected environment:
     it reaches none of them until an Administrator enables it there."""
-    _check_fields(fields, ROUTE_EDITABLE, "route")
+    refuse_unknown_fields(fields, ROUTE_EDITABLE, "route")
     require_change(actor)  # no protected environment: a Developer's route is pinned off in all of them
     values = clean_route_values({"target_base_url": target_base_url, **fields})
     route = Route(name=name.strip(), slug=slug or _derive_slug(name), **values)
@@ -117,7 +112,7 @@ def route_update(*, actor: Actor, route: Route, **fields: Any) -> Route:
     if "slug" in fields and fields["slug"] != route.slug:
         raise ValidationError({"slug": "A route's slug cannot change once created."})
     fields.pop("slug", None)
-    _check_fields(fields, ROUTE_EDITABLE, "route")
+    refuse_unknown_fields(fields, ROUTE_EDITABLE, "route")
     action = "update"
     if set(fields) == {"enabled"}:
         action = "enable" if fields["enabled"] else "disable"
@@ -128,10 +123,7 @@ def route_update(*, actor: Actor, route: Route, **fields: Any) -> Route:
     require_change(actor, protected=protected_reached(route, values), why=UPDATE_REACHES)
     require_approval_path(gated_reached(route, values))
     before = snapshot(route, ROUTE_FIELDS)
-    for name, value in values.items():
-        setattr(route, name, value)
-    route.full_clean()
-    route.save()
+    apply_fields(route, values)
     if set(fields) & set(INJECTION_FIELDS):
         check_secret_references(route)
     after = snapshot(route, ROUTE_FIELDS)
@@ -168,7 +160,7 @@ def route_override_update(
     Fields not named keep their current override. A row left with every field NULL is removed, so
     "number of overrides" counts only environments that really differ from the base.
     """
-    _check_fields(fields, set(OVERRIDABLE_FIELDS), "override")
+    refuse_unknown_fields(fields, OVERRIDABLE_FIELDS, "override")
     protected = [environment.name] if environment.is_protected else []
     require_change(actor, protected=protected, why=OVERRIDE_REACHES)
     require_approval_path([environment])
@@ -188,9 +180,8 @@ def _override_write(
     )
     before = _override_values(override)
     override = override or RouteOverride(route=route, environment=environment)
-    for name, value in clean_route_values(fields).items():
-        setattr(override, name, value)
-    override.full_clean(validate_unique=False)
+    values = clean_route_values(fields)
+    apply_fields(override, values, validate=lambda o: o.full_clean(validate_unique=False), save=False)
     if override.overridden_values():
         override.save()
         after = _override_values(override)
@@ -213,7 +204,7 @@ def route_override_replace(
     *, actor: Actor, route: Route, environment: Environment, **fields: Any
 ) -> RouteOverride | None:
     """Replace an environment's whole override: fields not given inherit (the API's PUT)."""
-    _check_fields(fields, set(OVERRIDABLE_FIELDS), "override")
+    refuse_unknown_fields(fields, OVERRIDABLE_FIELDS, "override")
     values = dict.fromkeys(OVERRIDABLE_FIELDS) | fields
     return route_override_update(actor=actor, route=route, environment=environment, **values)
 

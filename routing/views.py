@@ -349,7 +349,7 @@ def deleted_route_list(request: HttpRequest) -> HttpResponse:
 def route_history(request: HttpRequest, route_id) -> HttpResponse:
     """The route's revisions (each with a diff and "Roll back to this"), then its audit trail."""
     route = _route_or_deleted(route_id)
-    entries = audit_selectors.audit_entries(resource="route", resource_id=str(route.pk))[:200]
+    entries = audit_selectors.audit_entries(resource_type="route", resource_id=str(route.pk))[:200]
     context = {
         "revisions": selectors.route_revisions(route.pk)[:100],
         "rows": [audit_selectors.audit_row(e) for e in entries],

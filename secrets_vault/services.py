@@ -13,6 +13,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from core.audit import Actor, record_change, snapshot
 from core.permissions import require_change
+from core.updates import apply_fields, refuse_unknown_fields
 from environments.models import Environment
 
 from . import cipher, usage
@@ -94,16 +95,11 @@ def secret_create(
 @transaction.atomic
 def secret_update(*, actor: Actor, secret: Secret, **fields: Any) -> Secret:
     """Change the description, the type or the expiry rules; renaming is secret_rename."""
-    unknown = set(fields) - {"description", "secret_type", "expires_at", "strict_expiry"}
-    if unknown:
-        raise ValidationError(f"These secret fields cannot be changed here: {', '.join(sorted(unknown))}.")
+    refuse_unknown_fields(fields, {"description", "secret_type", "expires_at", "strict_expiry"}, "secret")
     secret = Secret.objects.select_for_update().get(pk=secret.pk)
     require_change(actor, protected=_protected_with_values(secret))
     before = snapshot(secret, SECRET_FIELDS)
-    for name, value in fields.items():
-        setattr(secret, name, value)
-    secret.full_clean()
-    secret.save()
+    apply_fields(secret, fields)
     _audit(actor, "update", secret, before, snapshot(secret, SECRET_FIELDS))
     return secret
 

@@ -23,6 +23,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.audit import Actor
+from core.filters import FilterSet
 from core.models import IdempotencyRecord
 from knoxcall.lib.throttle import client_ip_of_request
 
@@ -77,6 +78,18 @@ def _read_body(request: Request) -> bytes:
     if limit is not None and len(body) > limit:
         raise PayloadTooLarge(limit)
     return body
+
+
+def filterset_of[F: FilterSet](filterset: type[F], request: Request, **renamed: str) -> F:
+    """The filter set cleaned from the query parameters (`field=parameter` where the /v1 name differs);
+    400 naming each parameter whose value does not clean."""
+    params = request.query_params
+    names = {name: renamed.get(name, name) for name in filterset.base_fields}
+    result = filterset({name: params[parameter] for name, parameter in names.items() if parameter in params})
+    if not result.is_valid():
+        errors = {names[name]: list(messages) for name, messages in result.errors.items()}
+        raise exceptions.ValidationError(errors)
+    return result
 
 
 def validated(serializer_class, request: Request, partial: bool = False) -> dict[str, Any]:

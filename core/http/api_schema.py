@@ -3,12 +3,33 @@
 from functools import cache
 from typing import Any
 
+from django import forms
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 
+from core.filters import FilterSet
+
 from .api import WriteSerializer
+
+# The OpenAPI type of a filter set's form field (core.filters); any other field is a string.
+FILTER_TYPES = (
+    (forms.IntegerField, OpenApiTypes.INT),
+    (forms.FloatField, OpenApiTypes.FLOAT),
+    (forms.DateTimeField, OpenApiTypes.DATETIME),
+)
+
+
+def filter_parameters(filterset: type[FilterSet], **names: str) -> list[OpenApiParameter]:
+    """The query parameters of a list endpoint that filters with `filterset`: each `parameter=field` names
+    the set's field it fills, typed and described by that field (one definition for console and API)."""
+    parameters = []
+    for parameter, field_name in names.items():
+        field = filterset.base_fields[field_name]
+        kind = next((t for form_type, t in FILTER_TYPES if isinstance(field, form_type)), OpenApiTypes.STR)
+        parameters.append(OpenApiParameter(parameter, kind, description=str(field.help_text or "")))
+    return parameters
 
 
 class ErrorDetailSerializer(serializers.Serializer):

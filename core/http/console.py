@@ -66,11 +66,17 @@ def call_service(
 ) -> tuple[Any, list[str], int]:
     """Run a service; return (result, error messages, HTTP status) so a view can re-render in place.
 
-    With `form`, validation messages about its fields are shown at those fields (errors_into_form).
+    With `form`, validation messages about its fields are shown at those fields (errors_into_form). A
+    refusal that names its own status (`api_status`, as the /v1 error handler reads it: a conflict is 409)
+    keeps that status here too.
     """
     try:
         return service(**kwargs), [], 200
     except PermissionDenied as exc:
-        return None, error_messages(exc), 403
+        return None, error_messages(exc), getattr(exc, "api_status", 403)
     except ValidationError as exc:
         return None, errors_into_form(form, exc) if form is not None else error_messages(exc), 400
+    except Exception as exc:
+        if not getattr(exc, "api_status", None):
+            raise
+        return None, [str(exc)], exc.api_status
