@@ -115,3 +115,17 @@ def test_it_refuses_a_viewer_any_change(client, environments):
 
 def test_it_requires_login(client):
     assert client.get("/alerts/rules/").status_code == 302
+
+
+def test_it_shows_a_service_refusal_of_one_field_next_to_that_field(client, environments):
+    login(client, None)
+    form = {"name": "Errors below", "enabled": "on", "environments": [environments["development"].pk],
+            "type": "error_rate", "direction": "below", "threshold": "5", "percentile": "95",
+            "window_minutes": "5", "min_requests": "1", "severity": "info", "cooldown_minutes": "30"}
+
+    response = client.post("/alerts/rules/new/", form)
+
+    page = response.content.decode()
+    assert response.status_code == 400 and not AlertRule.objects.filter(name="Errors below").exists()
+    field = page[page.index('name="direction"') :]
+    assert "Only request volume rules can alert below a threshold." in field[: field.index("</div>")]
