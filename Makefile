@@ -43,6 +43,7 @@ $(SDK_DIR)/knoxcall/__init__.py: tests/support/knoxcall-sdk.txt | $(BIN)/python
 
 test: install $(SDK_DIR)/knoxcall/__init__.py
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

@@ -48,12 +48,21 @@ def deliver(incident_id: str, channel_id: int, event: str, sequence: int) -> flo
         result = SendResult(delivered=False, error="Channel is disabled.", permanent=True)
     retry = result.retryable and attempt < settings.ALERTS_DELIVERY_MAX_ATTEMPTS
     NotificationAttempt.objects.create(
-        incident=incident, channel=channel, event=event, sequence=sequence, attempt=attempt,
-        status_code=result.status_code, error=result.error, delivered=result.delivered, final=not retry,
+        incident=incident,
+        channel=channel,
+        event=event,
+        sequence=sequence,
+        attempt=attempt,
+        status_code=result.status_code,
+        error=result.error,
+        delivered=result.delivered,
+        final=not retry,
     )
     if not retry:
         return None
     return backoff_seconds(
-        attempt, result.retry_after,
-        base=settings.ALERTS_DELIVERY_BACKOFF_BASE_SECONDS, cap=settings.ALERTS_DELIVERY_BACKOFF_CAP_SECONDS,
+        attempt,
+        result.retry_after,
+        base=settings.ALERTS_DELIVERY_BACKOFF_BASE_SECONDS,
+        cap=settings.ALERTS_DELIVERY_BACKOFF_CAP_SECONDS,
     )

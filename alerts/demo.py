@@ -22,14 +22,38 @@ DEMO_CHANNELS = [
 
 # (name, environment, type, threshold, severity, channel names)
 DEMO_RULES = [
-    ("Production error rate above 5%", "production", RuleType.ERROR_RATE, 5.0, Severity.CRITICAL,
-     ["Slack #alerts-production (unconfigured)", "PagerDuty production (unconfigured)"]),
-    ("Production P95 latency above 1 s", "production", RuleType.LATENCY, 1000.0, Severity.HIGH,
-     ["Slack #alerts-production (unconfigured)", "PagerDuty production (unconfigured)"]),
-    ("Staging error rate above 20%", "staging", RuleType.ERROR_RATE, 20.0, Severity.WARNING,
-     ["Slack #alerts-staging (unconfigured)"]),
-    ("Staging P95 latency above 5 s", "staging", RuleType.LATENCY, 5000.0, Severity.WARNING,
-     ["Slack #alerts-staging (unconfigured)"]),
+    (
+        "Production error rate above 5%",
+        "production",
+        RuleType.ERROR_RATE,
+        5.0,
+        Severity.CRITICAL,
+        ["Slack #alerts-production (unconfigured)", "PagerDuty production (unconfigured)"],
+    ),
+    (
+        "Production P95 latency above 1 s",
+        "production",
+        RuleType.LATENCY,
+        1000.0,
+        Severity.HIGH,
+        ["Slack #alerts-production (unconfigured)", "PagerDuty production (unconfigured)"],
+    ),
+    (
+        "Staging error rate above 20%",
+        "staging",
+        RuleType.ERROR_RATE,
+        20.0,
+        Severity.WARNING,
+        ["Slack #alerts-staging (unconfigured)"],
+    ),
+    (
+        "Staging P95 latency above 5 s",
+        "staging",
+        RuleType.LATENCY,
+        5000.0,
+        Severity.WARNING,
+        ["Slack #alerts-staging (unconfigured)"],
+    ),
 ]
 
 
@@ -42,7 +66,15 @@ def load_alert_demo() -> None:
         if target is None or AlertRule.objects.filter(name=name).exists():
             continue
         alert_rule_create(
-            actor=SYSTEM, name=name, type=rule_type, threshold=threshold, severity=severity,
-            window_minutes=5, min_requests=20, cooldown_minutes=30, percentile=95,
-            environments=[target], channels=NotificationChannel.objects.filter(name__in=channels),
+            actor=SYSTEM,
+            name=name,
+            type=rule_type,
+            threshold=threshold,
+            severity=severity,
+            window_minutes=5,
+            min_requests=20,
+            cooldown_minutes=30,
+            percentile=95,
+            environments=[target],
+            channels=NotificationChannel.objects.filter(name__in=channels),
         )

@@ -15,8 +15,20 @@ class AlertRuleForm(forms.ModelForm):
     class Meta:
         model = AlertRule
         fields = [
-            "name", "enabled", "environments", "route", "type", "direction", "threshold", "percentile",
-            "status_codes", "window_minutes", "min_requests", "severity", "cooldown_minutes", "channels",
+            "name",
+            "enabled",
+            "environments",
+            "route",
+            "type",
+            "direction",
+            "threshold",
+            "percentile",
+            "status_codes",
+            "window_minutes",
+            "min_requests",
+            "severity",
+            "cooldown_minutes",
+            "channels",
         ]
         widgets = {"environments": forms.CheckboxSelectMultiple, "channels": forms.CheckboxSelectMultiple}
 
@@ -49,20 +61,28 @@ class NotificationChannelForm(forms.Form):
     name = forms.CharField(max_length=100)
     kind = forms.ChoiceField(choices=ChannelKind.choices)
     enabled = forms.BooleanField(required=False, initial=True)
-    webhook_url = forms.CharField(required=False, label="Slack incoming-webhook URL",
-                                  widget=forms.PasswordInput(render_value=False))
-    routing_key = forms.CharField(required=False, label="PagerDuty routing key",
-                                  widget=forms.PasswordInput(render_value=False))
+    webhook_url = forms.CharField(
+        required=False, label="Slack incoming-webhook URL", widget=forms.PasswordInput(render_value=False)
+    )
+    routing_key = forms.CharField(
+        required=False, label="PagerDuty routing key", widget=forms.PasswordInput(render_value=False)
+    )
     addresses = forms.CharField(required=False, label="Email addresses (one a line)", widget=forms.Textarea)
     url = forms.CharField(required=False, label="Webhook URL")
-    secret = forms.CharField(required=False, label="Webhook signing secret",
-                             widget=forms.PasswordInput(render_value=False))
+    secret = forms.CharField(
+        required=False, label="Webhook signing secret", widget=forms.PasswordInput(render_value=False)
+    )
 
     @classmethod
     def for_channel(cls, channel: NotificationChannel, data: Any = None) -> "NotificationChannelForm":
         config = channel.config
-        initial = {"name": channel.name, "kind": channel.kind, "enabled": channel.enabled,
-                   "addresses": "\n".join(config.get("addresses", [])), "url": config.get("url", "")}
+        initial = {
+            "name": channel.name,
+            "kind": channel.kind,
+            "enabled": channel.enabled,
+            "addresses": "\n".join(config.get("addresses", [])),
+            "url": config.get("url", ""),
+        }
         form = cls(data, initial=initial)
         form.fields["kind"].disabled = True
         return form

@@ -85,12 +85,18 @@ class AlertRule(models.Model):
         Environment, blank=True, related_name="alert_rules", help_text="None selected: every environment."
     )
     route = models.ForeignKey(
-        Route, null=True, blank=True, on_delete=models.CASCADE, related_name="alert_rules",
+        Route,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="alert_rules",
         help_text="Empty: all routes of the environment together.",
     )
     type = models.CharField(max_length=32, choices=RuleType.choices)
     direction = models.CharField(
-        max_length=8, choices=Direction.choices, default=Direction.ABOVE,
+        max_length=8,
+        choices=Direction.choices,
+        default=Direction.ABOVE,
         help_text="Only request volume can alert below its threshold.",
     )
     threshold = models.FloatField(help_text="Percent for error rate, milliseconds for latency, else a count.")
@@ -136,7 +142,8 @@ class AlertIncident(models.Model):
         ordering = ["-opened_at"]
         constraints = [
             models.UniqueConstraint(
-                fields=["rule", "environment"], condition=models.Q(resolved_at__isnull=True),
+                fields=["rule", "environment"],
+                condition=models.Q(resolved_at__isnull=True),
                 name="one_open_incident_per_rule_environment",
             )
         ]
@@ -156,7 +163,11 @@ class AlertIncident(models.Model):
 
 class NotificationAttempt(models.Model):
     incident = models.ForeignKey(
-        AlertIncident, null=True, blank=True, on_delete=models.CASCADE, related_name="attempts",
+        AlertIncident,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="attempts",
         help_text="Empty for test notifications.",
     )
     channel = models.ForeignKey(NotificationChannel, on_delete=models.CASCADE, related_name="attempts")

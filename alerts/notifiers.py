@@ -62,9 +62,12 @@ def incident_message(incident: AlertIncident, event: str) -> Message:
         f"{incident.threshold:g} over {rule.window_minutes} min."
     )
     details = {
-        "rule": rule.name, "environment": incident.environment_name,
-        "route": incident.route.slug if incident.route else None, "type": rule.type,
-        "observed_value": incident.observed_value, "threshold": incident.threshold,
+        "rule": rule.name,
+        "environment": incident.environment_name,
+        "route": incident.route.slug if incident.route else None,
+        "type": rule.type,
+        "observed_value": incident.observed_value,
+        "threshold": incident.threshold,
         "opened_at": incident.opened_at.isoformat(),
         "resolved_at": incident.resolved_at.isoformat() if incident.resolved_at else None,
     }
@@ -73,8 +76,12 @@ def incident_message(incident: AlertIncident, event: str) -> Message:
 
 def channel_test_message(channel: NotificationChannel) -> Message:
     return Message(
-        NotificationEvent.TEST.value, f"[TEST] KnoxCall test notification for {channel.name}",
-        "If you can read this, the channel works.", "info", f"knoxcall-test-{channel.pk}", {"test": True},
+        NotificationEvent.TEST.value,
+        f"[TEST] KnoxCall test notification for {channel.name}",
+        "If you can read this, the channel works.",
+        "info",
+        f"knoxcall-test-{channel.pk}",
+        {"test": True},
     )
 
 
@@ -97,10 +104,16 @@ def _http_request(channel: NotificationChannel, message: Message) -> tuple[str, 
     if channel.kind == ChannelKind.PAGERDUTY:
         return settings.PAGERDUTY_EVENTS_URL, _json(_pagerduty_event(config["routing_key"], message)), headers
     if channel.kind == ChannelKind.WEBHOOK:
-        body = _json({
-            "event": message.event, "title": message.title, "text": message.text,
-            "severity": message.severity, "dedup_key": message.dedup_key, "details": message.details,
-        })
+        body = _json(
+            {
+                "event": message.event,
+                "title": message.title,
+                "text": message.text,
+                "severity": message.severity,
+                "dedup_key": message.dedup_key,
+                "details": message.details,
+            }
+        )
         headers["X-Webhook-Signature"] = webhook_signature(config.get("secret", ""), body)
         return config["url"], body, headers
     raise ValueError(f"unknown channel kind {channel.kind!r}")
@@ -109,11 +122,14 @@ def _http_request(channel: NotificationChannel, message: Message) -> tuple[str, 
 def _pagerduty_event(routing_key: str, message: Message) -> dict[str, Any]:
     action = "resolve" if message.event == NotificationEvent.RESOLVE else "trigger"
     event: dict[str, Any] = {
-        "routing_key": routing_key, "event_action": action, "dedup_key": message.dedup_key,
+        "routing_key": routing_key,
+        "event_action": action,
+        "dedup_key": message.dedup_key,
     }
     if action == "trigger":
         event["payload"] = {
-            "summary": f"{message.title}: {message.text}"[:1024], "source": "knoxcall",
+            "summary": f"{message.title}: {message.text}"[:1024],
+            "source": "knoxcall",
             "severity": PAGERDUTY_SEVERITY.get(message.severity, "warning"),
             "custom_details": message.details,
         }
@@ -158,7 +174,9 @@ def _post(url: str, body: bytes, headers: dict[str, str]) -> SendResult:
     if response.is_success:
         return SendResult(delivered=True, status_code=response.status_code)
     return SendResult(
-        delivered=False, status_code=response.status_code, error=response.text[:500],
+        delivered=False,
+        status_code=response.status_code,
+        error=response.text[:500],
         retry_after=_retry_after(response.headers.get("Retry-After")),
     )
 

@@ -32,8 +32,18 @@ from .models import (
 from .notifiers import channel_test_message, send_notification
 
 RULE_FIELDS = [
-    "name", "enabled", "route_id", "type", "direction", "threshold", "percentile", "status_codes",
-    "window_minutes", "min_requests", "severity", "cooldown_minutes",
+    "name",
+    "enabled",
+    "route_id",
+    "type",
+    "direction",
+    "threshold",
+    "percentile",
+    "status_codes",
+    "window_minutes",
+    "min_requests",
+    "severity",
+    "cooldown_minutes",
 ]
 CHANNEL_FIELDS = ["name", "kind", "enabled"]
 CHANNEL_CONFIG_KEYS = {
@@ -45,6 +55,7 @@ CHANNEL_CONFIG_KEYS = {
 
 
 # --- rules ------------------------------------------------------------------------------------------------
+
 
 def protected_covered(environments: Iterable[Environment]) -> list[str]:
     """Protected environments a rule covers; no environments at all means every environment."""
@@ -79,8 +90,14 @@ RULE_EDITABLE = {*RULE_FIELDS, "route"}
 
 @transaction.atomic
 def alert_rule_create(
-    *, actor: Actor, name: str, type: str, threshold: float,
-    environments: Iterable[Environment] = (), channels: Iterable[NotificationChannel] = (), **fields: Any,
+    *,
+    actor: Actor,
+    name: str,
+    type: str,
+    threshold: float,
+    environments: Iterable[Environment] = (),
+    channels: Iterable[NotificationChannel] = (),
+    **fields: Any,
 ) -> AlertRule:
     refuse_unknown_fields(fields, RULE_EDITABLE, "alert rule")
     environments, channels = list(environments), list(channels)
@@ -91,17 +108,25 @@ def alert_rule_create(
     rule.environments.set(environments)
     rule.channels.set(channels)
     record_change(
-        actor=actor, action="create", resource_type="alert_rule", resource_id=rule.pk,
+        actor=actor,
+        action="create",
+        resource_type="alert_rule",
+        resource_id=rule.pk,
         resource_name=rule.name,
-        environment=environments[0].name if len(environments) == 1 else "", after=_rule_snapshot(rule),
+        environment=environments[0].name if len(environments) == 1 else "",
+        after=_rule_snapshot(rule),
     )
     return rule
 
 
 @transaction.atomic
 def alert_rule_update(
-    *, actor: Actor, rule: AlertRule, environments: Iterable[Environment] | None = None,
-    channels: Iterable[NotificationChannel] | None = None, **fields: Any,
+    *,
+    actor: Actor,
+    rule: AlertRule,
+    environments: Iterable[Environment] | None = None,
+    channels: Iterable[NotificationChannel] | None = None,
+    **fields: Any,
 ) -> AlertRule:
     refuse_unknown_fields(fields, RULE_EDITABLE, "alert rule")
     rule = AlertRule.objects.select_for_update().get(pk=rule.pk)
@@ -114,9 +139,13 @@ def alert_rule_update(
     if channels is not None:
         rule.channels.set(list(channels))
     record_change(
-        actor=actor, action="update", resource_type="alert_rule", resource_id=rule.pk,
+        actor=actor,
+        action="update",
+        resource_type="alert_rule",
+        resource_id=rule.pk,
         resource_name=rule.name,
-        before=before, after=_rule_snapshot(rule),
+        before=before,
+        after=_rule_snapshot(rule),
     )
     return rule
 
@@ -135,12 +164,17 @@ def alert_rule_delete(*, actor: Actor, rule: AlertRule) -> None:
     rule_id, name = rule.pk, rule.name
     rule.delete()
     record_change(
-        actor=actor, action="delete", resource_type="alert_rule", resource_id=rule_id, resource_name=name,
+        actor=actor,
+        action="delete",
+        resource_type="alert_rule",
+        resource_id=rule_id,
+        resource_name=name,
         before=before,
     )
 
 
 # --- channels ---------------------------------------------------------------------------------------------
+
 
 def clean_channel_config(kind: str, config: dict[str, Any]) -> dict[str, Any]:
     """The kind's settings, checked: URLs per the SSRF rules (with the alerts allow-list), addresses valid."""
@@ -196,15 +230,23 @@ def notification_channel_create(
     channel.full_clean()
     channel.save()
     record_change(
-        actor=actor, action="create", resource_type="notification_channel", resource_id=channel.pk,
-        resource_name=channel.name, after=_channel_snapshot(channel),
+        actor=actor,
+        action="create",
+        resource_type="notification_channel",
+        resource_id=channel.pk,
+        resource_name=channel.name,
+        after=_channel_snapshot(channel),
     )
     return channel
 
 
 @transaction.atomic
 def notification_channel_update(
-    *, actor: Actor, channel: NotificationChannel, name: str | None = None, enabled: bool | None = None,
+    *,
+    actor: Actor,
+    channel: NotificationChannel,
+    name: str | None = None,
+    enabled: bool | None = None,
     config: dict[str, Any] | None = None,
 ) -> NotificationChannel:
     """Change a channel; in `config`, a secret left empty keeps its current value (forms never show it)."""
@@ -221,8 +263,13 @@ def notification_channel_update(
     channel.full_clean()
     channel.save()
     record_change(
-        actor=actor, action="update", resource_type="notification_channel", resource_id=channel.pk,
-        resource_name=channel.name, before=before, after=_channel_snapshot(channel),
+        actor=actor,
+        action="update",
+        resource_type="notification_channel",
+        resource_id=channel.pk,
+        resource_name=channel.name,
+        before=before,
+        after=_channel_snapshot(channel),
     )
     return channel
 
@@ -235,8 +282,12 @@ def notification_channel_delete(*, actor: Actor, channel: NotificationChannel) -
     channel_id, name = channel.pk, channel.name
     channel.delete()
     record_change(
-        actor=actor, action="delete", resource_type="notification_channel", resource_id=channel_id,
-        resource_name=name, before=before,
+        actor=actor,
+        action="delete",
+        resource_type="notification_channel",
+        resource_id=channel_id,
+        resource_name=name,
+        before=before,
     )
 
 
@@ -248,6 +299,11 @@ def notification_channel_test(*, actor: Actor, channel: NotificationChannel) -> 
     require_change(actor)
     result = send_notification(channel, channel_test_message(channel))
     return NotificationAttempt.objects.create(
-        channel=channel, event=NotificationEvent.TEST, attempt=1, status_code=result.status_code,
-        error=result.error, delivered=result.delivered, final=True,
+        channel=channel,
+        event=NotificationEvent.TEST,
+        attempt=1,
+        status_code=result.status_code,
+        error=result.error,
+        delivered=result.delivered,
+        final=True,
     )

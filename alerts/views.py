@@ -58,8 +58,12 @@ def rule_create(request: HttpRequest) -> HttpResponse:
         if rule:
             messages.success(request, f"Rule {rule.name} created.")
             return redirect("alerts:rule_edit", rule.pk)
-    return render(request, "alerts/rule_form.html", {"form": form, "rule": None, "can_edit": True},
-                  status=_status(request, form))
+    return render(
+        request,
+        "alerts/rule_form.html",
+        {"form": form, "rule": None, "can_edit": True},
+        status=_status(request, form),
+    )
 
 
 @login_required
@@ -100,8 +104,12 @@ def _delete(
 def rule_delete(request: HttpRequest, pk: int) -> HttpResponse:
     rule = get_object_or_404(AlertRule, pk=pk)
     return _delete(
-        request, services.alert_rule_delete, f"Rule {rule.name}", reverse("alerts:rule_edit", args=[rule.pk]),
-        reverse("alerts:rule_list"), rule=rule,
+        request,
+        services.alert_rule_delete,
+        f"Rule {rule.name}",
+        reverse("alerts:rule_edit", args=[rule.pk]),
+        reverse("alerts:rule_list"),
+        rule=rule,
     )
 
 
@@ -119,8 +127,13 @@ def channel_create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         channel = _attempt(
-            form, services.notification_channel_create, actor=actor_for(request), name=data["name"],
-            kind=data["kind"], enabled=data["enabled"], config=form.config(),
+            form,
+            services.notification_channel_create,
+            actor=actor_for(request),
+            name=data["name"],
+            kind=data["kind"],
+            enabled=data["enabled"],
+            config=form.config(),
         )
         if channel:
             messages.success(request, f"Channel {channel.name} created.")
@@ -138,16 +151,26 @@ def channel_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         saved = _attempt(
-            form, services.notification_channel_update, actor=actor_for(request), channel=channel,
-            name=data["name"], enabled=data["enabled"], config=form.config(),
+            form,
+            services.notification_channel_update,
+            actor=actor_for(request),
+            channel=channel,
+            name=data["name"],
+            enabled=data["enabled"],
+            config=form.config(),
         )
         if saved:
             messages.success(request, f"Channel {saved.name} saved.")
             return redirect("alerts:channel_edit", saved.pk)
     attempts = selectors.channel_recent_attempts(channel)
     can_edit = may_change(actor_for(request), protected=services.channel_protected(channel))
-    context = {"form": form, "channel": channel, "attempts": attempts, "can_edit": can_edit,
-               "can_test": may_change(actor_for(request))}
+    context = {
+        "form": form,
+        "channel": channel,
+        "attempts": attempts,
+        "can_edit": can_edit,
+        "can_test": may_change(actor_for(request)),
+    }
     return render(request, "alerts/channel_form.html", context, status=_status(request, form))
 
 
@@ -169,8 +192,12 @@ def channel_test(request: HttpRequest, pk: int) -> HttpResponse:
 def channel_delete(request: HttpRequest, pk: int) -> HttpResponse:
     channel = get_object_or_404(NotificationChannel, pk=pk)
     return _delete(
-        request, services.notification_channel_delete, f"Channel {channel.name}",
-        reverse("alerts:channel_edit", args=[channel.pk]), reverse("alerts:channel_list"), channel=channel,
+        request,
+        services.notification_channel_delete,
+        f"Channel {channel.name}",
+        reverse("alerts:channel_edit", args=[channel.pk]),
+        reverse("alerts:channel_list"),
+        channel=channel,
     )
 
 
@@ -193,8 +220,13 @@ def incident_detail(request: HttpRequest, pk: str) -> HttpResponse:
 
 def _timeline(incident: AlertIncident, attempts: list) -> list[dict[str, Any]]:
     """Opened, each notification attempt, resolved: in time order, for the incident page."""
-    events = [{"at": incident.opened_at, "kind": "opened",
-               "text": f"Opened: observed {incident.observed_value} against {incident.threshold}"}]
+    events = [
+        {
+            "at": incident.opened_at,
+            "kind": "opened",
+            "text": f"Opened: observed {incident.observed_value} against {incident.threshold}",
+        }
+    ]
     for a in attempts:
         outcome = "delivered" if a.delivered else (f"HTTP {a.status_code}" if a.status_code else "failed")
         text = f"{a.get_event_display()} to {a.channel.name} (attempt {a.attempt}): {outcome}"

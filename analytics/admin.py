@@ -6,7 +6,14 @@ from .models import RequestLog
 @admin.register(RequestLog)
 class RequestLogAdmin(admin.ModelAdmin):
     list_display = [
-        "timestamp", "request_id", "environment", "route_slug", "method", "path", "status", "latency_ms",
+        "timestamp",
+        "request_id",
+        "environment",
+        "route_slug",
+        "method",
+        "path",
+        "status",
+        "latency_ms",
     ]
     list_filter = ["environment", "status"]
 

@@ -12,8 +12,7 @@ from collections.abc import Iterable, Sequence
 _STEPS_PER_DOUBLING = 4
 _MAX_MS = 60_000.0
 BOUNDS_MS: tuple[float, ...] = tuple(
-    round(2 ** (i / _STEPS_PER_DOUBLING), 3)
-    for i in range(int(math.log2(_MAX_MS) * _STEPS_PER_DOUBLING) + 2)
+    round(2 ** (i / _STEPS_PER_DOUBLING), 3) for i in range(int(math.log2(_MAX_MS) * _STEPS_PER_DOUBLING) + 2)
 )
 SIZE = len(BOUNDS_MS) + 1  # the last slot counts latencies above the highest bound
 

@@ -62,8 +62,11 @@ def region_groups() -> list[dict[str, Any]]:
     for environment in members:
         groups.setdefault(environment.region_group, []).append(environment)
     return [
-        {"name": name, "members": found,
-         "failover_active": any(m.region_down_since is not None for m in found)}
+        {
+            "name": name,
+            "members": found,
+            "failover_active": any(m.region_down_since is not None for m in found),
+        }
         for name, found in groups.items()
     ]
 

@@ -22,8 +22,11 @@ def audit_filter_choices() -> dict[str, list[str]]:
         values = AuditEntry.objects.order_by(field).values_list(field, flat=True).distinct()
         return [v for v in values if v]
 
-    return {"resource": distinct("resource_type"), "action": distinct("action"),
-            "environment": distinct("environment")}
+    return {
+        "resource": distinct("resource_type"),
+        "action": distinct("action"),
+        "environment": distinct("environment"),
+    }
 
 
 @dataclass
@@ -49,5 +52,9 @@ def audit_changes(before: dict | None, after: dict | None) -> list[Change]:
 
 def audit_row(entry: AuditEntry) -> dict[str, Any]:
     # In an override, NULL means "inherits from the base route", which is how the diff should read.
-    return {"entry": entry, "changes": audit_changes(entry.before, entry.after),
-            "created": entry.before is None, "none_label": "inherit" if entry.action == "override" else "—"}
+    return {
+        "entry": entry,
+        "changes": audit_changes(entry.before, entry.after),
+        "created": entry.before is None,
+        "none_label": "inherit" if entry.action == "override" else "—",
+    }

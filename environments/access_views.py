@@ -37,9 +37,13 @@ def clients(request: HttpRequest) -> HttpResponse:
         if created is not None:
             messages.success(request, f"Client {created.name} added.")
             return redirect("environments:clients")
-    context = {"clients": client_list().prefetch_related("assignments__environment", "assignments__route"),
-               "values": values, "errors": errors, "types": Client.TYPES,
-               "can_create": may_change(actor_for(request))}
+    context = {
+        "clients": client_list().prefetch_related("assignments__environment", "assignments__route"),
+        "values": values,
+        "errors": errors,
+        "types": Client.TYPES,
+        "can_create": may_change(actor_for(request)),
+    }
     return render(request, "environments/clients.html", context, status=status)
 
 
@@ -52,14 +56,19 @@ def client_edit(request: HttpRequest, client_id) -> HttpResponse:
         if deleting:
             _, errors, status = call_service(client_delete, actor=actor_for(request), client=client)
         else:
-            _, errors, status = call_service(client_update, actor=actor_for(request), client=client,
-                                             **_client_values(request))
+            _, errors, status = call_service(
+                client_update, actor=actor_for(request), client=client, **_client_values(request)
+            )
         if not errors:
             messages.success(request, f"Client {client.name} {'deleted' if deleting else 'saved'}.")
             return redirect("environments:clients")
         client.refresh_from_db()
-    context = {"client": client, "errors": errors, "types": Client.TYPES,
-               "can_edit": may_change(actor_for(request))}
+    context = {
+        "client": client,
+        "errors": errors,
+        "types": Client.TYPES,
+        "can_edit": may_change(actor_for(request)),
+    }
     return render(request, "environments/client_edit.html", context, status=status)
 
 
@@ -69,9 +78,13 @@ def _create_api_key(request: HttpRequest) -> tuple[str | None, list[str], int]:
     except ValidationError as exc:
         return None, [f"Expires at: {message}" for message in exc.messages], 400
     created, errors, status = call_service(
-        api_key_create, actor=actor_for(request), name=request.POST.get("name", ""),
-        role=request.POST.get("role", ""), may_invoke=request.POST.get("may_invoke") == "on",
-        live=request.POST.get("live") == "on", expires_at=expires_at,
+        api_key_create,
+        actor=actor_for(request),
+        name=request.POST.get("name", ""),
+        role=request.POST.get("role", ""),
+        may_invoke=request.POST.get("may_invoke") == "on",
+        live=request.POST.get("live") == "on",
+        expires_at=expires_at,
     )
     return (created[1] if created is not None else None), errors, status
 
@@ -81,8 +94,13 @@ def api_keys(request: HttpRequest) -> HttpResponse:
     errors, status, raw_key = [], 200, None
     if request.method == "POST":
         raw_key, errors, status = _create_api_key(request)
-    context = {"api_keys": api_key_list(), "raw_key": raw_key, "errors": errors, "roles": ROLES,
-               "is_admin": may_change(actor_for(request), admin_only=True)}
+    context = {
+        "api_keys": api_key_list(),
+        "raw_key": raw_key,
+        "errors": errors,
+        "roles": ROLES,
+        "is_admin": may_change(actor_for(request), admin_only=True),
+    }
     return render(request, "environments/api_keys.html", context, status=status)
 
 
@@ -92,8 +110,13 @@ def api_key_revoke_view(request: HttpRequest, key_id) -> HttpResponse:
     api_key = get_object_or_404(ApiKey, pk=key_id)
     _, errors, status = call_service(api_key_revoke, actor=actor_for(request), api_key=api_key)
     if errors:
-        context = {"api_keys": api_key_list(), "raw_key": None, "errors": errors, "roles": ROLES,
-                   "is_admin": may_change(actor_for(request), admin_only=True)}
+        context = {
+            "api_keys": api_key_list(),
+            "raw_key": None,
+            "errors": errors,
+            "roles": ROLES,
+            "is_admin": may_change(actor_for(request), admin_only=True),
+        }
         return render(request, "environments/api_keys.html", context, status=status)
     messages.success(request, f"API key {api_key.name} revoked.")
     return redirect("environments:api_keys")

@@ -99,20 +99,25 @@ class EnvironmentWriteSerializer(WriteSerializer):
     required_approvals = serializers.IntegerField(required=False, min_value=0, max_value=10)
     changes_require_approval = serializers.BooleanField(required=False)
     checklist = serializers.ListField(
-        child=serializers.DictField(), required=False, max_length=50,
+        child=serializers.DictField(),
+        required=False,
+        max_length=50,
         help_text='Items {"key", "label"}, plus "evidence" (source_healthy, monitoring_ready, '
-        'rollback_ready, team_notified) for those checked from data.',
+        "rollback_ready, team_notified) for those checked from data.",
     )
 
 
 class EnvironmentCreateSerializer(EnvironmentWriteSerializer):
     clone_from = serializers.CharField(
-        max_length=63, required=False,
+        max_length=63,
+        required=False,
         help_text="Parent environment: its overrides and client assignments are copied, and its secret "
         "values fill the new environment's gaps.",
     )
     ttl_hours = serializers.FloatField(
-        min_value=0.01, max_value=MAX_TTL_HOURS, required=False,
+        min_value=0.01,
+        max_value=MAX_TTL_HOURS,
+        required=False,
         help_text="Temporary: expires this many hours from now.",
     )
 
@@ -130,7 +135,9 @@ class EnvironmentListView(ApiView):
         return self.ok(EnvironmentSerializer(Environment.objects.all(), many=True).data)
 
     @api_doc(
-        request=EnvironmentCreateSerializer, response=EnvironmentSerializer, status=201,
+        request=EnvironmentCreateSerializer,
+        response=EnvironmentSerializer,
+        status=201,
         summary="Create an environment; with clone_from, the same name and parent again answers 200.",
     )
     def post(self, request):
@@ -146,7 +153,8 @@ class EnvironmentListView(ApiView):
 
 class EnvironmentExtendView(ApiView):
     @api_doc(
-        request=ExtendSerializer, response=EnvironmentSerializer,
+        request=ExtendSerializer,
+        response=EnvironmentSerializer,
         summary="Move a temporary environment's expiry (ttl_hours from now, or expires_at).",
     )
     def post(self, request, env: str):

@@ -28,7 +28,7 @@ def hash_api_key(raw_key: str | bytes) -> str:
 
 def display_prefix_of(raw_key: str) -> str:
     prefix = raw_key[: len(API_KEY_LIVE_PREFIX)]
-    return prefix + raw_key[len(prefix): len(prefix) + DISPLAY_BODY_CHARS]
+    return prefix + raw_key[len(prefix) : len(prefix) + DISPLAY_BODY_CHARS]
 
 
 def looks_like_api_key(raw_key: str) -> bool:

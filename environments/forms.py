@@ -8,7 +8,9 @@ from .models import Environment
 class EnvironmentForm(forms.ModelForm):
     # Only when creating: a feature environment cloned from a parent, living ttl_hours (or to expires_at).
     clone_from = forms.ModelChoiceField(
-        queryset=Environment.objects.filter(is_protected=False), required=False, to_field_name="name",
+        queryset=Environment.objects.filter(is_protected=False),
+        required=False,
+        to_field_name="name",
         label="Clone from (copies its overrides and client assignments; its secret values fill gaps)",
     )
     ttl_hours = forms.FloatField(
@@ -18,8 +20,15 @@ class EnvironmentForm(forms.ModelForm):
     class Meta:
         model = Environment
         fields = [
-            "name", "display_name", "description", "color", "is_protected", "region", "region_group",
-            "failover_order", "expires_at",
+            "name",
+            "display_name",
+            "description",
+            "color",
+            "is_protected",
+            "region",
+            "region_group",
+            "failover_order",
+            "expires_at",
         ]
         widgets = {
             "color": forms.TextInput(attrs={"type": "color"}),

@@ -32,6 +32,7 @@ DEFAULT_CHECKLIST = [
 def default_checklist() -> list[dict]:
     return [dict(item) for item in DEFAULT_CHECKLIST]
 
+
 ENVIRONMENT_NAME_RE = r"^[a-z0-9_-]+$"
 HEX_COLOR_RE = r"^#[0-9a-fA-F]{6}$"
 
@@ -73,7 +74,8 @@ class Environment(models.Model):
     # Database defaults too, so rows written by older migrations' models (which lack these) still insert.
     required_approvals = models.PositiveSmallIntegerField(default=1, db_default=1)
     changes_require_approval = models.BooleanField(
-        default=False, db_default=False,
+        default=False,
+        db_default=False,
         help_text="Direct route changes are refused: changes arrive by promotion.",
     )
     checklist = models.JSONField(default=default_checklist, db_default=DEFAULT_CHECKLIST, blank=True)
@@ -162,8 +164,7 @@ class ApiKey(models.Model):
     name = models.CharField(max_length=100)
     display_prefix = models.CharField(max_length=20)
     key_hash = models.CharField(max_length=64, unique=True, help_text="sha256 hex of the full key.")
-    role = models.CharField(
-        max_length=16, choices=[(role, role.title()) for role in ROLES])
+    role = models.CharField(max_length=16, choices=[(role, role.title()) for role in ROLES])
     may_invoke = models.BooleanField(default=True, help_text="May call routes through the proxy.")
     active = models.BooleanField(default=True)
     last_used_at = models.DateTimeField(null=True, blank=True)

@@ -7,7 +7,6 @@ enough of its calls failed to connect or timed out, or up again when they no lon
 down gets no calls, so it has no failures in the next window and is tried again: recovery needs nobody.
 """
 
-
 from django.core.exceptions import ValidationError
 from django.db import transaction
 

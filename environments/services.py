@@ -18,8 +18,16 @@ from .api_keys import display_prefix_of, generate_api_key, hash_api_key
 from .models import ApiKey, ArchivedEnvironment, Client, Environment
 
 ENVIRONMENT_FIELDS = [
-    "name", "display_name", "description", "color", "is_default", "is_protected", "region", "expires_at",
-    "region_group", "failover_order",
+    "name",
+    "display_name",
+    "description",
+    "color",
+    "is_default",
+    "is_protected",
+    "region",
+    "expires_at",
+    "region_group",
+    "failover_order",
 ]
 # How promotions into the environment work (deployments): who may loosen them is an Administrator's call.
 APPROVAL_FIELDS = ["required_approvals", "changes_require_approval", "checklist"]
@@ -39,11 +47,17 @@ def _unset_current_default() -> None:
 def _check_name_free(name: str) -> None:
     """An expired environment's name stays taken while its logs are kept, so they never mix with a new
     environment's; the analytics purge frees it."""
-    if ArchivedEnvironment.objects.filter(name=name).exists() or Environment.objects.filter(
-        region_group=name
-    ).exists():
-        raise ValidationError({"name": [f"The name {name} is reserved (an expired environment or a region "
-                                        "group); choose another."]})
+    if (
+        ArchivedEnvironment.objects.filter(name=name).exists()
+        or Environment.objects.filter(region_group=name).exists()
+    ):
+        raise ValidationError(
+            {
+                "name": [
+                    f"The name {name} is reserved (an expired environment or a region group); choose another."
+                ]
+            }
+        )
 
 
 def _check_region_group(environment: Environment) -> None:
@@ -76,7 +90,11 @@ def expiry_from(*, ttl_hours: float | None = None, expires_at: datetime | None =
 
 @transaction.atomic
 def environment_create(
-    *, actor: Actor, name: str, clone_from: Environment | None = None, ttl_hours: float | None = None,
+    *,
+    actor: Actor,
+    name: str,
+    clone_from: Environment | None = None,
+    ttl_hours: float | None = None,
     **fields: Any,
 ) -> Environment:
     """Create an environment; `clone_from` makes it a child that copies the parent's overrides and client
@@ -90,9 +108,14 @@ def environment_create(
         fields["checklist"] = clean_checklist(fields["checklist"])
     fields["expires_at"] = expiry_from(ttl_hours=ttl_hours, expires_at=fields.get("expires_at"))
     if clone_from is not None and clone_from.is_protected:
-        raise ValidationError({"clone_from": [
-            f"{clone_from.name} is protected: its configuration and secrets are not copied into other "
-            "environments."]})
+        raise ValidationError(
+            {
+                "clone_from": [
+                    f"{clone_from.name} is protected: its configuration and secrets are not copied into "
+                    "other environments."
+                ]
+            }
+        )
     environment = Environment(name=name, parent=clone_from, **fields)
     environment.full_clean(validate_constraints=False)
     _check_name_free(name)
@@ -102,8 +125,12 @@ def environment_create(
         _unset_current_default()
     environment.save()
     record_change(
-        actor=actor, action="create", resource_type="environment", resource_id=environment.pk,
-        resource_name=environment.name, environment=environment.name,
+        actor=actor,
+        action="create",
+        resource_type="environment",
+        resource_id=environment.pk,
+        resource_name=environment.name,
+        environment=environment.name,
         after=environment_snapshot(environment),
     )
     if clone_from is not None:
@@ -115,8 +142,11 @@ def environment_create(
 def environment_update(*, actor: Actor, environment: Environment, **fields: Any) -> Environment:
     refuse_unknown_fields(fields, EDITABLE_FIELDS, "environment")
     environment = Environment.objects.select_for_update().get(pk=environment.pk)
-    require_change(actor, protected=[environment.name] if environment.is_protected else [],
-                   admin_only="is_protected" in fields or bool(set(fields) & set(APPROVAL_FIELDS)))
+    require_change(
+        actor,
+        protected=[environment.name] if environment.is_protected else [],
+        admin_only="is_protected" in fields or bool(set(fields) & set(APPROVAL_FIELDS)),
+    )
     if "checklist" in fields:
         fields["checklist"] = clean_checklist(fields["checklist"])
     before = environment_snapshot(environment)
@@ -131,9 +161,14 @@ def environment_update(*, actor: Actor, environment: Environment, **fields: Any)
 
     apply_fields(environment, fields, validate=validate)
     record_change(
-        actor=actor, action="update", resource_type="environment", resource_id=environment.pk,
-        resource_name=environment.name, environment=environment.name,
-        before=before, after=environment_snapshot(environment),
+        actor=actor,
+        action="update",
+        resource_type="environment",
+        resource_id=environment.pk,
+        resource_name=environment.name,
+        environment=environment.name,
+        before=before,
+        after=environment_snapshot(environment),
     )
     return environment
 
@@ -152,8 +187,13 @@ def clean_checklist(items: Any) -> list[dict]:
         if key in keys or (item.get("evidence") and item["evidence"] not in evidence):
             raise ValidationError({"checklist": f"Item '{key}': a repeated key or unknown evidence."})
         keys.add(key)
-        cleaned.append({"key": key, "label": str(item["label"])[:200],
-                        **({"evidence": item["evidence"]} if item.get("evidence") else {})})
+        cleaned.append(
+            {
+                "key": key,
+                "label": str(item["label"])[:200],
+                **({"evidence": item["evidence"]} if item.get("evidence") else {}),
+            }
+        )
     return cleaned
 
 
@@ -167,9 +207,14 @@ def environment_make_default(*, actor: Actor, environment: Environment) -> Envir
     Environment.objects.filter(pk=environment.pk).update(is_default=True)
     environment.refresh_from_db()
     record_change(
-        actor=actor, action="make_default", resource_type="environment", resource_id=environment.pk,
-        resource_name=environment.name, environment=environment.name,
-        before={"default": previous.name if previous else None}, after={"default": environment.name},
+        actor=actor,
+        action="make_default",
+        resource_type="environment",
+        resource_id=environment.pk,
+        resource_name=environment.name,
+        environment=environment.name,
+        before={"default": previous.name if previous else None},
+        after={"default": environment.name},
     )
     return environment
 
@@ -187,15 +232,26 @@ def environment_delete(*, actor: Actor, environment: Environment) -> None:
     environment_id = environment.pk
     environment.delete()
     record_change(
-        actor=actor, action="delete", resource_type="environment", resource_id=environment_id,
-        resource_name=before["name"], environment=before["name"], before=before,
+        actor=actor,
+        action="delete",
+        resource_type="environment",
+        resource_id=environment_id,
+        resource_name=before["name"],
+        environment=before["name"],
+        before=before,
     )
 
 
 # --- API keys -------------------------------------------------------------------------------------------
 # The hash never goes into the audit trail: it identifies the key, and the display prefix is enough.
 API_KEY_FIELDS = [
-    "name", "display_prefix", "role", "may_invoke", "active", "rate_limit_requests", "rate_limit_window_sec",
+    "name",
+    "display_prefix",
+    "role",
+    "may_invoke",
+    "active",
+    "rate_limit_requests",
+    "rate_limit_window_sec",
     "expires_at",
 ]
 
@@ -209,8 +265,14 @@ def _check_api_key_limits(requests: int | None, window_sec: int | None) -> None:
 
 @transaction.atomic
 def api_key_create(
-    *, actor: Actor, name: str, role: str, may_invoke: bool = True, live: bool = True,
-    rate_limit_requests: int | None = None, rate_limit_window_sec: int | None = None,
+    *,
+    actor: Actor,
+    name: str,
+    role: str,
+    may_invoke: bool = True,
+    live: bool = True,
+    rate_limit_requests: int | None = None,
+    rate_limit_window_sec: int | None = None,
     expires_at: datetime | None = None,
 ) -> tuple[ApiKey, str]:
     """Create a key and return it with the raw key, which exists nowhere else afterwards: show it once.
@@ -227,13 +289,23 @@ def api_key_create(
         raise ValidationError({"expires_at": "Give a moment in the future (or none: the key never expires)."})
     raw_key = generate_api_key(live=live)
     api_key = ApiKey.objects.create(
-        name=name.strip(), role=role, may_invoke=may_invoke, display_prefix=display_prefix_of(raw_key),
-        key_hash=hash_api_key(raw_key), rate_limit_requests=rate_limit_requests,
-        rate_limit_window_sec=rate_limit_window_sec, expires_at=expires_at, created_by=actor.user,
+        name=name.strip(),
+        role=role,
+        may_invoke=may_invoke,
+        display_prefix=display_prefix_of(raw_key),
+        key_hash=hash_api_key(raw_key),
+        rate_limit_requests=rate_limit_requests,
+        rate_limit_window_sec=rate_limit_window_sec,
+        expires_at=expires_at,
+        created_by=actor.user,
     )
     record_change(
-        actor=actor, action="create", resource_type="api_key", resource_id=api_key.pk,
-        resource_name=api_key.name, after=snapshot(api_key, API_KEY_FIELDS),
+        actor=actor,
+        action="create",
+        resource_type="api_key",
+        resource_id=api_key.pk,
+        resource_name=api_key.name,
+        after=snapshot(api_key, API_KEY_FIELDS),
     )
     return api_key, raw_key
 
@@ -250,8 +322,13 @@ def api_key_revoke(*, actor: Actor, api_key: ApiKey) -> ApiKey:
     api_key.revoked_at = timezone.now()
     api_key.save(update_fields=["active", "revoked_at"])
     record_change(
-        actor=actor, action="revoke", resource_type="api_key", resource_id=api_key.pk,
-        resource_name=api_key.name, before=before, after=snapshot(api_key, API_KEY_FIELDS),
+        actor=actor,
+        action="revoke",
+        resource_type="api_key",
+        resource_id=api_key.pk,
+        resource_name=api_key.name,
+        before=before,
+        after=snapshot(api_key, API_KEY_FIELDS),
     )
     return api_key
 
@@ -296,7 +373,10 @@ def client_create(*, actor: Actor, name: str, ip_address: str, **fields: Any) ->
     client.full_clean()
     client.save()
     record_change(
-        actor=actor, action="create", resource_type="client", resource_id=client.pk,
+        actor=actor,
+        action="create",
+        resource_type="client",
+        resource_id=client.pk,
         resource_name=client.name,
         after=snapshot(client, CLIENT_FIELDS),
     )
@@ -313,9 +393,13 @@ def client_update(*, actor: Actor, client: Client, **fields: Any) -> Client:
         fields["ip_address"] = clean_client_ip(fields["ip_address"])
     apply_fields(client, fields)
     record_change(
-        actor=actor, action="update", resource_type="client", resource_id=client.pk,
+        actor=actor,
+        action="update",
+        resource_type="client",
+        resource_id=client.pk,
         resource_name=client.name,
-        before=before, after=snapshot(client, CLIENT_FIELDS),
+        before=before,
+        after=snapshot(client, CLIENT_FIELDS),
     )
     return client
 
@@ -328,6 +412,10 @@ def client_delete(*, actor: Actor, client: Client) -> None:
     client_id = client.pk
     client.delete()
     record_change(
-        actor=actor, action="delete", resource_type="client", resource_id=client_id,
-        resource_name=before["name"], before=before,
+        actor=actor,
+        action="delete",
+        resource_type="client",
+        resource_id=client_id,
+        resource_name=before["name"],
+        before=before,
     )

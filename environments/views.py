@@ -24,13 +24,24 @@ def environment_list(request: HttpRequest) -> HttpResponse:
 def _list_page(request: HttpRequest, status: int = 200) -> HttpResponse:
     actor = actor_for(request)
     environments = Environment.objects.annotate(override_count=Count("route_overrides")).order_by(
-        "-is_default", "name")  # an aggregate query drops Meta.ordering
-    rows = [{"environment": e, "can_change": may_change(actor, protected=e.is_protected)}
-            for e in environments.select_related("parent")]
-    return render(request, "environments/list.html", {
-        "rows": rows, "can_create": may_change(actor), "is_admin": may_change(actor, admin_only=True),
-        "archived": ArchivedEnvironment.objects.all()[:50], "now": timezone.now(),
-    }, status=status)
+        "-is_default", "name"
+    )  # an aggregate query drops Meta.ordering
+    rows = [
+        {"environment": e, "can_change": may_change(actor, protected=e.is_protected)}
+        for e in environments.select_related("parent")
+    ]
+    return render(
+        request,
+        "environments/list.html",
+        {
+            "rows": rows,
+            "can_create": may_change(actor),
+            "is_admin": may_change(actor, admin_only=True),
+            "archived": ArchivedEnvironment.objects.all()[:50],
+            "now": timezone.now(),
+        },
+        status=status,
+    )
 
 
 def _form_page(request: HttpRequest, form: EnvironmentForm, errors: list[str], status: int = 200):
@@ -47,7 +58,8 @@ def environment_create(request: HttpRequest) -> HttpResponse:
     if values.get("ttl_hours") is None:
         values.pop("ttl_hours", None)  # expires_at (maybe empty) decides; giving both is refused
     environment, errors, status = call_service(
-        services.environment_create, actor=actor, name=form.cleaned_data["name"], **values)
+        services.environment_create, actor=actor, name=form.cleaned_data["name"], **values
+    )
     if errors:
         return _form_page(request, form, errors, status)
     messages.success(request, f"Environment {environment.name} created.")
@@ -64,8 +76,11 @@ def environment_edit(request: HttpRequest, name: str) -> HttpResponse:
     # Only what changed is sent, so a Developer editing a description is not refused for is_protected.
     changed = {k: form.cleaned_data[k] for k in form.changed_data if k != "name"}
     _, errors, status = call_service(
-        services.environment_update, actor=actor, environment=Environment.objects.get(pk=environment.pk),
-        **changed)
+        services.environment_update,
+        actor=actor,
+        environment=Environment.objects.get(pk=environment.pk),
+        **changed,
+    )
     if errors:
         return _form_page(request, form, errors, status)
     messages.success(request, f"Environment {name} saved.")
@@ -77,14 +92,14 @@ def environment_edit(request: HttpRequest, name: str) -> HttpResponse:
 def environment_make_default(request: HttpRequest, name: str) -> HttpResponse:
     environment = get_object_or_404(Environment, name=name)
     _, errors, status = call_service(
-        services.environment_make_default, actor=actor_for(request), environment=environment)
+        services.environment_make_default, actor=actor_for(request), environment=environment
+    )
     if errors:
         # Answer with the refusal's status and the page, so the message shows and a script sees the 403.
         messages.error(request, " ".join(errors))
         return _list_page(request, status)
     messages.success(request, f"{name} is now the default environment.")
     return redirect("environments:list")
-
 
 
 @login_required
@@ -97,7 +112,8 @@ def environment_extend(request: HttpRequest, name: str) -> HttpResponse:
     except ValueError:
         hours = 0.0  # the service refuses it with its message
     _, errors, status = call_service(
-        lifecycle.environment_extend, actor=actor_for(request), environment=environment, ttl_hours=hours)
+        lifecycle.environment_extend, actor=actor_for(request), environment=environment, ttl_hours=hours
+    )
     if errors:
         messages.error(request, " ".join(errors))
         return _list_page(request, status)

@@ -32,8 +32,11 @@ def build_api_key_index() -> dict[str, KeyInfo]:
     """sha256 hex of each active key -> what the proxy needs to know about it."""
     return {
         key.key_hash: KeyInfo(
-            id=str(key.pk), name=key.name, may_invoke=key.may_invoke,
-            rate_limit_requests=key.rate_limit_requests, rate_limit_window_sec=key.rate_limit_window_sec,
+            id=str(key.pk),
+            name=key.name,
+            may_invoke=key.may_invoke,
+            rate_limit_requests=key.rate_limit_requests,
+            rate_limit_window_sec=key.rate_limit_window_sec,
             expires_at=key.expires_at.timestamp() if key.expires_at else None,
         )
         for key in ApiKey.objects.filter(active=True)

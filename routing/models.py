@@ -45,8 +45,13 @@ OVERRIDABLE_FIELDS: dict[str, models.Field] = {
 BEHAVIOUR_FIELDS = ("enabled", "allowed_methods", "timeout_ms", "inject_headers_json", "inject_body_json")
 CLIENT_ASSIGNMENTS = "clients"
 ENVIRONMENT_SPECIFIC_FIELDS = (
-    "target_base_url", "requires_clients", "rate_limit_enabled", "rate_limit_requests",
-    "rate_limit_window_sec", "rate_limit_burst", CLIENT_ASSIGNMENTS,
+    "target_base_url",
+    "requires_clients",
+    "rate_limit_enabled",
+    "rate_limit_requests",
+    "rate_limit_window_sec",
+    "rate_limit_burst",
+    CLIENT_ASSIGNMENTS,
 )
 assert set(BEHAVIOUR_FIELDS) | set(ENVIRONMENT_SPECIFIC_FIELDS) == {*OVERRIDABLE_FIELDS, CLIENT_ASSIGNMENTS}
 

@@ -27,6 +27,7 @@ N_PARAMETER = OpenApiParameter("n", OpenApiTypes.INT, OpenApiParameter.PATH, des
 # Where a field's value comes from (routing.compare); one choice set, named once in the OpenAPI schema.
 PROVENANCES = ["inherited", "overridden", "assigned", "absent"]
 
+
 class RevisionSerializer(serializers.Serializer):
     number = serializers.IntegerField()
     route_id = serializers.UUIDField()

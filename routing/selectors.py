@@ -20,8 +20,9 @@ def route_list(*, search: str = "", enabled: str = "", overrides: str = "") -> Q
     # An aggregate query drops Meta.ordering, so the order is explicit.
     routes = Route.objects.annotate(override_count=Count("overrides")).order_by("name")
     if search:
-        routes = routes.filter(Q(name__icontains=search) | Q(slug__icontains=search)
-                               | Q(target_base_url__icontains=search))
+        routes = routes.filter(
+            Q(name__icontains=search) | Q(slug__icontains=search) | Q(target_base_url__icontains=search)
+        )
     if enabled in ("yes", "no"):
         routes = routes.filter(enabled=enabled == "yes")
     if overrides == "with":
@@ -89,8 +90,15 @@ def override_matrix(route: Route, editable: dict[str, bool]) -> list[dict[str, A
         cells = [Cell(field, None, base[field], False)]
         for environment in environments:
             config = configs[environment.name]
-            cells.append(Cell(field, environment, config[field], field in config.overridden,
-                              editable.get(environment.name, False)))
+            cells.append(
+                Cell(
+                    field,
+                    environment,
+                    config[field],
+                    field in config.overridden,
+                    editable.get(environment.name, False),
+                )
+            )
         rows.append({"field": field, "cells": cells})
     return rows
 
@@ -106,7 +114,8 @@ def compare_environments(route: Route, left: Environment, right: Environment) ->
             "left_overridden": r.provenance_before == OVERRIDDEN,
             "right_overridden": r.provenance_after == OVERRIDDEN,
         }
-        for r in environment_compare(route, left, right, changed_only=True) if r.field in OVERRIDABLE_FIELDS
+        for r in environment_compare(route, left, right, changed_only=True)
+        if r.field in OVERRIDABLE_FIELDS
     ]
 
 
@@ -116,8 +125,11 @@ def secrets_in_use(route: Route) -> list[dict[str, Any]]:
     for environment in Environment.objects.all():
         config = effective_for(route, environment)
         found = injected_secret_placeholders(config["inject_headers_json"], config["inject_body_json"])
-        uses = [{"placeholder": f"{p.kind}:{p.arg}", "field": field, "overridden": field in config.overridden}
-                for field, placeholders in found.items() for p in placeholders]
+        uses = [
+            {"placeholder": f"{p.kind}:{p.arg}", "field": field, "overridden": field in config.overridden}
+            for field, placeholders in found.items()
+            for p in placeholders
+        ]
         rows.append({"environment": environment, "uses": uses})
     return rows
 
@@ -126,9 +138,12 @@ def environment_clients(route: Route) -> list[dict[str, Any]]:
     """Per environment: the effective requires_clients (and where it comes from) and the assigned clients."""
     assigned = RouteClient.objects.filter(route=route).select_related("client")
     return [
-        {"environment": e, "requires_clients": (c := effective_for(route, e))["requires_clients"],
-         "overridden": "requires_clients" in c.overridden,
-         "clients": [a.client for a in assigned if a.environment_id == e.pk]}
+        {
+            "environment": e,
+            "requires_clients": (c := effective_for(route, e))["requires_clients"],
+            "overridden": "requires_clients" in c.overridden,
+            "clients": [a.client for a in assigned if a.environment_id == e.pk],
+        }
         for e in Environment.objects.all()
     ]
 
@@ -150,8 +165,13 @@ def unavailable_routes() -> list[dict[str, Any]]:
     for item in unresolvable():
         entry = routes.setdefault(
             item.route_id,
-            {"route_id": item.route_id, "name": item.route_name, "slug": item.slug, "environments": [],
-             "reasons": []},
+            {
+                "route_id": item.route_id,
+                "name": item.route_name,
+                "slug": item.slug,
+                "environments": [],
+                "reasons": [],
+            },
         )
         entry["environments"].append(item.environment)
         if item.reason not in entry["reasons"]:
@@ -211,7 +231,11 @@ def deleted_route(route_id: uuid.UUID) -> DeletedRoute | None:
         return None
     last = revisions[1].document
     return DeletedRoute(
-        route_id, last["name"], last["slug"], last["target_base_url"], revisions[0].created_at,
+        route_id,
+        last["name"],
+        last["slug"],
+        last["target_base_url"],
+        revisions[0].created_at,
         revisions[0].actor_label,
     )
 

@@ -95,7 +95,11 @@ def route_create(*, actor: Actor, name: str, target_base_url: str, slug: str = "
     route.save()
     revision_capture(route_id=route.pk, action="create", actor=actor)
     record_change(
-        actor=actor, action="create", resource_type="route", resource_id=route.pk, resource_name=route.name,
+        actor=actor,
+        action="create",
+        resource_type="route",
+        resource_id=route.pk,
+        resource_name=route.name,
         after=snapshot(route, ROUTE_FIELDS),
     )
     if not may_change_protected(actor):
@@ -128,8 +132,13 @@ def route_update(*, actor: Actor, route: Route, **fields: Any) -> Route:
         check_secret_references(route)
     after = snapshot(route, ROUTE_FIELDS)
     record_change(
-        actor=actor, action=action, resource_type="route", resource_id=route.pk, resource_name=route.name,
-        before=before, after=after,
+        actor=actor,
+        action=action,
+        resource_type="route",
+        resource_id=route.pk,
+        resource_name=route.name,
+        before=before,
+        after=after,
     )
     return route
 
@@ -142,8 +151,12 @@ def route_delete(*, actor: Actor, route: Route) -> None:
     route_id = route.pk
     route.delete()
     record_change(
-        actor=actor, action="delete", resource_type="route", resource_id=route_id,
-        resource_name=before["name"], before=before,
+        actor=actor,
+        action="delete",
+        resource_type="route",
+        resource_id=route_id,
+        resource_name=before["name"],
+        before=before,
     )
 
 
@@ -175,9 +188,7 @@ def _override_write(
     revision_capture(
         route_id=route.pk, action="override", actor=actor, environment=environment.name, fields=sorted(fields)
     )
-    override = (
-        RouteOverride.objects.select_for_update().filter(route=route, environment=environment).first()
-    )
+    override = RouteOverride.objects.select_for_update().filter(route=route, environment=environment).first()
     before = _override_values(override)
     override = override or RouteOverride(route=route, environment=environment)
     values = clean_route_values(fields)
@@ -193,8 +204,14 @@ def _override_write(
         override, after = None, dict.fromkeys(OVERRIDABLE_FIELDS)
     if before != after:
         record_change(
-            actor=actor, action="override", resource_type="route", resource_id=route.pk,
-            resource_name=route.name, environment=environment.name, before=before, after=after,
+            actor=actor,
+            action="override",
+            resource_type="route",
+            resource_id=route.pk,
+            resource_name=route.name,
+            environment=environment.name,
+            before=before,
+            after=after,
         )
     return override
 
@@ -226,8 +243,12 @@ def route_client_assign(
     )
     if created:
         record_change(
-            actor=actor, action="assign_client", resource_type="route", resource_id=route.pk,
-            resource_name=route.name, environment=environment.name,
+            actor=actor,
+            action="assign_client",
+            resource_type="route",
+            resource_id=route.pk,
+            resource_name=route.name,
+            environment=environment.name,
             after={"client": client.name, "ip_address": client.ip_address},
         )
     return assignment
@@ -241,8 +262,12 @@ def route_client_unassign(*, actor: Actor, route: Route, environment: Environmen
     deleted, _ = RouteClient.objects.filter(route=route, environment=environment, client=client).delete()
     if deleted:
         record_change(
-            actor=actor, action="unassign_client", resource_type="route", resource_id=route.pk,
-            resource_name=route.name, environment=environment.name,
+            actor=actor,
+            action="unassign_client",
+            resource_type="route",
+            resource_id=route.pk,
+            resource_name=route.name,
+            environment=environment.name,
             before={"client": client.name, "ip_address": client.ip_address},
         )
 
@@ -268,8 +293,9 @@ def route_duplicate(*, actor: Actor, route: Route) -> Route:
 def _duplicate(actor: Actor, route: Route) -> Route:
     values = {name: getattr(route, name) for name in OVERRIDABLE_FIELDS if name != "target_base_url"}
     name = _copy_name(route.name)
-    copy = route_create(actor=actor, name=name, target_base_url=route.target_base_url,
-                        description=route.description, **values)
+    copy = route_create(
+        actor=actor, name=name, target_base_url=route.target_base_url, description=route.description, **values
+    )
     for override in route.overrides.select_related("environment"):
         environment, fields = override.environment, override.overridden_values()
         if environment.is_protected and not may_change_protected(actor):
@@ -292,7 +318,11 @@ def environment_configuration_copy(actor: Actor, parent: Environment, child: Env
     ]
     RouteClient.objects.bulk_create(assignments)
     record_change(
-        actor=actor, action="clone", resource_type="environment", resource_id=child.pk,
-        resource_name=child.name, environment=child.name,
+        actor=actor,
+        action="clone",
+        resource_type="environment",
+        resource_id=child.pk,
+        resource_name=child.name,
+        environment=child.name,
         after={"from": parent.name, "overrides": len(overrides), "client_assignments": len(assignments)},
     )

@@ -154,10 +154,13 @@ def build_region_groups(environments: list[Environment]) -> dict[str, RegionGrou
         if env.region_group:
             members.setdefault(env.region_group, []).append(env)
     return {
-        name: RegionGroup(name, tuple(
-            Member(env.name, env.region, env.region_down_since is not None)
-            for env in sorted(found, key=lambda e: (e.failover_order, e.name))
-        ))
+        name: RegionGroup(
+            name,
+            tuple(
+                Member(env.name, env.region, env.region_down_since is not None)
+                for env in sorted(found, key=lambda e: (e.failover_order, e.name))
+            ),
+        )
         for name, found in members.items()
     }
 

@@ -26,8 +26,14 @@ from .rollback import revision_get, rollback_preview
 from .rollback import route_rollback as rollback_service
 from .tester import NO_GATEWAY_URL, TestResult, bound_gateway_url, send_test_request
 
-TABS = [("overview", "Overview"), ("overrides", "Environment Overrides"), ("clients", "Environment Clients"),
-        ("secrets", "Secrets in use"), ("test", "Test"), ("history", "History")]
+TABS = [
+    ("overview", "Overview"),
+    ("overrides", "Environment Overrides"),
+    ("clients", "Environment Clients"),
+    ("secrets", "Secrets in use"),
+    ("test", "Test"),
+    ("history", "History"),
+]
 
 
 def _route(route_id) -> Route:
@@ -50,12 +56,18 @@ def _detail(request: HttpRequest, route: Route, tab: str, template: str, context
 @login_required
 @require_GET
 def route_list(request: HttpRequest) -> HttpResponse:
-    filters = {"search": request.GET.get("q", "").strip(), "enabled": request.GET.get("enabled", ""),
-               "overrides": request.GET.get("overrides", "")}
+    filters = {
+        "search": request.GET.get("q", "").strip(),
+        "enabled": request.GET.get("enabled", ""),
+        "overrides": request.GET.get("overrides", ""),
+    }
     routes = selectors.route_list(**filters)
     template = "routing/list.html#results" if request.htmx else "routing/list.html"
-    return render(request, template, {"routes": routes, "filters": filters,
-                                      "can_create": may_change(actor_for(request))})
+    return render(
+        request,
+        template,
+        {"routes": routes, "filters": filters, "can_create": may_change(actor_for(request))},
+    )
 
 
 def _route_values(form: RouteForm) -> dict:
@@ -70,8 +82,13 @@ def route_create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         route, errors, status = call_service(
-            services.route_create, form=form, actor=actor, name=data["name"], slug=data["slug"],
-            **_route_values(form))
+            services.route_create,
+            form=form,
+            actor=actor,
+            name=data["name"],
+            slug=data["slug"],
+            **_route_values(form),
+        )
         if not errors:
             created = f"Route {route.name} created; callers select it by {route.slug}."
             messages.success(request, f"{created} {selectors.disabled_notice(route)}".strip())
@@ -86,8 +103,12 @@ def route_create(request: HttpRequest) -> HttpResponse:
 def route_edit(request: HttpRequest, route_id) -> HttpResponse:
     route = _route(route_id)
     actor = require_editor(request)
-    initial = {"name": route.name, "slug": route.slug, "description": route.description,
-               **selectors.base_values(route)}
+    initial = {
+        "name": route.name,
+        "slug": route.slug,
+        "description": route.description,
+        **selectors.base_values(route),
+    }
     form = RouteForm(request.POST or None, initial=initial, editing=True)
     errors, status = [], 200
     if request.method == "POST" and form.is_valid():
@@ -95,14 +116,16 @@ def route_edit(request: HttpRequest, route_id) -> HttpResponse:
         # Administrator, and a description edit should not be refused for that.
         changed = {k: form.cleaned_data[k] for k in form.changed_data if k != "slug"}
         _, errors, status = call_service(
-            services.route_update, form=form, actor=actor, route=route, **changed)
+            services.route_update, form=form, actor=actor, route=route, **changed
+        )
         if not errors:
             messages.success(request, f"Route {route.name} saved.")
             return redirect("routing:detail", route.pk)
     elif form.is_bound:
         status = 400
-    return render(request, "routing/form.html", {"form": form, "errors": errors, "route": route},
-                  status=status)
+    return render(
+        request, "routing/form.html", {"form": form, "errors": errors, "route": route}, status=status
+    )
 
 
 def _after_refusal(request: HttpRequest, route: Route | None, errors: list[str], status: int) -> HttpResponse:
@@ -113,9 +136,16 @@ def _after_refusal(request: HttpRequest, route: Route | None, errors: list[str],
 
 
 def route_list_page(request: HttpRequest, status: int) -> HttpResponse:
-    return render(request, "routing/list.html", {
-        "routes": selectors.route_list(), "filters": {}, "can_create": may_change(actor_for(request)),
-    }, status=status)
+    return render(
+        request,
+        "routing/list.html",
+        {
+            "routes": selectors.route_list(),
+            "filters": {},
+            "can_create": may_change(actor_for(request)),
+        },
+        status=status,
+    )
 
 
 @login_required
@@ -134,8 +164,9 @@ def route_duplicate(request: HttpRequest, route_id) -> HttpResponse:
 @require_POST
 def route_toggle(request: HttpRequest, route_id) -> HttpResponse:
     route = _route(route_id)
-    _, errors, status = call_service(services.route_update, actor=actor_for(request), route=route,
-                                     enabled=not route.enabled)
+    _, errors, status = call_service(
+        services.route_update, actor=actor_for(request), route=route, enabled=not route.enabled
+    )
     if errors:
         return _after_refusal(request, route, errors, status)
     messages.success(request, f"Route {route.name} {'disabled' if route.enabled else 'enabled'}.")
@@ -170,12 +201,14 @@ def _overview_context(route: Route) -> dict:
     overrides = route.overrides.select_related("environment")
     return {
         "base": selectors.base_values(route),
-        "overrides": [{"environment": o.environment, "fields": sorted(o.overridden_values())}
-                      for o in overrides],
+        "overrides": [
+            {"environment": o.environment, "fields": sorted(o.overridden_values())} for o in overrides
+        ],
     }
 
 
 # --- Environment Overrides ------------------------------------------------------------------------------
+
 
 def _editable_environments(request: HttpRequest) -> dict[str, bool]:
     actor = actor_for(request)
@@ -187,15 +220,20 @@ def _editable_environments(request: HttpRequest) -> dict[str, bool]:
 def route_overrides(request: HttpRequest, route_id) -> HttpResponse:
     route = _route(route_id)
     environments = list(Environment.objects.all())
-    context = {"environments": environments,
-               "rows": selectors.override_matrix(route, _editable_environments(request))}
+    context = {
+        "environments": environments,
+        "rows": selectors.override_matrix(route, _editable_environments(request)),
+    }
     left, right = request.GET.get("left", ""), request.GET.get("right", "")
     if left and right:
         by_name = {e.name: e for e in environments}
         if left not in by_name or right not in by_name:
             raise Http404("No such environment.")
-        context["compare"] = {"left": by_name[left], "right": by_name[right],
-                              "rows": selectors.compare_environments(route, by_name[left], by_name[right])}
+        context["compare"] = {
+            "left": by_name[left],
+            "right": by_name[right],
+            "rows": selectors.compare_environments(route, by_name[left], by_name[right]),
+        }
         if request.htmx:
             return render(request, "routing/overrides.html#compare", {"route": route, **context})
     return _detail(request, route, "overrides", "routing/overrides.html", context)
@@ -231,13 +269,23 @@ def override_cell(request: HttpRequest, route_id, environment_name: str, field: 
     if request.method == "GET":
         require_editor(request, protected=[environment.name] if environment.is_protected else [])
         current = selectors.override_cell(route, environment, field, True).value
-        return _render_cell(request, route, environment, field,
-                            form=OverrideCellForm(field, prefix=prefix, initial={"value": current}))
+        return _render_cell(
+            request,
+            route,
+            environment,
+            field,
+            form=OverrideCellForm(field, prefix=prefix, initial={"value": current}),
+        )
     form = OverrideCellForm(field, request.POST, prefix=prefix)
     if not form.is_valid():
         return _render_cell(request, route, environment, field, form=form, status=400)
-    _, errors, status = call_service(services.route_override_update, actor=actor_for(request), route=route,
-                                     environment=environment, **{field: form.cleaned_data["value"]})
+    _, errors, status = call_service(
+        services.route_override_update,
+        actor=actor_for(request),
+        route=route,
+        environment=environment,
+        **{field: form.cleaned_data["value"]},
+    )
     if errors:
         return _render_cell(request, route, environment, field, form=form, errors=errors, status=status)
     return _render_cell(request, route, environment, field)
@@ -249,8 +297,13 @@ def override_reset(request: HttpRequest, route_id, environment_name: str, field:
     """Set one field of one environment back to NULL: it inherits from the base route again."""
     route = _route(route_id)
     environment, field = _cell_target(route, environment_name, field)
-    _, errors, status = call_service(services.route_override_update, actor=actor_for(request), route=route,
-                                     environment=environment, **{field: None})
+    _, errors, status = call_service(
+        services.route_override_update,
+        actor=actor_for(request),
+        route=route,
+        environment=environment,
+        **{field: None},
+    )
     if errors:
         form = OverrideCellForm(field, prefix=f"{field}-{environment.name}")
         return _render_cell(request, route, environment, field, form=form, errors=errors, status=status)
@@ -258,6 +311,7 @@ def override_reset(request: HttpRequest, route_id, environment_name: str, field:
 
 
 # --- The other tabs -------------------------------------------------------------------------------------
+
 
 @login_required
 def route_clients(request: HttpRequest, route_id) -> HttpResponse:
@@ -269,12 +323,16 @@ def route_clients(request: HttpRequest, route_id) -> HttpResponse:
         client = get_object_or_404(Client, pk=request.POST.get("client"))
         unassign = request.POST.get("action") == "unassign"
         change = services.route_client_unassign if unassign else services.route_client_assign
-        _, errors, status = call_service(change, actor=actor_for(request), route=route,
-                                         environment=environment, client=client)
+        _, errors, status = call_service(
+            change, actor=actor_for(request), route=route, environment=environment, client=client
+        )
         if not errors:
             return redirect("routing:clients", route_id=route.pk)
-    context = {"rows": selectors.environment_clients(route), "clients": Client.objects.filter(enabled=True),
-               "errors": errors}
+    context = {
+        "rows": selectors.environment_clients(route),
+        "clients": Client.objects.filter(enabled=True),
+        "errors": errors,
+    }
     return _detail(request, route, "clients", "routing/clients.html", context, status=status)
 
 
@@ -400,8 +458,13 @@ def route_rollback(request: HttpRequest, route_id, number: int) -> HttpResponse:
     errors, status = [], 200
     if request.method == "POST":
         _, errors, status = call_service(
-            rollback_service, actor=actor, route_id=route.pk, to_revision=number, scope=scope,
-            environment=environment, reason=request.POST.get("reason", "").strip(),
+            rollback_service,
+            actor=actor,
+            route_id=route.pk,
+            to_revision=number,
+            scope=scope,
+            environment=environment,
+            reason=request.POST.get("reason", "").strip(),
         )
         if not errors:
             messages.success(request, f"Rolled back to revision {number}.")
@@ -410,6 +473,12 @@ def route_rollback(request: HttpRequest, route_id, number: int) -> HttpResponse:
         preview = rollback_preview(route.pk, number, scope, environment)
     except (ValidationError, ObjectDoesNotExist) as exc:
         preview, errors, status = None, [*errors, *getattr(exc, "messages", [str(exc)])], 400
-    context = {"preview": preview, "number": number, "scope": scope, "environment": environment or "",
-               "environments": Environment.objects.all(), "errors": errors}
+    context = {
+        "preview": preview,
+        "number": number,
+        "scope": scope,
+        "environment": environment or "",
+        "environments": Environment.objects.all(),
+        "errors": errors,
+    }
     return _detail(request, route, "history", "routing/rollback.html", context, status=status)

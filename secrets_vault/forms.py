@@ -25,7 +25,6 @@ class SecretEditForm(forms.Form):
     expires_at = forms.DateTimeField(required=False, help_text="YYYY-MM-DD HH:MM (UTC)")
     strict_expiry = forms.BooleanField(required=False)
 
-
     def clean(self) -> dict:
         """A form posted without the type (an older page, a script) keeps the stored one."""
         cleaned = super().clean()

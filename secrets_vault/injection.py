@@ -163,7 +163,13 @@ def _slot(placeholder: Placeholder, chain: tuple[str, ...], vault: Vault) -> Sec
         problem = "secret_missing"
         message = f"Secret '{info.name}' has no value in environment {environment}."
     return SecretSlot(
-        placeholder, info.name, value, problem, message, info.expires_at, info.strict_expiry,
+        placeholder,
+        info.name,
+        value,
+        problem,
+        message,
+        info.expires_at,
+        info.strict_expiry,
         source if source != environment else "",
     )
 

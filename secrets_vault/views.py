@@ -32,12 +32,18 @@ def secret_list(request: HttpRequest) -> HttpResponse:
             status = 400
         else:
             secret, errors, status = call_service(
-                services.secret_create, actor=actor_for(request), **form.cleaned_data)
+                services.secret_create, actor=actor_for(request), **form.cleaned_data
+            )
             if secret is not None:
                 messages.success(request, f"Secret {secret.name} created; now set its value per environment.")
                 return redirect("secrets_vault:detail", secret_id=secret.pk)
-    context = {"environments": environments, "rows": rows, "form": form, "errors": errors,
-               "can_create": may_change(actor_for(request))}
+    context = {
+        "environments": environments,
+        "rows": rows,
+        "form": form,
+        "errors": errors,
+        "can_create": may_change(actor_for(request)),
+    }
     return render(request, "secrets_vault/list.html", context, status=status)
 
 
@@ -48,9 +54,15 @@ def _detail_context(request: HttpRequest, secret: Secret, **extra) -> dict:
     return {
         "secret": secret,
         "states": [(s, may_change(actor, protected=s.environment.is_protected)) for s in states],
-        "edit_form": extra.get("edit_form") or SecretEditForm(initial={
-            "secret_type": secret.secret_type, "description": secret.description,
-            "expires_at": secret.expires_at, "strict_expiry": secret.strict_expiry}),
+        "edit_form": extra.get("edit_form")
+        or SecretEditForm(
+            initial={
+                "secret_type": secret.secret_type,
+                "description": secret.description,
+                "expires_at": secret.expires_at,
+                "strict_expiry": secret.strict_expiry,
+            }
+        ),
         "rename_form": extra.get("rename_form") or SecretRenameForm(initial={"name": secret.name}),
         "used_by": usage.routes_referencing(secret),
         "can_edit_secret": may_change(actor, protected=protected_values),
@@ -86,8 +98,15 @@ def secret_set_value(request: HttpRequest, secret_id, environment: str) -> HttpR
     form = SecretValueForm(request.POST)
     if not form.is_valid():
         return _render_detail(request, secret, status=400, errors=[f"Give a non-empty value for {env.name}."])
-    return _write(request, secret, services.secret_set_value, f"Value of {secret.name} in {env.name} saved.",
-                  secret=secret, environment=env, value=form.cleaned_data["value"])
+    return _write(
+        request,
+        secret,
+        services.secret_set_value,
+        f"Value of {secret.name} in {env.name} saved.",
+        secret=secret,
+        environment=env,
+        value=form.cleaned_data["value"],
+    )
 
 
 @login_required
@@ -95,8 +114,14 @@ def secret_set_value(request: HttpRequest, secret_id, environment: str) -> HttpR
 def secret_delete_value(request: HttpRequest, secret_id, environment: str) -> HttpResponse:
     secret = get_object_or_404(Secret, pk=secret_id)
     env = get_object_or_404(Environment, name=environment)
-    return _write(request, secret, services.secret_delete_value,
-                  f"Value of {secret.name} in {env.name} deleted.", secret=secret, environment=env)
+    return _write(
+        request,
+        secret,
+        services.secret_delete_value,
+        f"Value of {secret.name} in {env.name} deleted.",
+        secret=secret,
+        environment=env,
+    )
 
 
 @login_required
@@ -106,8 +131,14 @@ def secret_edit(request: HttpRequest, secret_id) -> HttpResponse:
     form = SecretEditForm(request.POST)
     if not form.is_valid():
         return _render_detail(request, secret, status=400, edit_form=form)
-    return _write(request, secret, services.secret_update, f"Secret {secret.name} updated.",
-                  secret=secret, **form.cleaned_data)
+    return _write(
+        request,
+        secret,
+        services.secret_update,
+        f"Secret {secret.name} updated.",
+        secret=secret,
+        **form.cleaned_data,
+    )
 
 
 @login_required
@@ -117,8 +148,7 @@ def secret_rename(request: HttpRequest, secret_id) -> HttpResponse:
     form = SecretRenameForm(request.POST)
     if not form.is_valid():
         return _render_detail(request, secret, status=400, rename_form=form)
-    return _write(request, secret, services.secret_rename, RENAMED,
-                  secret=secret, **form.cleaned_data)
+    return _write(request, secret, services.secret_rename, RENAMED, secret=secret, **form.cleaned_data)
 
 
 @login_required

@@ -85,8 +85,11 @@ def test_it_serves_the_demo_and_stops_everything_on_ctrl_c(tmp_path):
     assert process.returncode == 0, output[-2000:]  # Ctrl-C is a clean stop: make prints no "Error 1"
     assert "Unclosed client session" not in output and "Traceback" not in output
     assert "Administrator created: username 'admin', password " in output
-    for line in (f"Console:  http://127.0.0.1:{port}/ ", f"Admin:    http://127.0.0.1:{port}/admin/",
-                 f"API docs: http://127.0.0.1:{port}/v1/docs"):
+    for line in (
+        f"Console:  http://127.0.0.1:{port}/ ",
+        f"Admin:    http://127.0.0.1:{port}/admin/",
+        f"API docs: http://127.0.0.1:{port}/v1/docs",
+    ):
         assert line in output
     assert (tmp_path / "knoxcall.sqlite3").exists()
 

@@ -34,8 +34,12 @@ def configure(parser) -> None:
 
 def handle(options: dict, out) -> None:
     api_key, raw_key = api_key_create(
-        actor=SYSTEM, name=options["name"], role=options["role"], may_invoke=not options["no_invoke"],
-        live=not options["test"], expires_at=parse_expiry(options.get("expires_at")),
+        actor=SYSTEM,
+        name=options["name"],
+        role=options["role"],
+        may_invoke=not options["no_invoke"],
+        live=not options["test"],
+        expires_at=parse_expiry(options.get("expires_at")),
     )
     out.write(f"Created API key '{api_key.name}' ({api_key.role}, id {api_key.pk}). It is shown only now:")
     out.write(raw_key)

@@ -23,8 +23,7 @@ def client_ip_key(group: str, request: HttpRequest) -> str:
 
 def client_ip_throttled(request: HttpRequest, group: str, rate: str, *, increment: bool = True) -> bool:
     """True when this IP has used up `rate` (e.g. "10/m") in `group`; counts this attempt if incrementing."""
-    return is_ratelimited(request, group=group, key=client_ip_key, rate=rate, method=ALL,
-                          increment=increment)
+    return is_ratelimited(request, group=group, key=client_ip_key, rate=rate, method=ALL, increment=increment)
 
 
 def throttle_by_client_ip(
@@ -37,8 +36,12 @@ def throttle_by_client_ip(
         def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
             chosen = rate or settings.LOGIN_THROTTLE_RATE
             if request.method in methods and client_ip_throttled(request, group, chosen):
-                return HttpResponse("Too many attempts from your address; wait a minute and try again.",
-                                    status=429, content_type="text/plain", headers={"Retry-After": "60"})
+                return HttpResponse(
+                    "Too many attempts from your address; wait a minute and try again.",
+                    status=429,
+                    content_type="text/plain",
+                    headers={"Retry-After": "60"},
+                )
             return view(request, *args, **kwargs)
 
         return wrapped

@@ -64,6 +64,7 @@ stats = Stats()
 
 # --- The algorithm (memory backend; the Lua script below is the same arithmetic) ---------------------------
 
+
 def roll(state: list[float], now: float, window: int) -> float:
     """Move `state` [start, current, previous] to the window holding `now`; return the elapsed part."""
     start = math.floor(now / window) * window
@@ -184,7 +185,8 @@ class RedisLimiter:
         # A small pool that calls queue for: a script call takes microseconds, and a storm of callers must
         # not become a storm of Redis connections (slow to open, and each one a file descriptor).
         pool = redis.BlockingConnectionPool.from_url(
-            url, max_connections=settings.RATE_LIMIT_REDIS_MAX_CONNECTIONS,
+            url,
+            max_connections=settings.RATE_LIMIT_REDIS_MAX_CONNECTIONS,
             timeout=settings.RATE_LIMIT_REDIS_TIMEOUT,
             socket_connect_timeout=settings.RATE_LIMIT_REDIS_TIMEOUT,
             socket_timeout=settings.RATE_LIMIT_REDIS_TIMEOUT,
@@ -226,7 +228,7 @@ class RedisLimiter:
         finally:
             self._probing = False
         self._down_until = 0.0
-        results = [tuple(raw[1 + 4 * i: 5 + 4 * i]) for i in range(len(limits))]
+        results = [tuple(raw[1 + 4 * i : 5 + 4 * i]) for i in range(len(limits))]
         return _pick([(bool(r[0]), int(r[1]), int(r[2]), int(r[3])) for r in results], limits)
 
     def _failed_open(self, exc: Exception | None) -> None:
@@ -236,7 +238,8 @@ class RedisLimiter:
             stats.last_warning = now
             log.warning(
                 "rate limiting is failing open: Redis unreachable (%s); %d calls passed unchecked so far",
-                exc or "retrying shortly", stats.redis_failures,
+                exc or "retrying shortly",
+                stats.redis_failures,
             )
         return None
 

@@ -71,8 +71,11 @@ def _poll_loop() -> None:
         try:
             refresh()
         except Exception as exc:  # a database hiccup must not kill the watcher; keep serving the last table
-            log.warning("could not refresh the route table (%s); serving version %s",
-                        exc, getattr(_table, "version", None))
+            log.warning(
+                "could not refresh the route table (%s); serving version %s",
+                exc,
+                getattr(_table, "version", None),
+            )
             connection.close()
     connection.close()
 

@@ -20,8 +20,13 @@ pytestmark = pytest.mark.usefixtures("eager_tasks")
 
 def fire(environments, channel) -> AlertIncident:
     alert_rule_create(
-        actor=SYSTEM, name="Errors", type=RuleType.ERROR_RATE, threshold=5.0,
-        environments=[environments["production"]], channels=[channel], min_requests=1,
+        actor=SYSTEM,
+        name="Errors",
+        type=RuleType.ERROR_RATE,
+        threshold=5.0,
+        environments=[environments["production"]],
+        channels=[channel],
+        min_requests=1,
     )
     add_traffic("production", total=10, errors_5xx=5)
     evaluate_alerts()
@@ -59,13 +64,18 @@ def test_it_stops_retrying_5xx_after_the_configured_attempts(environments, slack
 
     assert len(slack.received) == 3
     attempts = list(NotificationAttempt.objects.order_by("attempt"))
-    assert [(a.attempt, a.status_code, a.final) for a in attempts] == [(1, 503, False), (2, 503, False),
-                                                                       (3, 503, True)]
+    assert [(a.attempt, a.status_code, a.final) for a in attempts] == [
+        (1, 503, False),
+        (2, 503, False),
+        (3, 503, True),
+    ]
 
 
 def test_it_signs_webhook_bodies_with_the_channel_secret(environments, slack):
     channel = notification_channel_create(
-        actor=SYSTEM, name="Hook", kind=ChannelKind.WEBHOOK,
+        actor=SYSTEM,
+        name="Hook",
+        kind=ChannelKind.WEBHOOK,
         config={"url": f"{slack.url}/in", "secret": "s3"},
     )
 
@@ -79,7 +89,9 @@ def test_it_signs_webhook_bodies_with_the_channel_secret(environments, slack):
 
 def test_it_emails_the_channel_addresses(environments):
     channel = notification_channel_create(
-        actor=SYSTEM, name="Mail", kind=ChannelKind.EMAIL,
+        actor=SYSTEM,
+        name="Mail",
+        kind=ChannelKind.EMAIL,
         config={"addresses": "a@example.com, b@example.com"},
     )
 
@@ -106,8 +118,9 @@ def test_it_sends_nothing_to_a_disabled_channel(environments, slack):
     assert slack.received == [] and not NotificationAttempt.objects.exists()
 
 
-def test_it_refuses_at_send_time_a_webhook_name_that_resolves_to_loopback(environments, slack, settings,
-                                                                          monkeypatch):
+def test_it_refuses_at_send_time_a_webhook_name_that_resolves_to_loopback(
+    environments, slack, settings, monkeypatch
+):
     settings.ALERTS_ALLOWED_HOSTS = []
     resolve_names(monkeypatch, {"hooks.example.com": "127.0.0.1"})
     channel = slack_channel(f"http://hooks.example.com:{slack.port}/hook")  # a public name when saved
@@ -119,8 +132,9 @@ def test_it_refuses_at_send_time_a_webhook_name_that_resolves_to_loopback(enviro
     assert "resolves to 127.0.0.1" in attempt.error
 
 
-def test_it_delivers_to_a_name_the_allow_list_covers_with_its_host_header(environments, slack, settings,
-                                                                          monkeypatch):
+def test_it_delivers_to_a_name_the_allow_list_covers_with_its_host_header(
+    environments, slack, settings, monkeypatch
+):
     settings.ALERTS_ALLOWED_HOSTS = ["hooks.example.com"]
     resolve_names(monkeypatch, {"hooks.example.com": "127.0.0.1"})
 

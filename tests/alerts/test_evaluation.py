@@ -26,20 +26,35 @@ pytestmark = pytest.mark.usefixtures("eager_tasks")
 def policy(environments, slack, pagerduty):
     """Production error rate > 5% -> Slack and PagerDuty; staging > 20% -> Slack; development nothing."""
     slack_channel = notification_channel_create(
-        actor=SYSTEM, name="Slack", kind=ChannelKind.SLACK,
+        actor=SYSTEM,
+        name="Slack",
+        kind=ChannelKind.SLACK,
         config={"webhook_url": f"{slack.url}/services/T/B/X"},
     )
     pagerduty_channel = notification_channel_create(
         actor=SYSTEM, name="PagerDuty", kind=ChannelKind.PAGERDUTY, config={"routing_key": "R" * 32}
     )
     production = alert_rule_create(
-        actor=SYSTEM, name="Production error rate", type=RuleType.ERROR_RATE, threshold=5.0,
-        environments=[environments["production"]], channels=[slack_channel, pagerduty_channel],
-        window_minutes=15, min_requests=10, cooldown_minutes=10, severity=Severity.CRITICAL,
+        actor=SYSTEM,
+        name="Production error rate",
+        type=RuleType.ERROR_RATE,
+        threshold=5.0,
+        environments=[environments["production"]],
+        channels=[slack_channel, pagerduty_channel],
+        window_minutes=15,
+        min_requests=10,
+        cooldown_minutes=10,
+        severity=Severity.CRITICAL,
     )
     alert_rule_create(
-        actor=SYSTEM, name="Staging error rate", type=RuleType.ERROR_RATE, threshold=20.0,
-        environments=[environments["staging"]], channels=[slack_channel], window_minutes=15, min_requests=10,
+        actor=SYSTEM,
+        name="Staging error rate",
+        type=RuleType.ERROR_RATE,
+        threshold=20.0,
+        environments=[environments["staging"]],
+        channels=[slack_channel],
+        window_minutes=15,
+        min_requests=10,
     )
     return production
 

@@ -20,8 +20,11 @@ pytestmark = pytest.mark.usefixtures("eager_tasks")
 def test_it_is_the_only_minutely_task_so_no_evaluation_races_its_rollup():
     # The environments' tasks read no buckets an evaluation depends on; deployments.auto_rollback reads the
     # request log, never the buckets, so neither can race the rollup.
-    minutely = [e["task"] for e in settings.CELERY_BEAT_SCHEDULE.values()
-                if e["schedule"] <= 60 and e["task"] != "deployments.auto_rollback"]
+    minutely = [
+        e["task"]
+        for e in settings.CELERY_BEAT_SCHEDULE.values()
+        if e["schedule"] <= 60 and e["task"] != "deployments.auto_rollback"
+    ]
     assert [t for t in minutely if not t.startswith("environments.")] == ["alerts.rollup_then_evaluate"]
 
 

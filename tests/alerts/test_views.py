@@ -31,8 +31,13 @@ def slack_channel(environments, slack):
 @pytest.fixture
 def production_rule(environments, slack_channel):
     return alert_rule_create(
-        actor=SYSTEM, name="Production error rate", type=RuleType.ERROR_RATE, threshold=5.0,
-        environments=[environments["production"]], channels=[slack_channel], min_requests=10,
+        actor=SYSTEM,
+        name="Production error rate",
+        type=RuleType.ERROR_RATE,
+        threshold=5.0,
+        environments=[environments["production"]],
+        channels=[slack_channel],
+        min_requests=10,
     )
 
 
@@ -87,16 +92,28 @@ def test_it_filters_rules_and_channels_by_environment(client, production_rule, e
     assert "Slack" not in channels.split("<tbody>")[1]
 
 
-def test_it_lets_a_developer_add_a_development_rule_but_not_touch_production(client, production_rule,
-                                                                              environments):
+def test_it_lets_a_developer_add_a_development_rule_but_not_touch_production(
+    client, production_rule, environments
+):
     login(client, "developer")
-    form = {"name": "Dev volume", "enabled": "on", "environments": [environments["development"].pk],
-            "type": "request_volume", "direction": "above", "threshold": "1000", "percentile": "95",
-            "window_minutes": "5", "min_requests": "1", "severity": "info", "cooldown_minutes": "30"}
+    form = {
+        "name": "Dev volume",
+        "enabled": "on",
+        "environments": [environments["development"].pk],
+        "type": "request_volume",
+        "direction": "above",
+        "threshold": "1000",
+        "percentile": "95",
+        "window_minutes": "5",
+        "min_requests": "1",
+        "severity": "info",
+        "cooldown_minutes": "30",
+    }
 
     created = client.post("/alerts/rules/new/", form)
-    refused = client.post(f"/alerts/rules/{production_rule.pk}/", {**form, "name": "Renamed",
-                                                                    "environments": []})
+    refused = client.post(
+        f"/alerts/rules/{production_rule.pk}/", {**form, "name": "Renamed", "environments": []}
+    )
 
     assert created.status_code == 302 and AlertRule.objects.filter(name="Dev volume").exists()
     assert refused.status_code == 403 and "production is protected" in refused.content.decode()
@@ -106,8 +123,15 @@ def test_it_lets_a_developer_add_a_development_rule_but_not_touch_production(cli
 def test_it_refuses_a_viewer_any_change(client, environments):
     login(client, "viewer")
 
-    response = client.post("/alerts/channels/new/", {"name": "S", "kind": "slack", "enabled": "on",
-                                                     "webhook_url": "https://hooks.slack.com/services/a/b/c"})
+    response = client.post(
+        "/alerts/channels/new/",
+        {
+            "name": "S",
+            "kind": "slack",
+            "enabled": "on",
+            "webhook_url": "https://hooks.slack.com/services/a/b/c",
+        },
+    )
 
     assert response.status_code == 403 and "Viewers can look" in response.content.decode()
     assert client.get("/alerts/rules/").status_code == 200
@@ -119,9 +143,19 @@ def test_it_requires_login(client):
 
 def test_it_shows_a_service_refusal_of_one_field_next_to_that_field(client, environments):
     login(client, None)
-    form = {"name": "Errors below", "enabled": "on", "environments": [environments["development"].pk],
-            "type": "error_rate", "direction": "below", "threshold": "5", "percentile": "95",
-            "window_minutes": "5", "min_requests": "1", "severity": "info", "cooldown_minutes": "30"}
+    form = {
+        "name": "Errors below",
+        "enabled": "on",
+        "environments": [environments["development"].pk],
+        "type": "error_rate",
+        "direction": "below",
+        "threshold": "5",
+        "percentile": "95",
+        "window_minutes": "5",
+        "min_requests": "1",
+        "severity": "info",
+        "cooldown_minutes": "30",
+    }
 
     response = client.post("/alerts/rules/new/", form)
 

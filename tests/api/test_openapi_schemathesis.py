@@ -58,7 +58,11 @@ def seed() -> dict[str, str]:
         name="rule", type="latency", threshold=1
     )
     incident = AlertIncident.objects.filter(rule=rule).first() or AlertIncident.objects.create(
-        rule=rule, environment=staging, environment_name="staging", observed_value=2, threshold=1,
+        rule=rule,
+        environment=staging,
+        environment_name="staging",
+        observed_value=2,
+        threshold=1,
         opened_at=timezone.now(),
     )
     network = RegionNetwork.objects.first() or region_network_create(

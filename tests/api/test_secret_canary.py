@@ -42,8 +42,14 @@ def test_it_never_returns_a_secret_value(admin):
     )
     promotion = admin.post("/v1/promotions", {"source": "staging", "target": "production", "title": "Canary"})
     assert promotion.status_code == 201, promotion.body
-    ids = {"{route}": "orders", "{env}": "staging", "{secret}": "TOKEN", "{request_id}": "req-1", "{n}": "1",
-           "{promotion}": promotion.body["data"]["id"]}
+    ids = {
+        "{route}": "orders",
+        "{env}": "staging",
+        "{secret}": "TOKEN",
+        "{request_id}": "req-1",
+        "{n}": "1",
+        "{promotion}": promotion.body["data"]["id"],
+    }
     required_query = {"from": "production", "to": "staging"}  # the compare endpoint's environments
     schema = admin.get("/v1/openapi.json").body
     answers = [json.dumps(w.body) for w in writes]

@@ -11,8 +11,16 @@ def test_it_sends_a_strict_content_security_policy_and_no_inline_code(db):
     route = seed_world("http://127.0.0.1:9")["route"]
     client = Client()
     client.force_login(make_user("administrator", password=None))
-    pages = ["/", "/environments/", "/routes/", f"/routes/{route.pk}/", f"/routes/{route.pk}/overrides/",
-             f"/routes/{route.pk}/test/", f"/routes/{route.pk}/history/", "/audit/"]
+    pages = [
+        "/",
+        "/environments/",
+        "/routes/",
+        f"/routes/{route.pk}/",
+        f"/routes/{route.pk}/overrides/",
+        f"/routes/{route.pk}/test/",
+        f"/routes/{route.pk}/history/",
+        "/audit/",
+    ]
     for url in pages:
         response = client.get(url)
         policy = response["Content-Security-Policy"]

@@ -22,9 +22,14 @@ def test_it_signs_in_with_the_csrf_token_and_rotates_the_session(db):
     page = client.get("/login/")
     assert b'name="csrfmiddlewaretoken"' in page.content
     client.cookies["sessionid"] = "pre-login-session-key"
-    response = client.post("/login/", {
-        "username": "viewer", "password": PASSWORD, "csrfmiddlewaretoken": page.context["csrf_token"],
-    })
+    response = client.post(
+        "/login/",
+        {
+            "username": "viewer",
+            "password": PASSWORD,
+            "csrfmiddlewaretoken": page.context["csrf_token"],
+        },
+    )
     assert response.status_code == 302 and response["Location"] == "/"
     assert client.cookies["sessionid"].value != "pre-login-session-key"
     assert client.get("/").status_code == 200

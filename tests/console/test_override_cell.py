@@ -22,8 +22,9 @@ def _cell_url(route, environment: str, field: str) -> str:
 def test_it_saves_a_cell_and_answers_with_the_overridden_cell(db):
     route = seed_world("http://127.0.0.1:9")["route"]
     version = ConfigVersion.objects.get().version
-    response = _client("developer").post(_cell_url(route, "development", "timeout_ms"),
-                                         {"timeout_ms-development-value": "5000"}, **HTMX)
+    response = _client("developer").post(
+        _cell_url(route, "development", "timeout_ms"), {"timeout_ms-development-value": "5000"}, **HTMX
+    )
     assert response.status_code == 200
     html = response.content.decode()
     assert 'id="cell-timeout_ms-development"' in html and 'data-state="overridden"' in html and "5000" in html
@@ -37,13 +38,17 @@ def test_it_saves_a_cell_and_answers_with_the_overridden_cell(db):
 def test_it_shows_validation_errors_in_the_cell_and_saves_nothing(db):
     route = seed_world("http://127.0.0.1:9")["route"]
     client = _client("administrator")
-    response = client.post(_cell_url(route, "development", "timeout_ms"),
-                           {"timeout_ms-development-value": "5"}, **HTMX)
+    response = client.post(
+        _cell_url(route, "development", "timeout_ms"), {"timeout_ms-development-value": "5"}, **HTMX
+    )
     assert response.status_code == 400
     assert 'data-state="editing"' in response.content.decode()
     assert "greater than or equal to 100" in response.content.decode()
-    unsafe = client.post(_cell_url(route, "development", "target_base_url"),
-                         {"target_base_url-development-value": "http://169.254.169.254/latest"}, **HTMX)
+    unsafe = client.post(
+        _cell_url(route, "development", "target_base_url"),
+        {"target_base_url-development-value": "http://169.254.169.254/latest"},
+        **HTMX,
+    )
     assert unsafe.status_code == 400 and "metadata address" in unsafe.content.decode()
     assert not RouteOverride.objects.filter(environment__name="development").exists()
 
@@ -61,8 +66,9 @@ def test_it_resets_a_cell_to_inherit(db):
 
 def test_it_refuses_a_developer_in_a_protected_environment_with_the_reason_in_the_cell(db):
     route = seed_world("http://127.0.0.1:9")["route"]
-    response = _client("developer").post(_cell_url(route, "production", "timeout_ms"),
-                                         {"timeout_ms-production-value": "5000"}, **HTMX)
+    response = _client("developer").post(
+        _cell_url(route, "production", "timeout_ms"), {"timeout_ms-production-value": "5000"}, **HTMX
+    )
     assert response.status_code == 403
     assert "production is protected: only an Administrator can change it." in response.content.decode()
     assert not RouteOverride.objects.filter(environment__name="production").exists()
@@ -94,7 +100,8 @@ def test_it_works_without_javascript(db):
     client = _client("administrator")
     form = client.get(_cell_url(route, "development", "timeout_ms") + "?edit=1")
     assert form.status_code == 200 and b"<html" in form.content
-    saved = client.post(_cell_url(route, "development", "timeout_ms"),
-                        {"timeout_ms-development-value": "700"})
+    saved = client.post(
+        _cell_url(route, "development", "timeout_ms"), {"timeout_ms-development-value": "700"}
+    )
     assert saved.status_code == 302
     assert saved["Location"] == f"/routes/{route.pk}/overrides/#cell-timeout_ms-development"

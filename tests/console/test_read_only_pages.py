@@ -6,9 +6,17 @@ from django.test import Client
 from tests.console.test_role_view_table import seed_more
 from tests.support.console import make_user, seed_world
 
-PAGES = ["/secrets/", "/secrets/{secret}/", "/environments/clients/", "/environments/clients/{client}/",
-         "/environments/api-keys/", "/alerts/rules/{rule}/", "/alerts/channels/{channel}/",
-         "/alerts/channels/", "/routes/{route}/clients/"]
+PAGES = [
+    "/secrets/",
+    "/secrets/{secret}/",
+    "/environments/clients/",
+    "/environments/clients/{client}/",
+    "/environments/api-keys/",
+    "/alerts/rules/{rule}/",
+    "/alerts/channels/{channel}/",
+    "/alerts/channels/",
+    "/routes/{route}/clients/",
+]
 
 
 @pytest.mark.parametrize("path", PAGES)

@@ -29,11 +29,20 @@ R = "/routes/{route}/"
 CELL = R + "overrides/{env}/target_base_url/"
 NEW_TARGET = {"target_base_url-staging-value": "http://127.0.0.1:9/elsewhere"}
 # The demo route's base values as the edit form posts them (seed_world): change one to test that change.
-BASE_FORM = {"name": "Demo", "description": "Echoes what it receives.",
-             "target_base_url": "http://127.0.0.1:9/production", "enabled": "on", "requires_clients": "on",
-             "timeout_ms": "30000", "allowed_methods": "", "inject_headers_json": "{}",
-             "inject_body_json": "{}", "rate_limit_requests": "100", "rate_limit_window_sec": "60",
-             "rate_limit_burst": "0"}
+BASE_FORM = {
+    "name": "Demo",
+    "description": "Echoes what it receives.",
+    "target_base_url": "http://127.0.0.1:9/production",
+    "enabled": "on",
+    "requires_clients": "on",
+    "timeout_ms": "30000",
+    "allowed_methods": "",
+    "inject_headers_json": "{}",
+    "inject_body_json": "{}",
+    "rate_limit_requests": "100",
+    "rate_limit_window_sec": "60",
+    "rate_limit_burst": "0",
+}
 
 # (method, url, data, {role: status})
 TABLE = [
@@ -44,15 +53,22 @@ TABLE = [
     ("get", "/environments/", None, (302, 200, 200, 200)),
     ("get", "/environments/new/", None, (302, 403, 200, 200)),
     ("post", "/environments/new/", {"name": "qa", "color": "#123456"}, (302, 403, 302, 302)),
-    ("post", "/environments/new/", {"name": "qa", "color": "#123456", "is_protected": "on"},
-     (302, 403, 403, 302)),
+    (
+        "post",
+        "/environments/new/",
+        {"name": "qa", "color": "#123456", "is_protected": "on"},
+        (302, 403, 403, 302),
+    ),
     ("get", "/environments/staging/edit/", None, (302, 403, 200, 200)),
     ("get", "/environments/production/edit/", None, (302, 403, 403, 200)),
     ("post", "/environments/staging/edit/", {"color": "#000000"}, (302, 403, 302, 302)),
-    ("post", "/environments/production/edit/", {"color": "#000000", "is_protected": "on"},
-     (302, 403, 403, 302)),
-    ("post", "/environments/staging/edit/", {"color": "#000000", "is_protected": "on"},
-     (302, 403, 403, 302)),
+    (
+        "post",
+        "/environments/production/edit/",
+        {"color": "#000000", "is_protected": "on"},
+        (302, 403, 403, 302),
+    ),
+    ("post", "/environments/staging/edit/", {"color": "#000000", "is_protected": "on"}, (302, 403, 403, 302)),
     ("get", "/environments/development/delete/", None, (302, 403, 200, 200)),
     ("post", "/environments/development/delete/", {}, (302, 403, 302, 302)),
     ("post", "/environments/production/delete/", {}, (302, 403, 403, 400)),
@@ -62,11 +78,21 @@ TABLE = [
     ("get", "/routes/", None, (302, 200, 200, 200)),
     ("get", "/routes/?q=dem&enabled=yes&overrides=with", None, (302, 200, 200, 200)),
     ("get", "/routes/new/", None, (302, 403, 200, 200)),
-    ("post", "/routes/new/", {"name": "Second", "target_base_url": "http://127.0.0.1:9/x",
-                              "timeout_ms": "1000",
-                              "rate_limit_requests": "10", "rate_limit_window_sec": "60",
-                              "rate_limit_burst": "0", "inject_headers_json": "{}", "inject_body_json": "{}"},
-     (302, 403, 302, 302)),
+    (
+        "post",
+        "/routes/new/",
+        {
+            "name": "Second",
+            "target_base_url": "http://127.0.0.1:9/x",
+            "timeout_ms": "1000",
+            "rate_limit_requests": "10",
+            "rate_limit_window_sec": "60",
+            "rate_limit_burst": "0",
+            "inject_headers_json": "{}",
+            "inject_body_json": "{}",
+        },
+        (302, 403, 302, 302),
+    ),
     ("get", R, None, (302, 200, 200, 200)),
     ("get", R + "edit/", None, (302, 403, 200, 200)),
     ("post", R + "duplicate/", {}, (302, 403, 302, 302)),
@@ -79,16 +105,18 @@ TABLE = [
     ("get", CELL.replace("{env}", "staging") + "?edit=1", None, (302, 403, 200, 200)),
     ("get", CELL.replace("{env}", "production") + "?edit=1", None, (302, 403, 403, 200)),
     ("post", CELL.replace("{env}", "staging"), NEW_TARGET, (302, 403, 302, 302)),
-    ("post", CELL.replace("{env}", "production"),
-     {"target_base_url-production-value": "http://127.0.0.1:9/p"}, (302, 403, 403, 302)),
+    (
+        "post",
+        CELL.replace("{env}", "production"),
+        {"target_base_url-production-value": "http://127.0.0.1:9/p"},
+        (302, 403, 403, 302),
+    ),
     ("post", CELL.replace("{env}", "staging") + "reset/", {}, (302, 403, 302, 302)),
     ("get", R + "clients/", None, (302, 200, 200, 200)),
     ("get", R + "secrets/", None, (302, 200, 200, 200)),
     ("get", R + "test/", None, (302, 200, 200, 200)),
-    ("post", R + "test/", {"environment": "staging", "method": "GET", "path": "/x"},
-     (302, 403, 200, 200)),
-    ("post", R + "test/", {"environment": "production", "method": "GET", "path": "/x"},
-     (302, 403, 403, 200)),
+    ("post", R + "test/", {"environment": "staging", "method": "GET", "path": "/x"}, (302, 403, 200, 200)),
+    ("post", R + "test/", {"environment": "production", "method": "GET", "path": "/x"}, (302, 403, 403, 200)),
     ("get", R + "history/", None, (302, 200, 200, 200)),
     # Route revisions: revision 1 is the demo route before its client assignments and staging
     # override; rolling the whole route back changes production, rolling back staging's view does not.
@@ -99,15 +127,31 @@ TABLE = [
     ("get", R + "history/1/rollback/", None, (302, 403, 200, 200)),
     ("get", R + "history/1/rollback/?scope=environment&environment=staging", None, (302, 403, 200, 200)),
     ("post", R + "history/1/rollback/", {"reason": "r"}, (302, 403, 403, 302)),
-    ("post", R + "history/1/rollback/", {"scope": "environment", "environment": "staging"},
-     (302, 403, 302, 302)),
+    (
+        "post",
+        R + "history/1/rollback/",
+        {"scope": "environment", "environment": "staging"},
+        (302, 403, 302, 302),
+    ),
     # A route's Environment Clients: assigning in production is an Administrator's change.
-    ("post", R + "clients/", {"environment": "{staging_pk}", "client": "{client}", "action": "assign"},
-     (302, 403, 302, 302)),
-    ("post", R + "clients/", {"environment": "{production_pk}", "client": "{client}", "action": "assign"},
-     (302, 403, 403, 302)),
-    ("post", R + "clients/", {"environment": "{production_pk}", "client": "{prod_client}",
-                              "action": "unassign"}, (302, 403, 403, 302)),
+    (
+        "post",
+        R + "clients/",
+        {"environment": "{staging_pk}", "client": "{client}", "action": "assign"},
+        (302, 403, 302, 302),
+    ),
+    (
+        "post",
+        R + "clients/",
+        {"environment": "{production_pk}", "client": "{client}", "action": "assign"},
+        (302, 403, 403, 302),
+    ),
+    (
+        "post",
+        R + "clients/",
+        {"environment": "{production_pk}", "client": "{prod_client}", "action": "unassign"},
+        (302, 403, 403, 302),
+    ),
     # Base edits reach production when the route is live there. A rename too (callers select a
     # route by its name); a description edit reaches nothing.
     ("post", R + "edit/", {**BASE_FORM, "name": "Renamed"}, (302, 403, 403, 302)),
@@ -120,8 +164,12 @@ TABLE = [
 DR = "/routes/{dev_route}/"
 DEV_ROUTE = [
     ("post", DR + "toggle/", {}, (302, 403, 302, 302)),
-    ("post", DR + "edit/", {**BASE_FORM, "name": "Renamed", "target_base_url": "http://127.0.0.1:9/dev"},
-     (302, 403, 302, 302)),
+    (
+        "post",
+        DR + "edit/",
+        {**BASE_FORM, "name": "Renamed", "target_base_url": "http://127.0.0.1:9/dev"},
+        (302, 403, 302, 302),
+    ),
     ("post", DR + "duplicate/", {}, (302, 403, 302, 302)),
     ("post", DR + "overrides/production/enabled/", {"enabled-production-value": "on"}, (302, 403, 403, 302)),
     ("post", DR + "overrides/production/enabled/reset/", {}, (302, 403, 403, 302)),
@@ -160,8 +208,12 @@ ACCESS = [
     ("post", C, {"delete": "1"}, (302, 403, 302, 302)),
     ("post", CP, {"delete": "1"}, (302, 403, 403, 302)),
     ("get", "/environments/api-keys/", None, (302, 200, 200, 200)),
-    ("post", "/environments/api-keys/", {"name": "ci", "role": "developer", "may_invoke": "on"},
-     (302, 403, 403, 200)),
+    (
+        "post",
+        "/environments/api-keys/",
+        {"name": "ci", "role": "developer", "may_invoke": "on"},
+        (302, 403, 403, 200),
+    ),
     ("post", "/environments/api-keys/{api_key}/revoke/", {}, (302, 403, 403, 302)),
 ]
 
@@ -172,16 +224,29 @@ ANALYTICS = [
     ("get", "/analytics/health/", None, (302, 200, 200, 200)),
     ("get", "/analytics/health/?partial=cards", None, (302, 200, 200, 200)),
     ("get", "/analytics/requests/", None, (302, 200, 200, 200)),
-    ("get", "/analytics/requests/?environment=staging&status_class=5xx&order=oldest", None,
-     (302, 200, 200, 200)),
+    (
+        "get",
+        "/analytics/requests/?environment=staging&status_class=5xx&order=oldest",
+        None,
+        (302, 200, 200, 200),
+    ),
     ("get", "/analytics/requests/export.csv?environment=staging", None, (302, 200, 200, 200)),
     ("get", "/analytics/requests/req-role-table/", None, (302, 200, 200, 200)),
     ("get", "/analytics/requests/no-such-request/", None, (302, 404, 404, 404)),
 ]
 
-RULE = {"name": "Volume", "enabled": "on", "type": "request_volume", "direction": "above",
-        "threshold": "1000", "percentile": "95", "window_minutes": "5", "min_requests": "1",
-        "severity": "info", "cooldown_minutes": "30"}
+RULE = {
+    "name": "Volume",
+    "enabled": "on",
+    "type": "request_volume",
+    "direction": "above",
+    "threshold": "1000",
+    "percentile": "95",
+    "window_minutes": "5",
+    "min_requests": "1",
+    "severity": "info",
+    "cooldown_minutes": "30",
+}
 CHANNEL = {"name": "Ops mail", "kind": "email", "enabled": "on", "addresses": "ops@example.com"}
 AR, ARP = "/alerts/rules/{rule}/", "/alerts/rules/{prod_rule}/"  # staging only / production
 AC, ACP = "/alerts/channels/{channel}/", "/alerts/channels/{prod_channel}/"  # unused / used by production
@@ -216,11 +281,18 @@ PR = "/deployments/promotions/{promotion}/"  # staging → production, pending, 
 DEPLOYMENTS = [
     ("get", "/deployments/", None, (302, 200, 200, 200)),
     ("get", "/deployments/?source=staging&target=production", None, (302, 200, 200, 200)),
-    ("post", "/deployments/", {"source": "staging", "target": "development", "title": "To dev",
-                               "also": ["target_base_url"]},
-     (302, 403, 302, 302)),
-    ("post", "/deployments/", {"source": "staging", "target": "production", "title": "To prod"},
-     (302, 403, 403, 302)),
+    (
+        "post",
+        "/deployments/",
+        {"source": "staging", "target": "development", "title": "To dev", "also": ["target_base_url"]},
+        (302, 403, 302, 302),
+    ),
+    (
+        "post",
+        "/deployments/",
+        {"source": "staging", "target": "production", "title": "To prod"},
+        (302, 403, 403, 302),
+    ),
     ("get", "/deployments/approvals/", None, (302, 200, 200, 200)),
     ("get", PR, None, (302, 200, 200, 200)),
     ("post", PR + "checklist/", {"items": ["stakeholder_approval"]}, (302, 403, 403, 302)),
@@ -241,8 +313,9 @@ def seed_deployments(envs: dict, route) -> dict:
     route_override_update(actor=SYSTEM, route=route, environment=envs["staging"], timeout_ms=5000)
     to_dev = promotion_create(actor=SYSTEM, source=envs["staging"], target=envs["development"], title="Dev")
     deployment = promotion_apply(actor=SYSTEM, promotion=to_dev)
-    promotion = promotion_create(actor=SYSTEM, source=envs["staging"], target=envs["production"],
-                                 title="Prod")
+    promotion = promotion_create(
+        actor=SYSTEM, source=envs["staging"], target=envs["production"], title="Prod"
+    )
     return {"promotion": promotion.pk, "deployment": deployment.pk}
 
 
@@ -258,28 +331,63 @@ def seed_more(world: dict) -> dict:
     route_client_assign(actor=SYSTEM, route=route, environment=envs["production"], client=prod_client)
     api_key, _ = api_key_create(actor=SYSTEM, name="deploy", role="developer")
     environment_create(actor=SYSTEM, name="feature-t", clone_from=envs["staging"], ttl_hours=1)
-    dev_route = route_create(actor=Actor(label="dev", role=DEVELOPER), name="Dev route",
-                             target_base_url="http://127.0.0.1:9/dev")
-    RequestLog.objects.create(request_id="req-role-table", timestamp=timezone.now(), environment="staging",
-                              route_id=route.pk, route_slug=route.slug, method="GET", path="/x", status=502,
-                              latency_ms=12.5, error_code="upstream_unreachable")
-    channel = notification_channel_create(actor=SYSTEM, name="Spare", kind="email",
-                                          config={"addresses": ["spare@example.com"]})
-    prod_channel = notification_channel_create(actor=SYSTEM, name="Pager", kind="email",
-                                               config={"addresses": ["pager@example.com"]})
-    rule = alert_rule_create(actor=SYSTEM, name="Staging errors", type="error_rate", threshold=5.0,
-                             environments=[envs["staging"]])
-    prod_rule = alert_rule_create(actor=SYSTEM, name="Production errors", type="error_rate", threshold=5.0,
-                                  environments=[envs["production"]], channels=[prod_channel])
-    incident = AlertIncident.objects.create(rule=prod_rule, environment=envs["production"],
-                                            environment_name="production", observed_value=9.0,
-                                            threshold=5.0, opened_at=timezone.now())
-    return {"route": route.pk, "dev_route": dev_route.pk, "secret": secret.pk, "prod_secret": prod_secret.pk,
-            "client": client.pk,
-            "prod_client": prod_client.pk, "api_key": api_key.pk, "channel": channel.pk,
-            "prod_channel": prod_channel.pk, "rule": rule.pk, "prod_rule": prod_rule.pk,
-            "incident": incident.pk, "staging_pk": envs["staging"].pk, "production_pk": envs["production"].pk,
-            **seed_deployments(envs, route)}
+    dev_route = route_create(
+        actor=Actor(label="dev", role=DEVELOPER), name="Dev route", target_base_url="http://127.0.0.1:9/dev"
+    )
+    RequestLog.objects.create(
+        request_id="req-role-table",
+        timestamp=timezone.now(),
+        environment="staging",
+        route_id=route.pk,
+        route_slug=route.slug,
+        method="GET",
+        path="/x",
+        status=502,
+        latency_ms=12.5,
+        error_code="upstream_unreachable",
+    )
+    channel = notification_channel_create(
+        actor=SYSTEM, name="Spare", kind="email", config={"addresses": ["spare@example.com"]}
+    )
+    prod_channel = notification_channel_create(
+        actor=SYSTEM, name="Pager", kind="email", config={"addresses": ["pager@example.com"]}
+    )
+    rule = alert_rule_create(
+        actor=SYSTEM, name="Staging errors", type="error_rate", threshold=5.0, environments=[envs["staging"]]
+    )
+    prod_rule = alert_rule_create(
+        actor=SYSTEM,
+        name="Production errors",
+        type="error_rate",
+        threshold=5.0,
+        environments=[envs["production"]],
+        channels=[prod_channel],
+    )
+    incident = AlertIncident.objects.create(
+        rule=prod_rule,
+        environment=envs["production"],
+        environment_name="production",
+        observed_value=9.0,
+        threshold=5.0,
+        opened_at=timezone.now(),
+    )
+    return {
+        "route": route.pk,
+        "dev_route": dev_route.pk,
+        "secret": secret.pk,
+        "prod_secret": prod_secret.pk,
+        "client": client.pk,
+        "prod_client": prod_client.pk,
+        "api_key": api_key.pk,
+        "channel": channel.pk,
+        "prod_channel": prod_channel.pk,
+        "rule": rule.pk,
+        "prod_rule": prod_rule.pk,
+        "incident": incident.pk,
+        "staging_pk": envs["staging"].pk,
+        "production_pk": envs["production"].pk,
+        **seed_deployments(envs, route),
+    }
 
 
 def _fill(value, ids: dict):

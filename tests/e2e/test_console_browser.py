@@ -104,7 +104,9 @@ def test_it_shows_a_viewer_the_matrix_without_edit_controls_and_refuses_a_crafte
     csrf = next(c["value"] for c in page.context.cookies() if c["name"] == "csrftoken")
     response = page.request.post(
         f"{url}/routes/{route.pk}/overrides/staging/target_base_url/",
-        form={"target_base_url-staging-value": "http://127.0.0.1:9/evil"}, headers={"X-CSRFToken": csrf})
+        form={"target_base_url-staging-value": "http://127.0.0.1:9/evil"},
+        headers={"X-CSRFToken": csrf},
+    )
     assert response.status == 403
     assert "Viewers can look but not change anything." in response.text()
     route.refresh_from_db()
@@ -132,7 +134,9 @@ def test_it_refuses_a_developer_a_production_change_with_a_clear_message(console
     csrf = next(c["value"] for c in page.context.cookies() if c["name"] == "csrftoken")
     refused = page.request.post(
         f"{url}/routes/{route.pk}/overrides/production/target_base_url/",
-        form={"target_base_url-production-value": "http://127.0.0.1:9/p"}, headers={"X-CSRFToken": csrf})
+        form={"target_base_url-production-value": "http://127.0.0.1:9/p"},
+        headers={"X-CSRFToken": csrf},
+    )
     assert refused.status == 403
     assert "production is protected" in refused.text()
 

@@ -22,28 +22,34 @@ def admin_client(client):
 
 
 def test_it_creates_and_edits_a_client(admin_client):
-    response = admin_client.post("/environments/clients/", {"name": "office", "type": "server",
-                                 "ip_address": "::ffff:10.0.0.0/104", "enabled": "on"})
+    response = admin_client.post(
+        "/environments/clients/",
+        {"name": "office", "type": "server", "ip_address": "::ffff:10.0.0.0/104", "enabled": "on"},
+    )
     assert response.status_code == 302
     office = Client.objects.get(name="office")
     assert office.ip_address == "10.0.0.0/8"
-    admin_client.post(f"/environments/clients/{office.pk}/", {"name": "office", "type": "server",
-                      "ip_address": "10.0.0.0/8"})
+    admin_client.post(
+        f"/environments/clients/{office.pk}/",
+        {"name": "office", "type": "server", "ip_address": "10.0.0.0/8"},
+    )
     assert Client.objects.get(pk=office.pk).enabled is False
     page = admin_client.get("/environments/clients/")
     assert b"office" in page.content
 
 
 def test_it_refuses_an_invalid_address(admin_client):
-    response = admin_client.post("/environments/clients/", {"name": "bad", "type": "server",
-                                 "ip_address": "10.0.0.1/8"})
+    response = admin_client.post(
+        "/environments/clients/", {"name": "bad", "type": "server", "ip_address": "10.0.0.1/8"}
+    )
     assert response.status_code == 400 and b"host bits" in response.content
     assert not Client.objects.exists()
 
 
 def test_it_shows_a_new_key_once_and_revokes_it(admin_client):
-    response = admin_client.post("/environments/api-keys/", {"name": "ci", "role": "developer",
-                                 "may_invoke": "on", "live": "on"})
+    response = admin_client.post(
+        "/environments/api-keys/", {"name": "ci", "role": "developer", "may_invoke": "on", "live": "on"}
+    )
     raw_key = re.search(rb"tk_live_[A-Za-z0-9]{40}", response.content).group().decode()
     assert api_key_authenticate(raw_key) is not None
     assert raw_key.encode() not in admin_client.get("/environments/api-keys/").content

@@ -14,8 +14,13 @@ from tests.support.access import allow_local_callers
 @pytest.fixture
 def limited_route(upstream, environments):
     route = route_create(
-        actor=SYSTEM, name="Limited", slug="limited", target_base_url=upstream.url,
-        rate_limit_enabled=True, rate_limit_requests=3, rate_limit_window_sec=86_400,
+        actor=SYSTEM,
+        name="Limited",
+        slug="limited",
+        target_base_url=upstream.url,
+        rate_limit_enabled=True,
+        rate_limit_requests=3,
+        rate_limit_window_sec=86_400,
     )
     allow_local_callers(route)
     return route
@@ -35,8 +40,9 @@ def test_it_refuses_past_the_limit_with_the_headers(gateway, upstream, limited_r
 
 
 def test_it_limits_each_environment_as_configured(gateway, upstream, limited_route, environments):
-    route_override_update(actor=SYSTEM, route=limited_route, environment=environments["development"],
-                          rate_limit_enabled=False)
+    route_override_update(
+        actor=SYSTEM, route=limited_route, environment=environments["development"], rate_limit_enabled=False
+    )
     gateway.reload()
     production = [gateway.get("/echo", route="limited").status_code for _ in range(5)]
     development = [gateway.get("/echo", route="limited", environment="development") for _ in range(20)]
@@ -46,8 +52,9 @@ def test_it_limits_each_environment_as_configured(gateway, upstream, limited_rou
 
 
 def test_it_adds_the_burst_to_the_allowance(gateway, limited_route, environments):
-    route_override_update(actor=SYSTEM, route=limited_route, environment=environments["staging"],
-                          rate_limit_burst=2)
+    route_override_update(
+        actor=SYSTEM, route=limited_route, environment=environments["staging"], rate_limit_burst=2
+    )
     gateway.reload()
     codes = [gateway.get("/echo", route="limited", environment="staging").status_code for _ in range(6)]
     assert codes == [200] * 5 + [429]
@@ -56,8 +63,9 @@ def test_it_adds_the_burst_to_the_allowance(gateway, limited_route, environments
 def test_it_limits_a_key_across_routes(gateway, upstream, environments):
     for slug in ("one", "two"):
         allow_local_callers(route_create(actor=SYSTEM, name=slug, slug=slug, target_base_url=upstream.url))
-    _, raw_key = api_key_create(actor=SYSTEM, name="metered", role="viewer", rate_limit_requests=3,
-                                rate_limit_window_sec=86_400)
+    _, raw_key = api_key_create(
+        actor=SYSTEM, name="metered", role="viewer", rate_limit_requests=3, rate_limit_window_sec=86_400
+    )
     gateway.reload()
     key = {"x-knoxcall-key": raw_key}
     slugs = ("one", "two", "one", "two")

@@ -48,8 +48,13 @@ def prefix(redis_client):
 
 def limited_route(upstream, requests: int, window: int = 86_400):
     route = route_create(
-        actor=SYSTEM, name="Metered", slug="metered", target_base_url=upstream.url,
-        rate_limit_enabled=True, rate_limit_requests=requests, rate_limit_window_sec=window,
+        actor=SYSTEM,
+        name="Metered",
+        slug="metered",
+        target_base_url=upstream.url,
+        rate_limit_enabled=True,
+        rate_limit_requests=requests,
+        rate_limit_window_sec=window,
     )
     allow_local_callers(route)
     return route
@@ -72,14 +77,15 @@ def _wait_for_limiter_connections(redis_client, count: int) -> None:
         time.sleep(0.05)
 
 
-def test_it_holds_a_limit_exactly_across_two_gateway_processes(
-    upstream, environments, redis_client, prefix
-):
+def test_it_holds_a_limit_exactly_across_two_gateway_processes(upstream, environments, redis_client, prefix):
     limited_route(upstream, 100)
     # A generous Redis timeout: 500 connections opened at once make loopback networking on small CI
     # machines stall for seconds, and a timeout would (by design) let calls through unchecked.
-    env = {"REDIS_URL": REDIS_URL, "KNOXCALL_RATE_LIMIT_PREFIX": prefix,
-           "KNOXCALL_RATE_LIMIT_REDIS_TIMEOUT": "15"}
+    env = {
+        "REDIS_URL": REDIS_URL,
+        "KNOXCALL_RATE_LIMIT_PREFIX": prefix,
+        "KNOXCALL_RATE_LIMIT_REDIS_TIMEOUT": "15",
+    }
     gateways = [GatewayProcess(env).start() for _ in range(2)]
     try:
         for gateway in gateways:  # each process opens its Redis pool before the storm, as in service
@@ -106,15 +112,18 @@ def test_it_limits_production_and_not_development_at_the_same_time(
     gateway, upstream, environments, redis_client, prefix
 ):
     route = limited_route(upstream, 5)
-    route_override_update(actor=SYSTEM, route=route, environment=environments["development"],
-                          rate_limit_enabled=False)
+    route_override_update(
+        actor=SYSTEM, route=route, environment=environments["development"], rate_limit_enabled=False
+    )
     gateway.reload()
 
     async def both() -> tuple[list[int], list[int]]:
         async with httpx.AsyncClient(base_url=gateway.url, timeout=30) as client:
+
             def one(env: str):
                 headers = {"x-knoxcall-route": "metered", "x-knoxcall-environment": env}
                 return client.get("/echo", headers=headers)
+
             calls = [one(e) for _ in range(30) for e in ("production", "development")]
             answers = await asyncio.gather(*calls)
         by_env = {"production": [], "development": []}
@@ -144,8 +153,18 @@ class OwnRedis:
         import redis
 
         self.process = subprocess.Popen(
-            [shutil.which("redis-server"), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no"], stdout=subprocess.DEVNULL,
+            [
+                shutil.which("redis-server"),
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
         )
         client = redis.Redis(port=self.port)
         for _ in range(100):

@@ -13,8 +13,10 @@ def allow_local_callers(route: Route, environments: list[str] | None = None) -> 
         client = Client.objects.filter(name=name).first() or client_create(
             actor=SYSTEM, name=name, ip_address=ip_address
         )
-        chosen = Environment.objects.all() if environments is None else Environment.objects.filter(
-            name__in=environments
+        chosen = (
+            Environment.objects.all()
+            if environments is None
+            else Environment.objects.filter(name__in=environments)
         )
         for environment in chosen:
             route_client_assign(actor=SYSTEM, route=route, environment=environment, client=client)

@@ -31,15 +31,28 @@ def seed_world(upstream_url: str) -> dict:
     """
     Environment.objects.all().delete()
     envs = {
-        "production": environment_create(actor=SYSTEM, name="production", display_name="Production",
-                                         color="#dc2626", is_default=True, is_protected=True),
+        "production": environment_create(
+            actor=SYSTEM,
+            name="production",
+            display_name="Production",
+            color="#dc2626",
+            is_default=True,
+            is_protected=True,
+        ),
         "staging": environment_create(actor=SYSTEM, name="staging", display_name="Staging", color="#d97706"),
-        "development": environment_create(actor=SYSTEM, name="development", display_name="Development",
-                                          color="#059669"),
+        "development": environment_create(
+            actor=SYSTEM, name="development", display_name="Development", color="#059669"
+        ),
     }
-    route = route_create(actor=SYSTEM, name="Demo", slug="demo", target_base_url=f"{upstream_url}/production",
-                         description="Echoes what it receives.")
+    route = route_create(
+        actor=SYSTEM,
+        name="Demo",
+        slug="demo",
+        target_base_url=f"{upstream_url}/production",
+        description="Echoes what it receives.",
+    )
     allow_local_callers(route)  # the console's Test tab calls the gateway from this machine
-    route_override_update(actor=SYSTEM, route=route, environment=envs["staging"],
-                          target_base_url=f"{upstream_url}/staging")
+    route_override_update(
+        actor=SYSTEM, route=route, environment=envs["staging"], target_base_url=f"{upstream_url}/staging"
+    )
     return {"environments": envs, "route": Route.objects.get(pk=route.pk)}

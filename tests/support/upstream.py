@@ -98,12 +98,17 @@ class RecordingUpstream:
 
 
 async def _echo(request, entry: Received, arg: str):
-    return web.json_response({
-        "method": entry.method, "path": entry.path, "query": entry.query,
-        "headers": entry.headers, "body_length": len(entry.body),
-        "body_sha256": hashlib.sha256(entry.body).hexdigest(),
-        "body": entry.body.decode("utf-8", "replace") if len(entry.body) < 65536 else "",
-    })
+    return web.json_response(
+        {
+            "method": entry.method,
+            "path": entry.path,
+            "query": entry.query,
+            "headers": entry.headers,
+            "body_length": len(entry.body),
+            "body_sha256": hashlib.sha256(entry.body).hexdigest(),
+            "body": entry.body.decode("utf-8", "replace") if len(entry.body) < 65536 else "",
+        }
+    )
 
 
 async def _sleep(request, entry, arg: str):
@@ -153,19 +158,39 @@ async def _hop(request, entry, arg):
     return web.Response(
         text="{}",
         content_type="application/json",
-        headers={"Connection": "keep-alive, X-Secret-Hop", "X-Secret-Hop": "1", "Keep-Alive": "timeout=5",
-                 "Proxy-Authenticate": "Basic", "Upgrade": "h2c", "Trailer": "X-T", "X-End-To-End": "kept"},
+        headers={
+            "Connection": "keep-alive, X-Secret-Hop",
+            "X-Secret-Hop": "1",
+            "Keep-Alive": "timeout=5",
+            "Proxy-Authenticate": "Basic",
+            "Upgrade": "h2c",
+            "Trailer": "X-T",
+            "X-End-To-End": "kept",
+        },
     )
 
 
 async def _forge(request, entry, arg):
-    forged = [("X-Request-Id", "forged-id"), ("X-Knoxcall-Environment", "production"),
-              ("X-Knoxcall-Route", "forged"), ("X-RateLimit-Remaining", "999999"), ("Via", "1.1 upstream")]
+    forged = [
+        ("X-Request-Id", "forged-id"),
+        ("X-Knoxcall-Environment", "production"),
+        ("X-Knoxcall-Route", "forged"),
+        ("X-RateLimit-Remaining", "999999"),
+        ("Via", "1.1 upstream"),
+    ]
     return web.Response(text="{}", content_type="application/json", headers=CIMultiDict(forged))
 
 
-BEHAVIOURS = {"echo": _echo, "sleep": _sleep, "drip": _drip, "reset": _reset, "bytes": _bytes,
-              "status": _status, "hop": _hop, "forge": _forge}
+BEHAVIOURS = {
+    "echo": _echo,
+    "sleep": _sleep,
+    "drip": _drip,
+    "reset": _reset,
+    "bytes": _bytes,
+    "status": _status,
+    "hop": _hop,
+    "forge": _forge,
+}
 
 
 def pattern_bytes(n: int) -> bytes:
