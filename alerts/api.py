@@ -7,7 +7,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 
-from core.http.api import ApiView, WriteSerializer
+from core.http.api import ApiView, WriteSerializer, validated
 from core.http.api_schema import DeletedSerializer, api_doc
 from core.lookups import small_id
 from environments.selectors import environment_or_404
@@ -94,12 +94,6 @@ def rule_arguments(fields: dict) -> dict:
     return fields
 
 
-def _valid(request, partial: bool = False) -> dict:
-    serializer = AlertRuleWriteSerializer(data=request.data, partial=partial)
-    serializer.is_valid(raise_exception=True)
-    return rule_arguments(dict(serializer.validated_data))
-
-
 class AlertRuleListView(ApiView):
     @api_doc(response=AlertRuleSerializer, paginated=True)
     def get(self, request):
@@ -108,7 +102,8 @@ class AlertRuleListView(ApiView):
 
     @api_doc(request=AlertRuleWriteSerializer, response=AlertRuleSerializer, status=201)
     def post(self, request):
-        rule = services.alert_rule_create(actor=self.actor, **_valid(request))
+        arguments = rule_arguments(validated(AlertRuleWriteSerializer, request))
+        rule = services.alert_rule_create(actor=self.actor, **arguments)
         return self.ok(AlertRuleSerializer(rule).data, status=201)
 
 
@@ -119,7 +114,8 @@ class AlertRuleDetailView(ApiView):
 
     @api_doc(request=AlertRuleWriteSerializer(partial=True), response=AlertRuleSerializer)
     def patch(self, request, rule: str):
-        updated = services.alert_rule_update(actor=self.actor, rule=get_rule(rule), **_valid(request, True))
+        arguments = rule_arguments(validated(AlertRuleWriteSerializer, request, partial=True))
+        updated = services.alert_rule_update(actor=self.actor, rule=get_rule(rule), **arguments)
         return self.ok(AlertRuleSerializer(updated).data)
 
     @api_doc(response=DeletedSerializer)

@@ -5,7 +5,7 @@ import uuid
 from django.http import Http404
 from rest_framework import serializers
 
-from core.http.api import ApiView, WriteSerializer
+from core.http.api import ApiView, WriteSerializer, validated
 from core.http.api_schema import api_doc
 from environments.selectors import environment_or_404
 from routing.models import BEHAVIOUR_FIELDS
@@ -109,12 +109,6 @@ def promotion_or_404(ident: str) -> Promotion:
     return found
 
 
-def _valid(serializer_class, request) -> dict:
-    serializer = serializer_class(data=request.data)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
-
-
 class PromotionListView(ApiView):
     @api_doc(response=PromotionSerializer, paginated=True)
     def get(self, request):
@@ -122,7 +116,7 @@ class PromotionListView(ApiView):
 
     @api_doc(request=PromotionCreateSerializer, response=PromotionSerializer, status=201)
     def post(self, request):
-        data = _valid(PromotionCreateSerializer, request)
+        data = validated(PromotionCreateSerializer, request)
         routes = data.get("routes")
         promotion = services.promotion_create(
             actor=self.actor,
@@ -145,7 +139,7 @@ class PromotionDetailView(ApiView):
 class PromotionChecklistView(ApiView):
     @api_doc(request=ChecklistTickSerializer, response=PromotionSerializer)
     def patch(self, request, promotion: str):
-        items = _valid(ChecklistTickSerializer, request)["items"]
+        items = validated(ChecklistTickSerializer, request)["items"]
         found = services.promotion_checklist_tick(
             actor=self.actor, promotion=promotion_or_404(promotion), items=items
         )
@@ -155,7 +149,7 @@ class PromotionChecklistView(ApiView):
 class PromotionApproveView(ApiView):
     @api_doc(request=DecisionSerializer, response=PromotionSerializer)
     def post(self, request, promotion: str):
-        comment = _valid(DecisionSerializer, request).get("comment", "")
+        comment = validated(DecisionSerializer, request).get("comment", "")
         found = services.promotion_approve(
             actor=self.actor, promotion=promotion_or_404(promotion), comment=comment
         )
@@ -165,7 +159,7 @@ class PromotionApproveView(ApiView):
 class PromotionRejectView(ApiView):
     @api_doc(request=DecisionSerializer, response=PromotionSerializer)
     def post(self, request, promotion: str):
-        comment = _valid(DecisionSerializer, request).get("comment", "")
+        comment = validated(DecisionSerializer, request).get("comment", "")
         found = services.promotion_reject(
             actor=self.actor, promotion=promotion_or_404(promotion), comment=comment
         )
@@ -175,7 +169,7 @@ class PromotionRejectView(ApiView):
 class PromotionApplyView(ApiView):
     @api_doc(request=ApplySerializer, response=PromotionSerializer)
     def post(self, request, promotion: str):
-        reason = _valid(ApplySerializer, request).get("break_glass_reason", "")
+        reason = validated(ApplySerializer, request).get("break_glass_reason", "")
         deployment = services.promotion_apply(
             actor=self.actor, promotion=promotion_or_404(promotion), break_glass_reason=reason
         )
