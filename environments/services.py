@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.audit import Actor, record_change, snapshot
+from core.lookups import as_uuid
 from core.permissions import ROLES, require_change
 from core.updates import apply_fields, refuse_unknown_fields
 from knoxcall.lib.client_ip import parse_client_network
@@ -336,11 +337,13 @@ def api_key_revoke(*, actor: Actor, api_key: ApiKey) -> ApiKey:
 def api_keys_touch(used: dict[str, object]) -> int:
     """Set last_used_at for many keys at once (key id -> time); the proxy's batched usage flush calls it.
 
-    Not audited and no configuration version bump: usage is not configuration.
+    Not audited and no configuration version bump: usage is not configuration. An id that is no key's (not
+    a UUID) is skipped: one odd entry must not keep every other key's time from being written, forever.
     """
     updated = 0
     for key_id, when in used.items():
-        updated += ApiKey.objects.filter(pk=key_id).update(last_used_at=when)
+        if as_uuid(str(key_id)) is not None:
+            updated += ApiKey.objects.filter(pk=key_id).update(last_used_at=when)
     return updated
 
 

@@ -1,3 +1,4 @@
+from datetime import UTC, datetime
 from io import StringIO
 
 import pytest
@@ -11,7 +12,7 @@ from core.permissions import DEVELOPER
 from environments.api_keys import hash_api_key
 from environments.models import ApiKey
 from environments.selectors import api_key_authenticate
-from environments.services import api_key_create, api_key_revoke
+from environments.services import api_key_create, api_key_revoke, api_keys_touch
 
 pytestmark = pytest.mark.django_db
 
@@ -76,3 +77,10 @@ def test_it_prints_a_new_key_from_the_command_line():
     call_command("knoxcall", "apikey", "create", "--name", "bootstrap", "--role", "administrator", stdout=out)
     raw_key = out.getvalue().strip().splitlines()[-1]
     assert api_key_authenticate(raw_key).role == "administrator"
+
+
+def test_a_usage_entry_that_names_no_key_does_not_block_the_others(db):
+    key, _ = api_key_create(actor=SYSTEM, name="ci", role="viewer")
+    now = datetime.now(UTC)
+    assert api_keys_touch({"not-a-key": now, str(key.pk): now}) == 1
+    assert ApiKey.objects.get(pk=key.pk).last_used_at == now

@@ -2,6 +2,8 @@
 no socket and no database (pytest-django refuses any query here), so each test takes milliseconds. The
 real-server tests (test_proxy_routing.py, test_access.py, ...) still run every behaviour end to end."""
 
+import uuid
+
 from routing.access_table import KeyInfo
 from routing.proxy.ratelimit import Verdict
 from secrets_vault.injection import SecretInfo, Vault
@@ -56,7 +58,8 @@ def test_it_answers_json_errors_with_a_code_and_records_them():
 
 def test_it_admits_by_client_ip_or_key_and_says_what_is_missing():
     guarded = open_route("guarded")
-    key = KeyInfo(id="k1", name="ci", may_invoke=True, rate_limit_requests=None, rate_limit_window_sec=None)
+    key_id = str(uuid.uuid4())
+    key = KeyInfo(id=key_id, name="ci", may_invoke=True, rate_limit_requests=None, rate_limit_window_sec=None)
     table = table_of([guarded], clients={("guarded", "production"): ["198.51.100.0/24"]}, api_keys={KEY: key})
     headers = {"x-knoxcall-route": "guarded"}
     assert run(table, headers=headers, client_ip="198.51.100.7").status == 200
@@ -68,7 +71,7 @@ def test_it_admits_by_client_ip_or_key_and_says_what_is_missing():
     )
     keyed = run(table, headers={**headers, "x-knoxcall-key": KEY}, client_ip="203.0.113.9")
     assert (keyed.status, keyed.json()["code"]) == (403, "ip_not_authorized")  # a key does not lift the list
-    assert keyed.records[0].api_key_id == "k1"
+    assert keyed.records[0].api_key_id == key_id
 
 
 def test_it_answers_429_with_the_limiter_s_headers():
