@@ -36,3 +36,12 @@ class DecisionForm(forms.Form):
 
 class ApplyForm(forms.Form):
     break_glass_reason = forms.CharField(required=False, max_length=2000, widget=forms.Textarea)
+
+
+class WatchForm(forms.Form):
+    auto_rollback_percent = forms.FloatField(
+        min_value=0,
+        max_value=100,
+        required=False,
+        label="Roll back by itself when the error rate passes (%)",
+    )

@@ -98,15 +98,25 @@ class DeploymentKind(models.TextChoices):
 
 
 class Deployment(models.Model):
-    """A change that reached an environment: watched for WATCH_MINUTES against the hour before it."""
+    """A change that reached an environment, watched for WATCH_MINUTES against the hour before it: an
+    applied promotion, or a rollback (of a route from its History, or of another deployment).
+
+    `environment` is None when a whole route was rolled back: then the route is watched everywhere."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     kind = models.CharField(max_length=16, choices=DeploymentKind.choices)
-    promotion = models.ForeignKey(Promotion, on_delete=models.CASCADE, related_name="deployments")
-    environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="deployments")
+    title = models.CharField(max_length=200, blank=True)
+    promotion = models.ForeignKey(
+        Promotion, null=True, blank=True, on_delete=models.CASCADE, related_name="deployments"
+    )
+    environment = models.ForeignKey(
+        Environment, null=True, blank=True, on_delete=models.CASCADE, related_name="deployments"
+    )
     route_ids = models.JSONField(default=list)
-    # Per route, the revision to roll back to (the one before this deployment's).
+    # Per route, the revision this deployment wrote, and the one to roll back to (the one before it).
+    revisions = models.JSONField(default=dict, blank=True)
     rollback_to = models.JSONField(default=dict)
+    reason = models.TextField(blank=True)
     started_at = models.DateTimeField()
     actor_label = models.CharField(max_length=150)
     auto_rollback_error_rate = models.FloatField(null=True, blank=True)
@@ -119,13 +129,23 @@ class Deployment(models.Model):
         ordering = ["-started_at"]
 
     def __str__(self) -> str:
-        return f"{self.kind} into {self.environment} at {self.started_at:%Y-%m-%d %H:%M}"
+        return f"{self.kind} into {self.where} at {self.started_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def where(self) -> str:
+        return self.environment.name if self.environment_id else "every environment"
 
 
 class DeploymentNotice(models.Model):
-    """One deployment event sent to one notification channel (one attempt, recorded)."""
+    """One deployment event sent to one notification channel (one attempt, recorded): about a promotion
+    (requested, approved, …) or about a deployment (a rollback), or both."""
 
-    promotion = models.ForeignKey(Promotion, on_delete=models.CASCADE, related_name="notices")
+    promotion = models.ForeignKey(
+        Promotion, null=True, blank=True, on_delete=models.CASCADE, related_name="notices"
+    )
+    deployment = models.ForeignKey(
+        Deployment, null=True, blank=True, on_delete=models.CASCADE, related_name="notices"
+    )
     channel = models.ForeignKey("alerts.NotificationChannel", on_delete=models.CASCADE, related_name="+")
     event = models.CharField(max_length=32)
     delivered = models.BooleanField(default=False)

@@ -13,7 +13,7 @@ from alerts.selectors import notification_channel_list
 from analytics.health import HEALTHY, health_verdict
 from analytics.models import RequestLog
 from analytics.rollup import NOT_GATEWAY_ERRORS
-from analytics.selectors import Metrics, thresholds_for, window_metrics
+from analytics.selectors import Metrics, metric_buckets_for_window, thresholds_for, window_metrics
 from environments.models import Environment
 from routing.models import Route, RouteClient, RouteOverride
 from routing.selectors import base_values
@@ -150,12 +150,11 @@ def team_notified(promotion: Promotion, now: datetime) -> Evidence:
     )
 
 
-def deployment_channels(environment: Environment) -> list:
-    """Where an environment's deployment events go: the enabled channels of its enabled alert rules."""
-    channels = notification_channel_list(environment=environment.name).filter(
-        enabled=True, rules__enabled=True
-    )
-    return list(channels.distinct())
+def deployment_channels(environment: Environment | None) -> list:
+    """Where an environment's deployment events go: the enabled channels of its enabled alert rules (of
+    every environment's rules when a change reached them all, None)."""
+    channels = notification_channel_list(environment=environment.name if environment else None)
+    return list(channels.filter(enabled=True, rules__enabled=True).distinct())
 
 
 EVIDENCE = {
@@ -200,20 +199,35 @@ class Watch:
     first_requests: list[RequestLog]
 
 
+def _watched_metrics(deployment: Deployment, since: datetime, until: datetime) -> Metrics:
+    """The deployment's routes in its environment (in every environment for a whole route) over a window."""
+    environments = [deployment.environment.name] if deployment.environment_id else None
+    metrics = Metrics()
+    buckets = metric_buckets_for_window(
+        environments=environments, route_ids=deployment.route_ids or None, since=since, until=until
+    )
+    for bucket in buckets:
+        metrics.add(bucket)
+    return metrics
+
+
+def _logs_since_change(deployment: Deployment) -> QuerySet[RequestLog]:
+    logs = RequestLog.objects.filter(timestamp__gte=deployment.started_at)
+    if deployment.environment_id:
+        logs = logs.filter(environment=deployment.environment.name)
+    if deployment.route_ids:
+        logs = logs.filter(route_id__in=deployment.route_ids)
+    return logs
+
+
 def deployment_watch(deployment: Deployment, now: datetime | None = None) -> Watch:
     """The target's figures in the WATCH_MINUTES after the change against the hour before it."""
     now = now or timezone.now()
-    name, start = deployment.environment.name, deployment.started_at
+    start = deployment.started_at
     until = min(now, start + timedelta(minutes=WATCH_MINUTES))
-    routes = deployment.route_ids or None
-    before = window_metrics(
-        environments=[name], route_ids=routes, since=start - timedelta(hours=1), until=start
-    )[name]
-    after = window_metrics(environments=[name], route_ids=routes, since=start, until=until)[name]
-    logs = RequestLog.objects.filter(environment=name, timestamp__gte=start)
-    if deployment.route_ids:
-        logs = logs.filter(route_id__in=deployment.route_ids)
-    first = list(logs.order_by("timestamp", "id")[:FIRST_REQUESTS])
+    before = _watched_metrics(deployment, start - timedelta(hours=1), start)
+    after = _watched_metrics(deployment, start, until)
+    first = list(_logs_since_change(deployment).order_by("timestamp", "id")[:FIRST_REQUESTS])
     return Watch(before, after, until, now < start + timedelta(minutes=WATCH_MINUTES), first)
 
 
@@ -221,13 +235,29 @@ def calls_since_change(deployment: Deployment, until: datetime) -> tuple[int, in
     """(errors, calls) of the deployment's routes in its environment since the change, counted from the
     request log itself (errors as analytics counts them: 5xx or failed by the gateway). The log, not the
     buckets: the automatic rollback then never reads a minute the rollup has not written yet."""
-    logs = RequestLog.objects.filter(
-        environment=deployment.environment.name, timestamp__gte=deployment.started_at, timestamp__lt=until
-    )
-    if deployment.route_ids:
-        logs = logs.filter(route_id__in=deployment.route_ids)
+    logs = _logs_since_change(deployment).filter(timestamp__lt=until)
     errors = logs.filter(Q(status__gte=500) | ~Q(error_code__in=NOT_GATEWAY_ERRORS))
     return errors.count(), logs.count()
+
+
+def deployment_for_page(pk) -> Deployment | None:
+    return (
+        Deployment.objects.select_related("promotion", "environment", "rolled_back_by").filter(pk=pk).first()
+    )
+
+
+def deployment_routes(deployment: Deployment) -> list[dict[str, str]]:
+    """The deployment's routes by name (a deleted one by the name its last revision knew)."""
+    names = dict(Route.objects.filter(pk__in=deployment.route_ids).values_list("pk", "name"))
+    names = {str(pk): name for pk, name in names.items()}
+    return [{"id": r, "name": names.get(r, r)} for r in deployment.route_ids]
+
+
+def deployments_by_revision(route_id) -> dict[int, Deployment]:
+    """Revision number → the deployment that wrote it, for one route's History."""
+    key = str(route_id)
+    deployments = Deployment.objects.filter(revisions__has_key=key).only("pk", "revisions")
+    return {d.revisions[key]: d for d in deployments}
 
 
 def deployments_watching(now: datetime | None = None) -> QuerySet[Deployment]:

@@ -1,6 +1,7 @@
 """Writes of the deployments app: propose, tick, approve, reject, cancel and apply a promotion; roll a
 deployment back. Each is one transaction with its audit entry; route changes go through routing.services."""
 
+from datetime import timedelta
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -19,7 +20,7 @@ from . import notify
 from .errors import ChecklistIncomplete, NotOpen, PlanChanged, SelfApprovalForbidden
 from .models import Approval, Decision, Deployment, DeploymentKind, Promotion, PromotionStatus
 from .plan import Plan
-from .selectors import checklist_state, current_plan, promotion_current_plan
+from .selectors import WATCH_MINUTES, checklist_state, current_plan, promotion_current_plan
 
 PROMOTABLE = {*OVERRIDABLE_FIELDS, CLIENT_ASSIGNMENTS}
 
@@ -289,9 +290,11 @@ def promotion_apply(*, actor: Actor, promotion: Promotion, break_glass_reason: s
     promotion.save(update_fields=["status", "applied_at", "applied_by_label", "break_glass_reason", "result"])
     deployment = Deployment.objects.create(
         kind=DeploymentKind.PROMOTION,
+        title=promotion.title,
         promotion=promotion,
         environment=promotion.target,
         route_ids=promotion.route_ids,
+        revisions=promotion.result["revisions"],
         rollback_to=before,
         started_at=now,
         actor_label=actor.label,
@@ -304,18 +307,31 @@ def promotion_apply(*, actor: Actor, promotion: Promotion, break_glass_reason: s
     return deployment
 
 
-@transaction.atomic
-def deployment_rollback(*, actor: Actor, deployment: Deployment, reason: str) -> Deployment:
-    """Put the deployment's environment back at the revisions before it (routing's rollback, per route)."""
-    require_change(actor, protected=_protected(deployment.environment))
-    deployment = (
-        Deployment.objects.select_for_update()
-        .select_related("promotion", "environment")
-        .get(pk=deployment.pk)
+def _audit_deployment(actor: Actor, action: str, deployment: Deployment, **after: Any) -> None:
+    record_change(
+        actor=actor,
+        action=action,
+        resource_type="deployment",
+        resource_id=deployment.pk,
+        resource_name=deployment.title,
+        environment=deployment.environment.name if deployment.environment_id else "",
+        after=after,
     )
+
+
+@transaction.atomic
+def deployment_rollback(
+    *, actor: Actor, deployment: Deployment, reason: str, event: str = "rolled_back"
+) -> Deployment:
+    """Put the deployment's routes back at the revisions before it: in its environment, or whole routes
+    when it changed them everywhere (a route rolled back from its History). The rollback is a deployment
+    too, watched and notified with `event`."""
+    deployment = Deployment.objects.select_for_update().select_related("environment").get(pk=deployment.pk)
+    require_change(actor, protected=_protected(deployment.environment) if deployment.environment else [])
     if deployment.rolled_back_at is not None:
         raise NotOpen("This deployment was already rolled back.")
     targets = {r: n for r, n in deployment.rollback_to.items() if n is not None}
+    environment = deployment.environment.name if deployment.environment_id else None
     before = _revision_numbers(list(targets))
     with approved_change():
         for route_id, number in sorted(targets.items()):
@@ -323,23 +339,52 @@ def deployment_rollback(*, actor: Actor, deployment: Deployment, reason: str) ->
                 actor=actor,
                 route_id=route_id,
                 to_revision=number,
-                scope="environment",
-                environment=deployment.environment.name,
+                scope="environment" if environment else "route",
+                environment=environment,
                 reason=reason or "Deployment rollback",
+                watched=False,
             )
     now = timezone.now()
     rollback = Deployment.objects.create(
         kind=DeploymentKind.ROLLBACK,
+        title=f"Rollback of {deployment.title}"[:200],
         promotion=deployment.promotion,
         environment=deployment.environment,
         route_ids=list(targets),
+        revisions=_revision_numbers(list(targets)),
         rollback_to=before,
+        reason=reason,
         started_at=now,
         actor_label=actor.label,
     )
     deployment.rolled_back_at, deployment.rolled_back_by = now, rollback
     deployment.save(update_fields=["rolled_back_at", "rolled_back_by"])
-    _audit(actor, "promotion.rollback", deployment.promotion, reason=reason, deployment=str(rollback.pk))
-    promotion_id = deployment.promotion_id
-    transaction.on_commit(lambda: notify.queue(promotion_id, "rolled_back"))
+    _audit_deployment(actor, "deployment.rollback", deployment, reason=reason, rollback=str(rollback.pk))
+    transaction.on_commit(lambda: notify.queue_deployment(rollback.pk, event))
     return rollback
+
+
+@transaction.atomic
+def deployment_watch_update(
+    *, actor: Actor, deployment: Deployment, auto_rollback_error_rate: float | None
+) -> Deployment:
+    """Turn automatic rollback on (an error rate, 0-1) or off (None) for a deployment still watched."""
+    deployment = Deployment.objects.select_for_update().select_related("environment").get(pk=deployment.pk)
+    require_change(actor, protected=_protected(deployment.environment) if deployment.environment else [])
+    if deployment.rolled_back_at is not None:
+        raise NotOpen("This deployment was already rolled back.")
+    if timezone.now() >= deployment.started_at + timedelta(minutes=WATCH_MINUTES):
+        raise NotOpen("The watch of this deployment has ended.")
+    if auto_rollback_error_rate is not None and not 0 <= auto_rollback_error_rate <= 1:
+        raise ValidationError({"auto_rollback_error_rate": "Give an error rate between 0 and 1."})
+    before = deployment.auto_rollback_error_rate
+    deployment.auto_rollback_error_rate = auto_rollback_error_rate
+    deployment.save(update_fields=["auto_rollback_error_rate"])
+    _audit_deployment(
+        actor,
+        "deployment.watch",
+        deployment,
+        auto_rollback_error_rate=auto_rollback_error_rate,
+        before=before,
+    )
+    return deployment

@@ -2,13 +2,18 @@
 
 from celery import shared_task
 
-from .notify import send_deployment_event
+from .notify import send_deployment_event, send_promotion_event
 from .watch import auto_rollback_due
 
 
 @shared_task(name="deployments.send_event", acks_late=True, ignore_result=True)
-def send_deployment_event_task(promotion_id: str, event: str) -> int:
-    return send_deployment_event(promotion_id, event)
+def send_promotion_event_task(promotion_id: str, event: str) -> int:
+    return send_promotion_event(promotion_id, event)
+
+
+@shared_task(name="deployments.send_deployment_event", acks_late=True, ignore_result=True)
+def send_deployment_event_task(deployment_id: str, event: str) -> int:
+    return send_deployment_event(deployment_id, event)
 
 
 @shared_task(name="deployments.auto_rollback", acks_late=True, ignore_result=True)

@@ -12,4 +12,5 @@ urlpatterns = [
     path("promotions/<uuid:pk>/<str:action>/", views.promotion_action, name="promotion_action"),
     path("<uuid:pk>/", views.deployment_detail, name="deployment"),
     path("<uuid:pk>/rollback/", views.deployment_rollback, name="rollback"),
+    path("<uuid:pk>/watch/", views.deployment_watch, name="watch"),
 ]

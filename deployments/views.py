@@ -15,7 +15,7 @@ from core.http.console import actor_for, call_service, require_editor
 from routing.models import BEHAVIOUR_FIELDS
 
 from . import selectors, services
-from .forms import ApplyForm, DecisionForm, PromoteForm
+from .forms import ApplyForm, DecisionForm, PromoteForm, WatchForm
 from .models import Deployment, Promotion
 
 
@@ -119,25 +119,66 @@ def promotion_action(request: HttpRequest, pk, action: str) -> HttpResponse:
     return redirect("deployments:promotion", promotion.pk)
 
 
+def _percent(rate: float | None) -> str:
+    return "" if rate is None else f"{rate * 100:g}"
+
+
+def _deployment_page(
+    request: HttpRequest, deployment: Deployment, errors=(), status: int = 200
+) -> HttpResponse:
+    context = {
+        "deployment": deployment,
+        "watch": selectors.deployment_watch(deployment),
+        "routes": selectors.deployment_routes(deployment),
+        "auto_rollback_percent": _percent(deployment.auto_rollback_error_rate),
+        "errors": list(errors),
+    }
+    return render(request, "deployments/deployment.html", context, status=status)
+
+
+def _deployment_or_404(pk) -> Deployment:
+    deployment = selectors.deployment_for_page(pk)
+    if deployment is None:
+        raise Http404("No such deployment.")
+    return deployment
+
+
 @login_required
 @require_GET
 def deployment_detail(request: HttpRequest, pk) -> HttpResponse:
-    deployment = get_object_or_404(Deployment.objects.select_related("promotion", "environment"), pk=pk)
-    watch = selectors.deployment_watch(deployment)
-    return render(request, "deployments/deployment.html", {"deployment": deployment, "watch": watch})
+    return _deployment_page(request, _deployment_or_404(pk))
 
 
 @login_required
 @require_POST
 def deployment_rollback(request: HttpRequest, pk) -> HttpResponse:
-    deployment = get_object_or_404(Deployment.objects.select_related("promotion", "environment"), pk=pk)
+    deployment = _deployment_or_404(pk)
     reason = request.POST.get("reason", "").strip() or "Rolled back from the deployment page."
     rollback, errors, status = call_service(
         services.deployment_rollback, actor=actor_for(request), deployment=deployment, reason=reason
     )
     if errors:
-        watch = selectors.deployment_watch(deployment)
-        context = {"deployment": deployment, "watch": watch, "errors": errors}
-        return render(request, "deployments/deployment.html", context, status=status)
+        return _deployment_page(request, deployment, errors, status)
     messages.success(request, "Rolled back.")
     return redirect("deployments:deployment", rollback.pk)
+
+
+@login_required
+@require_POST
+def deployment_watch(request: HttpRequest, pk) -> HttpResponse:
+    """Turn the automatic rollback on (a percentage) or off (empty)."""
+    deployment = _deployment_or_404(pk)
+    form = WatchForm(request.POST)
+    if not form.is_valid():
+        return _deployment_page(request, deployment, [e for es in form.errors.values() for e in es], 400)
+    percent = form.cleaned_data["auto_rollback_percent"]
+    _, errors, status = call_service(
+        services.deployment_watch_update,
+        actor=actor_for(request),
+        deployment=deployment,
+        auto_rollback_error_rate=percent / 100 if percent is not None else None,
+    )
+    if errors:
+        return _deployment_page(request, deployment, errors, status)
+    messages.success(request, "Automatic rollback " + ("on." if percent is not None else "off."))
+    return redirect("deployments:deployment", deployment.pk)

@@ -6,7 +6,6 @@ from django.utils import timezone
 
 from core.audit import SYSTEM
 
-from . import notify
 from .selectors import calls_since_change, deployments_watching
 
 # Below this many calls since the change an error rate says too little to act on by itself.
@@ -31,7 +30,6 @@ def auto_rollback_due(now: datetime | None = None) -> list[str]:
                 f"Automatic rollback: error rate {errors / total:.1%} past "
                 f"{deployment.auto_rollback_error_rate:.1%} after the change."
             )
-            deployment_rollback(actor=SYSTEM, deployment=deployment, reason=reason)
-            notify.queue(deployment.promotion_id, "auto_rolled_back")
+            deployment_rollback(actor=SYSTEM, deployment=deployment, reason=reason, event="auto_rolled_back")
             done.append(str(deployment.pk))
     return done

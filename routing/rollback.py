@@ -5,6 +5,10 @@ model validation, permission rule and secret check as any route write; a revisio
 no longer resolves is refused with `secret_missing` and nothing changes. Secret values are never rolled
 back (they are shared by every route and may have been rotated on purpose): the preview lists the ones
 whose value version changed since. A deleted route comes back with its id and slug.
+
+What else a rollback starts is not routing's business: deployments opens a watched deployment for it (its
+page, its events on the notification channels). Deployments sits above routing, so it installs a watcher
+here at start-up (DeploymentsConfig.ready), which route_rollback calls inside its transaction.
 """
 
 from dataclasses import dataclass, field
@@ -40,6 +44,44 @@ class RollbackPreview:
     secret_changes: list[dict[str, Any]] = field(default_factory=list)
     protected: list[str] = field(default_factory=list)
     recreates: bool = False  # the route was deleted and comes back
+
+
+@dataclass(frozen=True)
+class RollbackDone:
+    """A rollback that wrote something: what it restored, and the revision to go back to (`previous`)."""
+
+    actor: Actor
+    route_id: UUID
+    route_name: str
+    scope: str
+    environment: str  # "" for a whole route
+    to_revision: int
+    revision: RouteRevision  # the new one
+    previous: int | None
+    reason: str
+
+
+class RollbackWatch:
+    """What routing asks of the app watching rollbacks; with nothing installed, nothing watches."""
+
+    def rollback_done(self, done: RollbackDone) -> None:
+        """Called inside the rollback's transaction, after its revision is recorded."""
+
+    def watch_pages(self, route_id: UUID) -> dict[int, str]:
+        """Revision number → URL of the page watching the change that revision made."""
+        return {}
+
+
+_watch = RollbackWatch()
+
+
+def install(watch: RollbackWatch) -> None:
+    global _watch
+    _watch = watch
+
+
+def watch_pages(route_id: UUID) -> dict[int, str]:
+    return _watch.watch_pages(route_id)
 
 
 def revision_get(route_id: UUID, number: int) -> RouteRevision:
@@ -162,44 +204,68 @@ def route_rollback(
     scope: str = "route",
     environment: str | None = None,
     reason: str = "",
+    watched: bool = True,
 ) -> RouteRevision:
     """Make the route (or one environment's view of it) what it was in revision `to_revision`.
 
     Returns the new revision, or the latest one when the route already equals the target (then nothing is
-    written or audited).
+    written or audited). `watched=False`: the caller (a deployment's rollback, which covers several
+    routes) watches the change itself.
     """
     require_change(actor)  # a Viewer is refused before anything is looked at
-    with (
-        transaction.atomic(),
-        revision_scope(action="rollback", actor=actor, reason=reason, restored_from=to_revision),
-    ):
-        revision_capture(route_id=route_id, action="rollback", actor=actor, environment=environment or "")
-        preview = rollback_preview(route_id, to_revision, scope, environment)
-        if document_digest(preview.desired) == document_digest(current_document(route_id)):
-            return latest_revision(route_id)
-        require_change(actor, protected=preview.protected, why=ROLLBACK_REACHES)
-        before = latest_revision(route_id)
-        route = _write_document(route_id, preview.desired)
-        check_secret_references(route)
-        record_change(
-            actor=actor,
-            action="rollback",
-            resource_type="route",
-            resource_id=route_id,
-            resource_name=route.name,
-            environment=preview.environment,
-            before={
-                "revision": before.number if before else None,
-                "digest": before.digest if before else None,
-            },
-            after={
-                "revision": to_revision,
-                "scope": scope,
-                "reason": reason,
-                "digest": document_digest(preview.desired),
-            },
-        )
-    return latest_revision(route_id)
+    with transaction.atomic():
+        with revision_scope(action="rollback", actor=actor, reason=reason, restored_from=to_revision):
+            revision_capture(route_id=route_id, action="rollback", actor=actor, environment=environment or "")
+            before = latest_revision(route_id)
+            route = _rollback_write(actor, route_id, to_revision, scope, environment, reason)
+        revision = latest_revision(route_id)
+        if route is not None and watched:
+            _watch.rollback_done(
+                RollbackDone(
+                    actor=actor,
+                    route_id=route_id,
+                    route_name=route.name,
+                    scope=scope,
+                    environment=environment or "",
+                    to_revision=to_revision,
+                    revision=revision,
+                    previous=before.number if before else None,
+                    reason=reason,
+                )
+            )
+    return revision
+
+
+def _rollback_write(
+    actor: Actor, route_id: UUID, to_revision: int, scope: str, environment: str | None, reason: str
+) -> Route | None:
+    """The rollback's writes and audit entry; None when the route already equals the target."""
+    preview = rollback_preview(route_id, to_revision, scope, environment)
+    if document_digest(preview.desired) == document_digest(current_document(route_id)):
+        return None
+    require_change(actor, protected=preview.protected, why=ROLLBACK_REACHES)
+    before = latest_revision(route_id)
+    route = _write_document(route_id, preview.desired)
+    check_secret_references(route)
+    record_change(
+        actor=actor,
+        action="rollback",
+        resource_type="route",
+        resource_id=route_id,
+        resource_name=route.name,
+        environment=preview.environment,
+        before={
+            "revision": before.number if before else None,
+            "digest": before.digest if before else None,
+        },
+        after={
+            "revision": to_revision,
+            "scope": scope,
+            "reason": reason,
+            "digest": document_digest(preview.desired),
+        },
+    )
+    return route
 
 
 def _write_document(route_id: UUID, desired: dict[str, Any]) -> Route:

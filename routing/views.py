@@ -22,7 +22,7 @@ from .compare import revision_diff
 from .forms import OverrideCellForm, RouteForm, TestRequestForm
 from .models import OVERRIDABLE_FIELDS, Route
 from .revisions import current_document
-from .rollback import revision_get, rollback_preview
+from .rollback import revision_get, rollback_preview, watch_pages
 from .rollback import route_rollback as rollback_service
 from .tester import NO_GATEWAY_URL, TestResult, bound_gateway_url, send_test_request
 
@@ -410,6 +410,7 @@ def route_history(request: HttpRequest, route_id) -> HttpResponse:
     entries = audit_selectors.audit_entries(resource_type="route", resource_id=str(route.pk))[:200]
     context = {
         "revisions": selectors.route_revisions(route.pk)[:100],
+        "watch_pages": watch_pages(route.pk),
         "rows": [audit_selectors.audit_row(e) for e in entries],
     }
     return _detail(request, route, "history", "routing/history.html", context)
@@ -457,7 +458,7 @@ def route_rollback(request: HttpRequest, route_id, number: int) -> HttpResponse:
     scope, environment = _rollback_choice(request)
     errors, status = [], 200
     if request.method == "POST":
-        _, errors, status = call_service(
+        revision, errors, status = call_service(
             rollback_service,
             actor=actor,
             route_id=route.pk,
@@ -468,7 +469,9 @@ def route_rollback(request: HttpRequest, route_id, number: int) -> HttpResponse:
         )
         if not errors:
             messages.success(request, f"Rolled back to revision {number}.")
-            return redirect("routing:history", route_id=route.pk)
+            # The change is watched like a deployment when an app watches rollbacks: show that page.
+            watch = watch_pages(route.pk).get(revision.number)
+            return redirect(watch or reverse("routing:history", kwargs={"route_id": route.pk}))
     try:
         preview = rollback_preview(route.pk, number, scope, environment)
     except (ValidationError, ObjectDoesNotExist) as exc:
