@@ -20,6 +20,7 @@ from core.audit import SYSTEM, record_change
 from environments.models import ArchivedEnvironment, Environment
 from environments.services import environment_snapshot
 from routing.models import RouteClient, RouteOverride
+from routing.revisions import revisions_for_routes_naming
 from secrets_vault.models import SecretValue
 
 log = logging.getLogger(__name__)
@@ -55,7 +56,8 @@ def environment_archive(
     if environment is None or environment.expires_at is None or environment.expires_at > now:
         return None  # extended meanwhile, or archived by another worker
     before = environment_snapshot(environment)
-    deleted = _delete_served(environment)
+    with revisions_for_routes_naming(actor=SYSTEM, action="environment_expire", environment=environment):
+        deleted = _delete_served(environment)
     archived = ArchivedEnvironment.objects.create(
         name=environment.name, parent_name=before["parent"] or "", expired_at=environment.expires_at
     )

@@ -14,7 +14,7 @@ from core.permissions import ROLES, require_change
 from core.updates import apply_fields, refuse_unknown_fields
 from knoxcall.lib.client_ip import parse_client_network
 
-from . import cloning
+from . import cloning, route_revisions
 from .api_keys import display_prefix_of, generate_api_key, hash_api_key
 from .models import ApiKey, ArchivedEnvironment, Client, Environment
 
@@ -231,7 +231,8 @@ def environment_delete(*, actor: Actor, environment: Environment) -> None:
         )
     before = environment_snapshot(environment)
     environment_id = environment.pk
-    environment.delete()
+    with route_revisions.routes_naming(actor=actor, action="environment_delete", environment=environment):
+        environment.delete()
     record_change(
         actor=actor,
         action="delete",
@@ -394,7 +395,8 @@ def client_update(*, actor: Actor, client: Client, **fields: Any) -> Client:
     before = snapshot(client, CLIENT_FIELDS)
     if "ip_address" in fields:
         fields["ip_address"] = clean_client_ip(fields["ip_address"])
-    apply_fields(client, fields)
+    with route_revisions.routes_naming(actor=actor, action="client_update", client=client):
+        apply_fields(client, fields)  # a new name changes the documents of the routes it is assigned to
     record_change(
         actor=actor,
         action="update",
@@ -413,7 +415,8 @@ def client_delete(*, actor: Actor, client: Client) -> None:
     require_change(actor, protected=protected_environments_of_client(client))
     before = snapshot(client, CLIENT_FIELDS)
     client_id = client.pk
-    client.delete()
+    with route_revisions.routes_naming(actor=actor, action="client_delete", client=client):
+        client.delete()
     record_change(
         actor=actor,
         action="delete",

@@ -14,6 +14,7 @@ from environments import services
 from environments.models import Client
 from environments.selectors import client_or_404, environment_or_404
 
+from .revisions import revision_scope
 from .selectors import route_or_404
 from .services import route_client_assign, route_client_unassign
 
@@ -95,8 +96,9 @@ class ClientListView(ApiView):
     def post(self, request):
         fields = validated(ClientWriteSerializer, request)
         assignments = fields.pop("route_assignments", [])
-        client = services.client_create(actor=self.actor, **fields)
-        set_assignments(self.actor, client, assignments)
+        with revision_scope(action="client_create", actor=self.actor):  # one revision per route reached
+            client = services.client_create(actor=self.actor, **fields)
+            set_assignments(self.actor, client, assignments)
         return self.ok(ClientSerializer(get_client(str(client.pk))).data, status=201)
 
 
@@ -111,10 +113,11 @@ class ClientDetailView(ApiView):
         instance = get_client(client)
         fields = validated(ClientWriteSerializer, request, partial=True)
         assignments = fields.pop("route_assignments", None)
-        if fields:
-            instance = services.client_update(actor=self.actor, client=instance, **fields)
-        if assignments is not None:
-            set_assignments(self.actor, instance, assignments)
+        with revision_scope(action="client_update", actor=self.actor):  # one revision per route reached
+            if fields:
+                instance = services.client_update(actor=self.actor, client=instance, **fields)
+            if assignments is not None:
+                set_assignments(self.actor, instance, assignments)
         return self.ok(ClientSerializer(get_client(str(instance.pk))).data)
 
     @api_doc(response=DeletedSerializer)

@@ -19,7 +19,7 @@ from uuid import UUID
 from django.db import transaction
 
 from .document import SECRET_REFS, canonical, document_digest, revision_document
-from .models import Route, RouteRevision
+from .models import Route, RouteClient, RouteOverride, RouteRevision
 
 
 @dataclass
@@ -109,6 +109,31 @@ def revision_capture(
     if environment not in pending.environments:
         pending.environments.append(environment)
     pending.fields.extend(f for f in fields if f not in pending.fields)
+
+
+def routes_naming(*, environment: Any = None, client: Any = None) -> list[UUID]:
+    """Routes whose document names the environment (an override or an assignment there) or the client."""
+    overrides, assignments = RouteOverride.objects.none(), RouteClient.objects.none()
+    if environment is not None:
+        overrides = RouteOverride.objects.filter(environment=environment)
+        assignments = RouteClient.objects.filter(environment=environment)
+    if client is not None:
+        assignments = assignments | RouteClient.objects.filter(client=client)
+    ids = {*overrides.values_list("route_id", flat=True), *assignments.values_list("route_id", flat=True)}
+    return sorted(ids, key=str)  # one lock order for every writer
+
+
+@contextmanager
+def revisions_for_routes_naming(
+    *, actor: Any, action: str, environment: Any = None, client: Any = None
+) -> Iterator[None]:
+    """One revision for each route naming the environment or client, after the write inside (which
+    deletes or renames it): installed in environments.route_revisions, used by configuration too."""
+    with revision_scope(action=action, actor=actor):
+        for route_id in routes_naming(environment=environment, client=client):
+            name = environment.name if environment is not None else ""
+            revision_capture(route_id=route_id, action=action, actor=actor, environment=name)
+        yield
 
 
 def current_document(route_id: UUID) -> dict:

@@ -14,7 +14,7 @@ from environments.models import Client, Environment
 
 from .effective import serves_change
 from .models import OVERRIDABLE_FIELDS, Route, RouteClient, RouteOverride
-from .revisions import revision_capture, revision_scope, revisioned
+from .revisions import revision_capture, revision_scope, revisioned, routes_naming
 from .validation import INJECTION_FIELDS, check_secret_references, clean_route_values
 
 ROUTE_FIELDS = ["name", "slug", "description", "residency_locked", *OVERRIDABLE_FIELDS]
@@ -307,7 +307,26 @@ def _duplicate(actor: Actor, route: Route) -> Route:
 
 def environment_configuration_copy(actor: Actor, parent: Environment, child: Environment) -> None:
     """Copy the parent's override rows and client assignments, so the child serves and admits what the
-    parent does from its first call. Audited as one entry; the create's version bump covers the table."""
+    parent does from its first call. Audited as one entry; the create's version bump covers the table.
+    Each route with something copied gets one revision (its document gains the child's entries)."""
+    with revision_scope(action="environment_clone", actor=actor):
+        for route_id in routes_naming(environment=parent):
+            revision_capture(
+                route_id=route_id, action="environment_clone", actor=actor, environment=child.name
+            )
+        counts = _copy_configuration(parent, child)
+    record_change(
+        actor=actor,
+        action="clone",
+        resource_type="environment",
+        resource_id=child.pk,
+        resource_name=child.name,
+        environment=child.name,
+        after={"from": parent.name, **counts},
+    )
+
+
+def _copy_configuration(parent: Environment, child: Environment) -> dict[str, int]:
     overrides = list(RouteOverride.objects.filter(environment=parent))
     for row in overrides:
         row.pk, row.environment = None, child
@@ -317,12 +336,4 @@ def environment_configuration_copy(actor: Actor, parent: Environment, child: Env
         for a in RouteClient.objects.filter(environment=parent)
     ]
     RouteClient.objects.bulk_create(assignments)
-    record_change(
-        actor=actor,
-        action="clone",
-        resource_type="environment",
-        resource_id=child.pk,
-        resource_name=child.name,
-        environment=child.name,
-        after={"from": parent.name, "overrides": len(overrides), "client_assignments": len(assignments)},
-    )
+    return {"overrides": len(overrides), "client_assignments": len(assignments)}
