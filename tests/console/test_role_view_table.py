@@ -303,6 +303,8 @@ DEPLOYMENTS = [
     ("post", PR + "cancel/", {}, (302, 403, 403, 302)),
     ("get", "/deployments/{deployment}/", None, (302, 200, 200, 200)),
     ("post", "/deployments/{deployment}/rollback/", {}, (302, 403, 302, 302)),  # development
+    ("post", "/deployments/{deployment}/watch/", {"auto_rollback_percent": "5"}, (302, 403, 302, 302)),
+    ("post", "/deployments/{deployment}/watch/", {"auto_rollback_percent": "500"}, (302, 403, 400, 400)),
 ]
 
 TABLE = TABLE + DEV_ROUTE + SECRETS + ACCESS + ANALYTICS + ALERTS + DEPLOYMENTS
