@@ -1,6 +1,8 @@
 """/v1 endpoints of promotions: propose, read, tick the checklist, approve, reject, apply, cancel."""
 
 import uuid
+from collections.abc import Callable
+from typing import Any
 
 from django.http import Http404
 from rest_framework import serializers
@@ -146,38 +148,39 @@ class PromotionChecklistView(ApiView):
         return self.ok(PromotionSerializer(found).data)
 
 
-class PromotionApproveView(ApiView):
-    @api_doc(request=DecisionSerializer, response=PromotionSerializer)
-    def post(self, request, promotion: str):
-        comment = validated(DecisionSerializer, request).get("comment", "")
-        found = services.promotion_approve(
-            actor=self.actor, promotion=promotion_or_404(promotion), comment=comment
-        )
-        return self.ok(PromotionSerializer(found).data)
+def _promotion_action(
+    name: str, service: Callable[..., Any], body: type[WriteSerializer] | None, summary: str
+):
+    """POST /v1/promotions/{id}/<action>: validate the body, hand its fields to the service (they are named
+    as its keyword arguments), answer with the promotion as it now is."""
+
+    class PromotionActionView(ApiView):
+        @api_doc(request=body, response=PromotionSerializer, summary=summary)
+        def post(self, request, promotion: str):
+            fields = validated(body, request) if body else {}
+            service(actor=self.actor, promotion=promotion_or_404(promotion), **fields)
+            return self.ok(PromotionSerializer(promotion_or_404(promotion)).data)
+
+    PromotionActionView.__name__ = PromotionActionView.__qualname__ = name
+    return PromotionActionView
 
 
-class PromotionRejectView(ApiView):
-    @api_doc(request=DecisionSerializer, response=PromotionSerializer)
-    def post(self, request, promotion: str):
-        comment = validated(DecisionSerializer, request).get("comment", "")
-        found = services.promotion_reject(
-            actor=self.actor, promotion=promotion_or_404(promotion), comment=comment
-        )
-        return self.ok(PromotionSerializer(found).data)
-
-
-class PromotionApplyView(ApiView):
-    @api_doc(request=ApplySerializer, response=PromotionSerializer)
-    def post(self, request, promotion: str):
-        reason = validated(ApplySerializer, request).get("break_glass_reason", "")
-        deployment = services.promotion_apply(
-            actor=self.actor, promotion=promotion_or_404(promotion), break_glass_reason=reason
-        )
-        return self.ok(PromotionSerializer(promotion_or_404(str(deployment.promotion_id))).data)
-
-
-class PromotionCancelView(ApiView):
-    @api_doc(request=None, response=PromotionSerializer)
-    def post(self, request, promotion: str):
-        found = services.promotion_cancel(actor=self.actor, promotion=promotion_or_404(promotion))
-        return self.ok(PromotionSerializer(found).data)
+PromotionApproveView = _promotion_action(
+    "PromotionApproveView",
+    services.promotion_approve,
+    DecisionSerializer,
+    "Approve the plan as it is now (bound to its digest); never the requester's own.",
+)
+PromotionRejectView = _promotion_action(
+    "PromotionRejectView", services.promotion_reject, DecisionSerializer, "Reject: any one rejection rejects."
+)
+PromotionApplyView = _promotion_action(
+    "PromotionApplyView",
+    services.promotion_apply,
+    ApplySerializer,
+    "Write every route of the plan in one transaction, or nothing; a break-glass reason applies without "
+    "approvals.",
+)
+PromotionCancelView = _promotion_action(
+    "PromotionCancelView", services.promotion_cancel, None, "Withdraw a pending or approved promotion."
+)

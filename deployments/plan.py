@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from routing.compare import compare_views
 from routing.effective import effective_config
 from routing.models import BEHAVIOUR_FIELDS, CLIENT_ASSIGNMENTS, OVERRIDABLE_FIELDS
 
@@ -117,14 +118,18 @@ def field_kind(name: str) -> str:
     return BEHAVIOUR if name in BEHAVIOUR_FIELDS else ENVIRONMENT_SPECIFIC
 
 
+PROMOTABLE = frozenset((*OVERRIDABLE_FIELDS, CLIENT_ASSIGNMENTS))
+
+
 def differences(doc: Mapping[str, Any], source: str, target: str, chosen: Iterable[str]) -> list[FieldChange]:
-    """Every field whose served value differs between the two environments, marked promote if chosen."""
+    """Every field whose served value differs between the two environments, marked promote if chosen:
+    routing.compare's rows, the ones the History, Compare and /v1 compare show too."""
     chosen = set(chosen)
-    a, b = served(doc, source), served(doc, target)
+    document = {**doc["base"], "overrides": doc["overrides"], "clients": doc["clients"]}
     return [
-        FieldChange(name, field_kind(name), a[name], b[name], name in chosen)
-        for name in (*OVERRIDABLE_FIELDS, CLIENT_ASSIGNMENTS)
-        if a[name] != b[name]
+        FieldChange(row.field, field_kind(row.field), row.before, row.after, row.field in chosen)
+        for row in compare_views(document, source, document, target)
+        if row.changed and row.field in PROMOTABLE
     ]
 
 

@@ -12,17 +12,15 @@ from core.audit import Actor, record_change
 from core.permissions import ADMINISTRATOR, SYSTEM_ROLE, approved_change, require_change
 from environments.models import ApiKey, Client, Environment
 from routing import services as routing
-from routing.models import BEHAVIOUR_FIELDS, CLIENT_ASSIGNMENTS, OVERRIDABLE_FIELDS, Route
+from routing.models import BEHAVIOUR_FIELDS, Route
 from routing.revisions import latest_revision, revision_scope
 from routing.rollback import route_rollback
 
 from . import notify
 from .errors import ChecklistIncomplete, NotOpen, PlanChanged, SelfApprovalForbidden
 from .models import Approval, Decision, Deployment, DeploymentKind, Promotion, PromotionStatus
-from .plan import Plan
+from .plan import PROMOTABLE, Plan
 from .selectors import WATCH_MINUTES, checklist_state, current_plan, promotion_current_plan
-
-PROMOTABLE = {*OVERRIDABLE_FIELDS, CLIENT_ASSIGNMENTS}
 
 
 def _audit(actor: Actor, action: str, promotion: Promotion, **extra: Any) -> None:

@@ -138,6 +138,7 @@ def test_evidence_items_are_checked_from_data(people, orders, environments):
         {"key": "tests_passing", "label": "All tests passing in staging", "evidence": "source_healthy"},
         {"key": "monitoring_ready", "label": "Monitoring ready", "evidence": "monitoring_ready"},
         {"key": "rollback_plan", "label": "Rollback plan", "evidence": "rollback_ready"},
+        {"key": "team_notified", "label": "Team notified", "evidence": "team_notified"},
     ]
     environments["production"].save()
     alice = Actor.for_user(people["alice"]["user"])
@@ -145,13 +146,24 @@ def test_evidence_items_are_checked_from_data(people, orders, environments):
         actor=alice, source=environments["staging"], target=environments["production"], title="Evidence"
     )
     state = {i["key"]: i["done"] for i in checklist_state(promotion)}
-    assert state == {"tests_passing": False, "monitoring_ready": False, "rollback_plan": True}
+    assert state == {
+        "tests_passing": False,
+        "monitoring_ready": False,
+        "rollback_plan": True,
+        "team_notified": False,
+    }
     _bucket("staging", orders, timezone.now() - timedelta(minutes=10), total=50, errors=0)
+    channel = notification_channel_create(
+        actor=SYSTEM, name="Deploys", kind="slack", config={"webhook_url": "http://127.0.0.1:9/hook"}
+    )
     alert_rule_create(
         actor=SYSTEM,
         name="Prod errors",
         type="error_rate",
         threshold=5.0,
         environments=[environments["production"]],
+        channels=[channel],
     )
-    assert all(i["done"] for i in checklist_state(promotion))
+    state = checklist_state(promotion)
+    assert all(i["done"] for i in state)
+    assert "Deploys" in next(i["detail"] for i in state if i["key"] == "team_notified")

@@ -1,7 +1,9 @@
 """/v1/promotions end to end: plan, pinning, four eyes, digest-bound approval, checklist, break-glass."""
 
-from core.audit import SYSTEM
+from core.audit import SYSTEM, Actor
 from core.models import AuditEntry
+from deployments.models import Deployment
+from deployments.services import deployment_rollback
 from environments.models import Environment
 from routing.models import Route, RouteOverride
 from routing.selectors import effective_for
@@ -135,3 +137,61 @@ def test_a_non_protected_target_needs_no_approval(people, orders):
     assert response.status_code == 200, response.body
     assert _served(orders, "development")["timeout_ms"] == 5000
     assert _served(orders, "production")["timeout_ms"] == 30000
+
+
+def test_a_change_to_the_target_after_approval_also_answers_plan_changed(people, orders, environments):
+    alice, bob = people["alice"]["api"], people["bob"]["api"]
+    promotion = _tick(alice, _propose(alice))
+    path = f"/v1/promotions/{promotion['id']}"
+    assert bob.post(path + "/approve").status_code == 200
+    route_override_update(
+        actor=SYSTEM, route=orders, environment=environments["production"], allowed_methods=["GET"]
+    )
+    production_before = _served(orders, "production")
+    response = alice.post(path + "/apply")
+    assert response.status_code == 409 and response.body["error"]["type"] == "plan_changed"
+    assert _served(orders, "production") == production_before
+
+
+def test_two_required_approvals_take_two_people_not_one_person_twice(people, orders, environments, client):
+    from environments.services import api_key_create, environment_update
+    from tests.api.conftest import Api
+    from tests.support.console import make_user
+
+    environment_update(actor=SYSTEM, environment=environments["production"], required_approvals=2)
+    alice, bob = people["alice"]["api"], people["bob"]["api"]
+    promotion = _tick(alice, _propose(alice))
+    assert promotion["required_approvals"] == 2
+    path = f"/v1/promotions/{promotion['id']}"
+    assert bob.post(path + "/approve").body["data"]["status"] == "pending"
+    client.force_login(people["bob"]["user"])  # Bob again, signed in rather than by his key: one person
+    assert client.post(path + "/approve", {}, content_type="application/json").status_code == 200
+    assert alice.post(path + "/apply").body["error"]["type"] == "approval_required"
+
+    carol = make_user("administrator", username="carol", password=None)
+    _, raw = api_key_create(actor=Actor.for_user(carol), name="carol key", role="administrator")
+    assert Api(raw).post(path + "/approve").body["data"]["status"] == "approved"
+    assert alice.post(path + "/apply").status_code == 200
+
+
+def test_every_step_is_audited(people, orders):
+    alice, bob = people["alice"]["api"], people["bob"]["api"]
+    promotion = _tick(alice, _propose(alice))
+    path = f"/v1/promotions/{promotion['id']}"
+    bob.post(path + "/approve", {"comment": "looks right"})
+    alice.post(path + "/apply")
+    deployment = Deployment.objects.get(promotion_id=promotion["id"])
+    deployment_rollback(actor=SYSTEM, deployment=deployment, reason="errors")
+    steps = list(
+        AuditEntry.objects.filter(resource_type__in=["promotion", "deployment"])
+        .order_by("id")
+        .values_list("action", flat=True)
+    )
+    assert steps == [
+        "promotion.request",
+        "promotion.checklist",
+        "promotion.approve",
+        "promotion.apply",
+        "deployment.rollback",
+    ]
+    assert AuditEntry.objects.filter(resource_type="route", action="rollback").count() == 1

@@ -1,5 +1,6 @@
 """A rollback from the History tab in a real browser; then the gateway serves the restored revision."""
 
+import re
 import time
 
 import httpx
@@ -32,11 +33,21 @@ def test_an_administrator_rolls_back_from_the_history_tab(browser, console, upst
     page.screenshot(path=str(SCREENSHOTS / "route-rollback-preview.png"), full_page=True)
     page.get_by_role("button", name=f"Roll back to revision {target.number}").click()
 
-    page.wait_for_url(f"{url}/routes/{route.pk}/history/")
+    # The rollback is a deployment: its watch page comes next, with the one-click way back.
+    page.wait_for_url(re.compile(rf"{re.escape(url)}/deployments/[0-9a-f-]{{36}}/$"))
     expect(page.get_by_role("status")).to_contain_text(f"Rolled back to revision {target.number}")
+    expect(page.locator("h1")).to_contain_text(
+        f"Rollback into every environment: Demo: back to revision {target.number}"
+    )
+    expect(page.locator("#watch")).to_be_visible()
+    expect(page.get_by_role("button", name="Roll back")).to_be_visible()
+    page.screenshot(path=str(SCREENSHOTS / "route-rollback-deployment.png"), full_page=True)
+
+    page.get_by_role("link", name="Demo").first.click()
     newest = page.locator("#revisions tbody tr").first
     expect(newest).to_contain_text("rollback")
     expect(newest).to_contain_text(f"restores #{target.number}")
+    expect(newest.get_by_role("link", name="Deployment page")).to_be_visible()
     latest = RouteRevision.objects.filter(route_id=route.pk).order_by("-number").first()
     assert latest.digest == target.digest
     context.close()
