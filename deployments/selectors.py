@@ -240,6 +240,11 @@ def calls_since_change(deployment: Deployment, until: datetime) -> tuple[int, in
     return errors.count(), logs.count()
 
 
+def deployment_list() -> QuerySet[Deployment]:
+    """Promotions applied and rollbacks, newest first."""
+    return Deployment.objects.select_related("environment")
+
+
 def deployment_for_page(pk) -> Deployment | None:
     return (
         Deployment.objects.select_related("promotion", "environment", "rolled_back_by").filter(pk=pk).first()

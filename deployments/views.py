@@ -57,6 +57,7 @@ def promote(request: HttpRequest) -> HttpResponse:
         "plan": _preview(form),
         "errors": errors,
         "recent": selectors.promotion_list()[:20],
+        "deployments": selectors.deployment_list()[:20],
     }
     return render(request, "deployments/promote.html", context, status=status)
 
@@ -168,13 +169,14 @@ def deployment_rollback(request: HttpRequest, pk) -> HttpResponse:
 def deployment_watch(request: HttpRequest, pk) -> HttpResponse:
     """Turn the automatic rollback on (a percentage) or off (empty)."""
     deployment = _deployment_or_404(pk)
+    actor = require_editor(request)  # a Viewer is refused before the form is looked at
     form = WatchForm(request.POST)
     if not form.is_valid():
         return _deployment_page(request, deployment, [e for es in form.errors.values() for e in es], 400)
     percent = form.cleaned_data["auto_rollback_percent"]
     _, errors, status = call_service(
         services.deployment_watch_update,
-        actor=actor_for(request),
+        actor=actor,
         deployment=deployment,
         auto_rollback_error_rate=percent / 100 if percent is not None else None,
     )

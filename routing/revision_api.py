@@ -138,7 +138,9 @@ class RollbackView(ApiView):
         response=RevisionDetailSerializer,
         summary="Make the route (scope route) or one environment's view of it (scope environment) what it "
         "was in revision to_revision: one new revision, one audit entry. Secret values are not rolled back; "
-        "a template whose secret no longer exists is refused with secret_missing.",
+        "a template whose secret no longer exists is refused with secret_missing. A rollback that changes "
+        "something is a deployment too: watched for 30 minutes (console: its deployment page) and sent to "
+        "the notification channels.",
     )
     def post(self, request, route: str):
         route_id = _route_id(route)

@@ -154,7 +154,10 @@ def test_evidence_items_are_checked_from_data(people, orders, environments):
     }
     _bucket("staging", orders, timezone.now() - timedelta(minutes=10), total=50, errors=0)
     channel = notification_channel_create(
-        actor=SYSTEM, name="Deploys", kind="slack", config={"webhook_url": "http://127.0.0.1:9/hook"}
+        actor=SYSTEM,
+        name="Deploys",
+        kind="slack",
+        config={"webhook_url": "https://hooks.example.com/deploys"},
     )
     alert_rule_create(
         actor=SYSTEM,

@@ -184,7 +184,7 @@ def test_every_step_is_audited(people, orders):
     deployment_rollback(actor=SYSTEM, deployment=deployment, reason="errors")
     steps = list(
         AuditEntry.objects.filter(resource_type__in=["promotion", "deployment"])
-        .order_by("id")
+        .order_by("timestamp")
         .values_list("action", flat=True)
     )
     assert steps == [
