@@ -194,7 +194,8 @@ def checklist_state(promotion: Promotion, now: datetime | None = None) -> list[d
 class Watch:
     before: Metrics
     after: Metrics
-    until: datetime
+    until: datetime  # the end of the "since the change" figures: now, or the end of the watch
+    ends: datetime
     watching: bool
     first_requests: list[RequestLog]
 
@@ -224,11 +225,12 @@ def deployment_watch(deployment: Deployment, now: datetime | None = None) -> Wat
     """The target's figures in the WATCH_MINUTES after the change against the hour before it."""
     now = now or timezone.now()
     start = deployment.started_at
-    until = min(now, start + timedelta(minutes=WATCH_MINUTES))
+    ends = start + timedelta(minutes=WATCH_MINUTES)
+    until = min(now, ends)
     before = _watched_metrics(deployment, start - timedelta(hours=1), start)
     after = _watched_metrics(deployment, start, until)
     first = list(_logs_since_change(deployment).order_by("timestamp", "id")[:FIRST_REQUESTS])
-    return Watch(before, after, until, now < start + timedelta(minutes=WATCH_MINUTES), first)
+    return Watch(before, after, until, ends, now < ends, first)
 
 
 def calls_since_change(deployment: Deployment, until: datetime) -> tuple[int, int]:

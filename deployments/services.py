@@ -324,7 +324,9 @@ def deployment_rollback(
     """Put the deployment's routes back at the revisions before it: in its environment, or whole routes
     when it changed them everywhere (a route rolled back from its History). The rollback is a deployment
     too, watched and notified with `event`."""
-    deployment = Deployment.objects.select_for_update().select_related("environment").get(pk=deployment.pk)
+    deployment = (
+        Deployment.objects.select_for_update(of=("self",)).select_related("environment").get(pk=deployment.pk)
+    )
     require_change(actor, protected=_protected(deployment.environment) if deployment.environment else [])
     if deployment.rolled_back_at is not None:
         raise NotOpen("This deployment was already rolled back.")
@@ -367,7 +369,9 @@ def deployment_watch_update(
     *, actor: Actor, deployment: Deployment, auto_rollback_error_rate: float | None
 ) -> Deployment:
     """Turn automatic rollback on (an error rate, 0-1) or off (None) for a deployment still watched."""
-    deployment = Deployment.objects.select_for_update().select_related("environment").get(pk=deployment.pk)
+    deployment = (
+        Deployment.objects.select_for_update(of=("self",)).select_related("environment").get(pk=deployment.pk)
+    )
     require_change(actor, protected=_protected(deployment.environment) if deployment.environment else [])
     if deployment.rolled_back_at is not None:
         raise NotOpen("This deployment was already rolled back.")
