@@ -219,7 +219,10 @@ def route_rollback(
             before = latest_revision(route_id)
             route = _rollback_write(actor, route_id, to_revision, scope, environment, reason)
         revision = latest_revision(route_id)
-        if route is not None and watched:
+        # Inside another write's revision scope the revision is recorded when that scope ends: the outer
+        # write (a promotion, an apply) is then the change to watch, not this part of it.
+        recorded = route is not None and (before is None or revision.number > before.number)
+        if recorded and watched:
             _watch.rollback_done(
                 RollbackDone(
                     actor=actor,
