@@ -33,6 +33,8 @@ class RequestRecord:
     secrets_used: list[str] = field(default_factory=list)
     error_detail: str = ""
     failover_from: str = ""
+    release_id: str = ""
+    variant: str = ""
 
 
 class RecordWriter(Protocol):
