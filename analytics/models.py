@@ -104,7 +104,9 @@ class MetricBucket(models.Model):
             models.Index(fields=["environment", "minute"], name="bucket_env_minute"),
             # Small: only the minutes of releases, which the release judge reads every 15 s.
             models.Index(
-                fields=["release_id", "minute"], condition=~models.Q(release_id=""), name="bucket_release_minute"
+                fields=["release_id", "minute"],
+                condition=~models.Q(release_id=""),
+                name="bucket_release_minute",
             ),
         ]
 

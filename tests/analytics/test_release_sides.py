@@ -4,6 +4,8 @@ them apart, and everything that read an environment's totals before reads the sa
 import uuid
 from datetime import UTC, datetime, timedelta
 
+from alerts.metrics import metric_totals_for_window, observed_value
+from alerts.models import RuleType
 from analytics import recorder
 from analytics.models import MetricBucket, RequestLog
 from analytics.rollup import rollup
@@ -14,8 +16,6 @@ from analytics.selectors import (
     time_series,
     window_metrics,
 )
-from alerts.metrics import metric_totals_for_window, observed_value
-from alerts.models import RuleType
 from tests.analytics.concurrency import ROUTE, make_logs
 from tests.analytics.test_recorder import a_record
 
@@ -37,7 +37,12 @@ def figures(now: datetime) -> dict:
     by_env = window_metrics(environments=["production", "staging"], since=START, until=until)
     series = time_series(environments=["production"], since=START, until=until, step=timedelta(minutes=2))
     totals = metric_totals_for_window(environment="production", route_id=ROUTE, since=START, until=until)
-    rule_types = [RuleType.ERROR_RATE, RuleType.LATENCY, RuleType.REQUEST_VOLUME, RuleType.RATE_LIMIT_EXCEEDED]
+    rule_types = [
+        RuleType.ERROR_RATE,
+        RuleType.LATENCY,
+        RuleType.REQUEST_VOLUME,
+        RuleType.RATE_LIMIT_EXCEEDED,
+    ]
     return {
         "by_env": {name: m.as_dict() for name, m in by_env.items()},
         "series": [[p.as_dict() for p in s.points] for s in series],
