@@ -57,7 +57,8 @@ def judge_release(release_id, now: datetime) -> dict | None:
         if release.state != ReleaseState.RUNNING or release.step_started_at is None:
             return None  # a person (or an overlapping run) acted since the list was read
         elapsed = max(0.0, (now - release.step_started_at).total_seconds())
-        judgement = judge(release.analysis, *sides_of(release), elapsed_seconds=elapsed)
+        stable, candidate, baseline = sides_of(release)
+        judgement = judge(release.analysis, stable, candidate, elapsed_seconds=elapsed)
         step = release.steps[release.current_step]
         is_last = release.current_step + 1 >= len(release.steps)
         action = decide(
@@ -68,7 +69,8 @@ def judge_release(release_id, now: datetime) -> dict | None:
             step=release.current_step,
             verdict=judgement.verdict,
             reason=" ".join(filter(None, [judgement.reason, ACTION_WORDS[action]])),
-            numbers=judgement.numbers | {"action": action, "weight_percent": release.weight_percent},
+            numbers=judgement.numbers
+            | {"action": action, "weight_percent": release.weight_percent, "stable_baseline": baseline},
         )
         _act(release, action, judgement)
         if action in notify.EVENTS:
@@ -76,16 +78,17 @@ def judge_release(release_id, now: datetime) -> dict | None:
     return {"release": str(release_id), "verdict": judgement.verdict, "action": action}
 
 
-def sides_of(release: Release) -> tuple[Metrics, Metrics]:
-    """(stable, candidate) since the step began. When the step has too few stable calls to compare with (a
-    100% step, a blue-green switch) the stable side since the release began stands in for it."""
+def sides_of(release: Release) -> tuple[Metrics, Metrics, str]:
+    """(stable, candidate, "step") since the step began. When the step has too few stable calls to compare
+    with (a 100% step, a blue-green switch) the stable side since the release began stands in for it
+    ("release"): an earlier baseline, weaker than a concurrent one, and said so in the check."""
     sides = release_metrics_by_side(release.pk, since=release.step_started_at)
     stable, candidate = sides["stable"], sides["candidate"]
     if stable.total < int(release.analysis.get("min_calls", 50)):
         earlier = release_metrics_by_side(release.pk, since=release.created_at)["stable"]
         if earlier.total > stable.total:
-            stable = earlier
-    return stable, candidate
+            return earlier, candidate, "release"
+    return stable, candidate, "step"
 
 
 def _act(release: Release, action: str, judgement: Judgement) -> None:
@@ -101,5 +104,4 @@ def _act(release: Release, action: str, judgement: Judgement) -> None:
     elif action == ROLL_BACK and release.strategy == ReleaseStrategy.BLUE_GREEN:
         releases.switch_back(SYSTEM, release, f"Switched back by the judge: {judgement.reason}")
     elif action == ROLL_BACK:
-        assert judgement.verdict == FAIL
         releases.roll_back(SYSTEM, release, f"Rolled back by the judge: {judgement.reason}")
