@@ -20,7 +20,7 @@ from routing import releases
 from routing.models import Release, ReleaseCheck, ReleaseState, ReleaseStrategy
 
 from . import notify
-from .judge import FAIL, FINALIZE, HOLD, PAUSE, PROMOTE, ROLL_BACK, WAIT, Judgement, decide, judge
+from .judge import FINALIZE, HOLD, PAUSE, PROMOTE, ROLL_BACK, WAIT, Judgement, decide, judge
 
 log = logging.getLogger(__name__)
 

@@ -151,7 +151,8 @@ def test_it_fails_a_candidate_failing_half_its_calls_within_two_minutes_in_every
     rnd = random.Random(15)
     times = [seconds_to_first_fail(rnd, candidate_errors=0.5, stable_errors=0.01) for _ in range(100)]
     print(
-        f"\n50% vs 1% errors: failed in {sum(t is not None for t in times)}/100 runs, median {statistics.median(times)} s, max {max(times)} s"
+        f"\n50% vs 1% errors: failed in {sum(t is not None for t in times)}/100 runs, "
+        f"median {statistics.median(times)} s, max {max(times)} s"
     )
     assert None not in times
     assert max(times) <= 120 and statistics.median(times) <= 75
@@ -179,7 +180,8 @@ def test_it_fails_a_candidate_twice_as_slow_within_three_minutes_and_passes_a_sl
         seconds_to_first_fail(rnd, candidate_errors=0.0, stable_errors=0.0, slowdown=1.05) for _ in range(50)
     ]
     print(
-        f"\n2x slower: median {statistics.median(t or 9999 for t in slow)} s; +5%: {sum(t is not None for t in slightly)}/50 failed"
+        f"\n2x slower: median {statistics.median(t or 9999 for t in slow)} s; "
+        f"+5%: {sum(t is not None for t in slightly)}/50 failed"
     )
     assert sum(t is not None and t <= 180 for t in slow) >= 45
     assert sum(t is not None for t in slightly) <= 1
