@@ -87,6 +87,7 @@ def _statement() -> tuple[str, Callable[[RequestRecord], tuple]]:
         "secrets_used": json.dumps,
         "route_id": uuid_text,
         "api_key_id": uuid_text,
+        "release_id": lambda v: uuid_text(v) or None,  # "" when no release split the call
     }
     defaults = {
         f.column: f.get_db_prep_save(f.get_default(), connection)

@@ -57,8 +57,10 @@ LOG_FIELDS = (
     "bytes_in",
     "bytes_out",
     "error_code",
+    "release_id",
+    "variant",
 )
-BucketKey = tuple  # (route_id, environment, minute)
+BucketKey = tuple  # (route_id, environment, release_id, variant, minute)
 
 
 @dataclass
@@ -104,8 +106,14 @@ def _rollup_batch(batch_size: int) -> tuple[int, int]:
 def fold(rows: Iterable[tuple]) -> dict[BucketKey, dict]:
     """Pure: log rows (LOG_FIELDS order) to per-bucket increments, histograms included."""
     increments: dict[BucketKey, dict] = {}
-    for _id, route_id, environment, timestamp, status, latency, b_in, b_out, code in rows:
-        key = (route_id or MetricBucket.NO_ROUTE, environment, minute_of(timestamp))
+    for _id, route_id, environment, timestamp, status, latency, b_in, b_out, code, release, variant in rows:
+        key = (
+            route_id or MetricBucket.NO_ROUTE,
+            environment,
+            str(release) if release else "",
+            variant or "",
+            minute_of(timestamp),
+        )
         bucket = increments.get(key)
         if bucket is None:
             bucket = increments[key] = dict.fromkeys(COUNTERS, 0) | {"latency_histogram": histogram.empty()}
@@ -131,14 +139,21 @@ def minute_of(moment: datetime) -> datetime:
 
 def _apply(increments: dict[BucketKey, dict]) -> None:
     """Add increments to their buckets: create missing rows, lock them in id order, update."""
-    keys = sorted(increments, key=lambda k: (str(k[0]), k[1], k[2]))
+    keys = sorted(increments, key=lambda k: (str(k[0]), *k[1:]))
     ids = _bucket_ids(keys)
     missing = [k for k in keys if k not in ids]
     if missing:
         MetricBucket.objects.bulk_create(
             [
-                MetricBucket(route_id=r, environment=e, minute=m, latency_histogram=histogram.empty())
-                for r, e, m in missing
+                MetricBucket(
+                    route_id=r,
+                    environment=e,
+                    release_id=release,
+                    variant=variant,
+                    minute=m,
+                    latency_histogram=histogram.empty(),
+                )
+                for r, e, release, variant, m in missing
             ],
             ignore_conflicts=True,  # another worker may have created some since the lookup
             batch_size=500,
@@ -154,10 +169,10 @@ def _apply(increments: dict[BucketKey, dict]) -> None:
             .select_for_update()
         )
         for row in locked.values_list(
-            "id", "route_id", "environment", "minute", *COUNTERS, "latency_histogram"
+            "id", "route_id", "environment", "release_id", "variant", "minute", *COUNTERS, "latency_histogram"
         ):
-            add = increments[(row[1], row[2], row[3])]
-            counters = [old + add[name] for name, old in zip(COUNTERS, row[4:-1], strict=True)]
+            add = increments[row[1:6]]
+            counters = [old + add[name] for name, old in zip(COUNTERS, row[6:-1], strict=True)]
             merged = histogram.merge([row[-1] or [], add["latency_histogram"]])
             updates.append((*counters, _HISTOGRAM_FIELD.get_db_prep_save(merged, connection), row[0]))
     _write_buckets(updates)
@@ -182,9 +197,9 @@ def _bucket_ids(keys: list[BucketKey]) -> dict[BucketKey, int]:
         rows = MetricBucket.objects.filter(
             route_id__in={k[0] for k in chunk},
             environment__in={k[1] for k in chunk},
-            minute__in={k[2] for k in chunk},
-        ).values_list("route_id", "environment", "minute", "id")
-        found.update({(r, e, m): i for r, e, m, i in rows if (r, e, m) in wanted})
+            minute__in={k[4] for k in chunk},
+        ).values_list("route_id", "environment", "release_id", "variant", "minute", "id")
+        found.update({row[:5]: row[5] for row in rows if row[:5] in wanted})
     return found
 
 

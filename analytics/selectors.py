@@ -157,6 +157,28 @@ def window_metrics(
     return result
 
 
+RELEASE_SIDES = ("stable", "candidate")
+
+
+def release_metrics_by_side(
+    release_id: uuid.UUID | str, *, since: datetime, until: datetime | None = None
+) -> dict[str, Metrics]:
+    """Metrics of each side of a release ("stable", "candidate") from its buckets since a time.
+
+    Buckets are per minute, so `since` is rounded down to its minute: the minute a step began also holds
+    the calls of the step before it (the same release, so the same two sides). Errors are those of
+    analytics.health (5xx or a gateway error, each call once); P50/P95 come from the merged histograms.
+    Both sides are always present, empty when they had no calls.
+    """
+    sides = {side: Metrics() for side in RELEASE_SIDES}
+    buckets = MetricBucket.objects.filter(release_id=str(release_id), minute__gte=minute_of(since))
+    if until is not None:
+        buckets = buckets.filter(minute__lt=until)
+    for bucket in buckets.filter(variant__in=RELEASE_SIDES):
+        sides[bucket.variant].add(bucket)
+    return sides
+
+
 def environment_comparison(*, window: str, route_ids: list | None) -> tuple[datetime, datetime, list[dict]]:
     """One object per environment over a named window: the JSON of the API and the compare page's data."""
     since, until = window_range(window)

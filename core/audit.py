@@ -45,7 +45,7 @@ SYSTEM = Actor(label="system", role=SYSTEM_ROLE)
 
 # What the proxy's route table is built from. A change to anything else (alert rules, notification channels)
 # is audited but does not make every gateway process rebuild its table and decrypt every secret again.
-PROXY_SERVED = frozenset({"route", "environment", "client", "api_key", "secret"})
+PROXY_SERVED = frozenset({"route", "environment", "client", "api_key", "secret", "release"})
 
 
 def snapshot(instance: Model, fields: list[str]) -> dict[str, Any]:

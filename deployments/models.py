@@ -158,3 +158,24 @@ class DeploymentNotice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} to {self.channel_id}: {'delivered' if self.delivered else 'not delivered'}"
+
+
+class ReleaseNotice(models.Model):
+    """One release event (rolled back, switched back, paused by the judge) sent to one notification channel,
+    for the check that decided it (one attempt, recorded)."""
+
+    release_check = models.ForeignKey(
+        "routing.ReleaseCheck", on_delete=models.CASCADE, related_name="notices"
+    )
+    channel = models.ForeignKey("alerts.NotificationChannel", on_delete=models.CASCADE, related_name="+")
+    event = models.CharField(max_length=32)
+    delivered = models.BooleanField(default=False)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["sent_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.event} to {self.channel_id}: {'delivered' if self.delivered else 'not delivered'}"

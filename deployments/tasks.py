@@ -2,7 +2,13 @@
 
 from celery import shared_task
 
+<<<<<<< HEAD
 from .notify import send_deployment_event, send_promotion_event
+=======
+from .notify import send_deployment_event
+from .releases.checks import judge_running_releases
+from .releases.notify import send_release_event
+>>>>>>> r15a
 from .watch import auto_rollback_due
 
 
@@ -20,3 +26,14 @@ def send_deployment_event_task(deployment_id: str, event: str) -> int:
 def auto_rollback_task() -> list[str]:
     # Beat's minutely check of the deployments being watched with automatic rollback on.
     return auto_rollback_due()
+
+
+@shared_task(name="deployments.judge_releases", acks_late=True, ignore_result=True)
+def judge_releases_task() -> list[dict]:
+    # Beat's 15-second look at every running release: rollup, judge, store the check, act on it.
+    return judge_running_releases()
+
+
+@shared_task(name="deployments.send_release_event", acks_late=True, ignore_result=True)
+def send_release_event_task(check_id: int) -> int:
+    return send_release_event(check_id)

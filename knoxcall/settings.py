@@ -144,6 +144,11 @@ CELERY_BEAT_SCHEDULE: dict = {
     },
     # Watched deployments with automatic rollback on: roll back any whose error rate passed its threshold.
     "deployments-auto-rollback": {"task": "deployments.auto_rollback", "schedule": 60.0},
+    # Running releases: roll up, judge each candidate against its stable side, act (deployments.releases).
+    "deployments-judge-releases": {
+        "task": "deployments.judge_releases",
+        "schedule": env.float("KNOXCALL_RELEASE_CHECK_INTERVAL_SECONDS", default=15.0),
+    },
 }
 
 # --- Secrets vault --------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ field as declared, RouteOverride gets a nullable copy (NULL = inherit from the b
 overridable field is one line here plus its migration.
 """
 
+import secrets
 import uuid
 
 from django.conf import settings
@@ -185,3 +186,137 @@ class RouteRevision(models.Model):
     @property
     def deleted(self) -> bool:
         return not self.document
+
+
+# --- Releases: canary and blue-green on one (route, environment) ------------------------------------------
+
+# The fields a release's candidate may set: where it calls, how long it waits, what it injects. The rest of
+# the environment's configuration (access, limits, methods) is the same for both sides of a split.
+CANDIDATE_FIELDS = ("target_base_url", "timeout_ms", "inject_headers_json", "inject_body_json")
+DEFAULT_STEPS = [
+    {"weight_percent": 5.0, "hold_seconds": 600, "needs_approval": False},
+    {"weight_percent": 25.0, "hold_seconds": 600, "needs_approval": False},
+    {"weight_percent": 50.0, "hold_seconds": 600, "needs_approval": False},
+    {"weight_percent": 100.0, "hold_seconds": 600, "needs_approval": False},
+]
+DEFAULT_ANALYSIS = {
+    "min_calls": 50,  # no verdict below this many candidate calls since the step began
+    "max_error_rate": 0.5,  # absolute: a candidate above it fails at once
+    "min_effect": 0.05,  # the candidate's error rate must exceed stable's by this much to fail on errors
+    "max_p95_ratio": 1.2,  # candidate P95 against stable P95
+    "inconclusive_timeout_seconds": 900,  # inconclusive this long: pause and tell someone, never promote
+}
+
+
+def _default_steps() -> list[dict]:
+    return [dict(step) for step in DEFAULT_STEPS]
+
+
+def _default_analysis() -> dict:
+    return dict(DEFAULT_ANALYSIS)
+
+
+def _new_salt() -> str:
+    """32 random bytes, hex: each release draws its own cohort of callers."""
+    return secrets.token_hex(32)
+
+
+class ReleaseStrategy(models.TextChoices):
+    CANARY = "canary", "Canary"
+    BLUE_GREEN = "blue_green", "Blue-green"
+
+
+class ReleaseState(models.TextChoices):
+    RUNNING = "running", "Running"
+    PAUSED = "paused", "Paused"
+    WAITING = "waiting", "Waiting for approval"
+    ROLLED_BACK = "rolled_back", "Rolled back"
+    ABORTED = "aborted", "Aborted"
+    FINALIZED = "finalized", "Finalized"
+
+
+ACTIVE_RELEASE_STATES = (ReleaseState.RUNNING, ReleaseState.PAUSED, ReleaseState.WAITING)
+
+
+class StickyBy(models.TextChoices):
+    API_KEY = "api_key", "API key"
+    CLIENT_IP = "client_ip", "Client IP"
+    HEADER = "header", "Request header"
+    NONE = "none", "None (each call drawn at random)"
+
+
+class Release(models.Model):
+    """A candidate configuration of one (route, environment) served to a share of callers beside the stable
+    one (canary), or held ready and switched to at once (blue-green). Written only by routing.releases.
+
+    `weight_percent` is what the proxy serves now; `steps` are the plan. The route table carries active
+    releases (running, paused, waiting) with both sides resolved; a finished one serves stable only.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    route = models.ForeignKey(Route, on_delete=models.CASCADE, related_name="releases")
+    environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="releases")
+    strategy = models.CharField(max_length=16, choices=ReleaseStrategy.choices)
+    state = models.CharField(max_length=16, choices=ReleaseState.choices, default=ReleaseState.RUNNING)
+    candidate = models.JSONField(help_text="target_base_url, and optionally timeout_ms and injection.")
+    steps = models.JSONField(default=_default_steps)
+    current_step = models.PositiveSmallIntegerField(default=0)
+    weight_percent = models.FloatField(default=0.0, help_text="Share of callers on the candidate now, 0-100.")
+    sticky = models.CharField(max_length=16, choices=StickyBy.choices, default=StickyBy.API_KEY)
+    sticky_header = models.CharField(max_length=100, blank=True)
+    salt = models.CharField(max_length=64, default=_new_salt, editable=False)
+    # Whether a caller's `x-knoxcall-variant: candidate|stable` picks its side (smoke tests); always on for
+    # blue-green, whose preview is reachable no other way.
+    allow_variant_header = models.BooleanField(default=False)
+    analysis = models.JSONField(default=_default_analysis)
+    step_started_at = models.DateTimeField(null=True, blank=True)
+    reason = models.TextField(blank=True, help_text="Why it paused, waits, or ended.")
+    created_by_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_by_key = models.UUIDField(null=True, blank=True)
+    created_by_label = models.CharField(max_length=150)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["route", "environment"],
+                condition=models.Q(state__in=["running", "paused", "waiting"]),
+                name="one_active_release",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_strategy_display()} of {self.route} @ {self.environment} ({self.state})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.state in ACTIVE_RELEASE_STATES
+
+
+class CheckVerdict(models.TextChoices):
+    PASS = "pass", "Pass"
+    FAIL = "fail", "Fail"
+    INCONCLUSIVE = "inconclusive", "Inconclusive"
+    WAITING = "waiting", "Waiting"
+
+
+class ReleaseCheck(models.Model):
+    """One judgement of a release's candidate against its stable side, kept with its numbers and reason."""
+
+    release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="checks")
+    checked_at = models.DateTimeField(auto_now_add=True)
+    step = models.PositiveSmallIntegerField()
+    verdict = models.CharField(max_length=16, choices=CheckVerdict.choices)
+    reason = models.TextField(blank=True)
+    numbers = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-checked_at", "-id"]
+        indexes = [models.Index(fields=["release", "-checked_at"], name="release_check_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.release_id} step {self.step}: {self.verdict}"

@@ -23,7 +23,7 @@ from secrets_vault.selectors import load_vault
 from .access_table import KeyInfo, build_api_key_index, build_client_networks
 from .effective import EffectiveConfig, effective_config
 from .keys import RouteIndex, route_index
-from .models import OVERRIDABLE_FIELDS, Route, RouteOverride
+from .models import ACTIVE_RELEASE_STATES, OVERRIDABLE_FIELDS, Release, Route, RouteOverride
 from .regions import Member, RegionGroup
 
 log = logging.getLogger(__name__)
@@ -61,6 +61,23 @@ class Unresolvable:
     reason: str  # for staff (log, console); callers only learn that the route is unavailable
 
 
+@dataclass(frozen=True, slots=True)
+class ActiveRelease:
+    """A release being served on one (route, environment): its candidate side resolved like any route (same
+    secrets, injection and validation), and how a call picks its side (routing/proxy/split.py)."""
+
+    release_id: str
+    candidate: ResolvedRoute
+    weight_percent: float
+    # The weight as a share of 2**64: a call whose keyed hash is below it goes to the candidate, so raising
+    # the weight only adds callers and 0 sends everyone to stable.
+    threshold: int
+    salt: bytes
+    sticky: str  # api_key, client_ip, header or none (routing.models.StickyBy)
+    sticky_header: bytes  # lower-case x- header name when sticky is "header"
+    allow_variant_header: bool
+
+
 @dataclass(frozen=True)
 class RouteTable:
     version: int
@@ -79,6 +96,7 @@ class RouteTable:
     group_of: dict[str, str] = field(default_factory=dict)  # member name -> its group's name
     region_networks: dict[str, tuple[Network, ...]] = field(default_factory=dict)  # region -> CIDRs
     residency_locked: frozenset[str] = frozenset()  # route ids never served by another region's member
+    releases: dict[tuple[str, str], ActiveRelease] = field(default_factory=dict)  # (route id, env) -> release
 
     def find_route_id(self, key: str) -> str | None:
         return self.route_index.find(key)
@@ -175,6 +193,49 @@ def build_region_networks() -> dict[str, tuple[Network, ...]]:
     return {region: tuple(found) for region, found in networks.items()}
 
 
+def _active_release(
+    release: Release, route: Route, override: dict | None, vault: Vault, parents
+) -> ActiveRelease:
+    candidate = resolve_route(
+        {name: getattr(route, name) for name in OVERRIDABLE_FIELDS},
+        route,
+        release.environment.name,
+        {**(override or {}), **release.candidate},
+        vault,
+        parents,
+    )
+    return ActiveRelease(
+        release_id=str(release.pk),
+        candidate=candidate,
+        weight_percent=release.weight_percent,
+        threshold=int(min(max(release.weight_percent, 0.0), 100.0) / 100 * 2**64),
+        salt=bytes.fromhex(release.salt),
+        sticky=release.sticky,
+        sticky_header=release.sticky_header.lower().encode("latin-1"),
+        allow_variant_header=release.allow_variant_header,
+    )
+
+
+def build_active_releases(
+    environments: list[Environment], overrides: dict, vault: Vault
+) -> dict[tuple[str, str], ActiveRelease]:
+    """The releases being served, each on its own like the routes: a candidate that cannot be resolved is
+    logged and left out, and its callers stay on the stable side."""
+    parents = secret_parents(environments)
+    found: dict[tuple[str, str], ActiveRelease] = {}
+    active = Release.objects.filter(state__in=ACTIVE_RELEASE_STATES).select_related("route", "environment")
+    for release in active:
+        env = release.environment
+        try:
+            override = overrides.get((str(release.route_id), env.pk))
+            found[(str(release.route_id), env.name)] = _active_release(
+                release, release.route, override, vault, parents.get(env.name, ())
+            )
+        except Exception as exc:  # noqa: BLE001 - one bad candidate must not stop the table from loading
+            log.error("release %s: its candidate cannot be served, calls stay on stable: %s", release.pk, exc)
+    return found
+
+
 def build_route_table() -> RouteTable:
     version = ConfigVersion.objects.values_list("version", flat=True).filter(pk=1).first() or 0
     environments = list(Environment.objects.all())
@@ -201,6 +262,7 @@ def build_route_table() -> RouteTable:
         group_of={m.name: g.name for g in groups.values() for m in g.members},
         region_networks=build_region_networks(),
         residency_locked=frozenset(str(r.pk) for r in routes if r.residency_locked),
+        releases=build_active_releases(environments, overrides, vault),
     )
 
 

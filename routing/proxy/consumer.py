@@ -32,6 +32,7 @@ from .parts import PRODUCTION, ProxyParts
 from .paths import UnsafePathError, upstream_url
 from .records import RequestRecord
 from .regional import choose_environment, note_upstream_outcome
+from .split import choose_side
 from .upstream import Body, Timeouts, UpstreamBodyError, UpstreamClient, UpstreamError
 
 log = logging.getLogger(__name__)
@@ -71,12 +72,14 @@ class Call:
         "rate_limit_headers",
         "record",
         "recorded",
+        "release_id",
         "request_id",
         "route",
         "secrets_used",
         "started",
         "status",
         "upstream_host",
+        "variant",
     )
 
     def __init__(self, scope: dict, request_id: str, record: Callable[[RequestRecord], None]) -> None:
@@ -101,6 +104,8 @@ class Call:
         self.secrets_used: list[str] = []
         self.api_key_id = None  # set by access.enforce_access when a key authenticated the call
         self.rate_limit_headers: list[tuple[bytes, bytes]] = []
+        self.release_id = ""  # set by split.choose_side when a release is served on (route, environment)
+        self.variant = ""  # "stable" or "candidate" then
 
     def finish(self) -> None:
         """Hand the record to the recorder, once. Called before the last byte goes out, so a caller that
@@ -130,6 +135,8 @@ class Call:
                 secrets_used=self.secrets_used,
                 api_key_id=self.api_key_id,
                 failover_from=self.failover_from,
+                release_id=self.release_id,
+                variant=self.variant,
             )
         )
 
@@ -344,6 +351,10 @@ async def _send_upstream(scope, receive, found, call: Call, route, upstream: Ups
     return await _forward(call, url, headers, body, route, upstream)
 
 
+def _release_headers(call: Call) -> list[tuple[bytes, bytes]]:
+    return [(b"x-knoxcall-release", call.release_id.encode()), (b"x-knoxcall-variant", call.variant.encode())]
+
+
 async def _send_error(send, error: GatewayError, call: Call) -> None:
     body = error.body(call.request_id)
     headers = [
@@ -356,6 +367,8 @@ async def _send_error(send, error: GatewayError, call: Call) -> None:
         headers.append((b"x-knoxcall-environment", call.environment.encode()))
     if call.failover_from:
         headers.append((b"x-knoxcall-failover-from", call.failover_from.encode()))
+    if call.variant:
+        headers += _release_headers(call)
     if error.close:
         headers.append((b"connection", b"close"))
     call.status, call.error_code, call.bytes_out = error.status, error.code, len(body)
@@ -376,6 +389,8 @@ async def _relay_response(send, response, call: Call) -> None:
     ]
     if call.failover_from:
         headers.append((b"x-knoxcall-failover-from", call.failover_from.encode()))
+    if call.variant:
+        headers += _release_headers(call)
     call.status = response.status
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
     previous = None
@@ -420,6 +435,7 @@ async def proxy(scope: dict, receive, send, parts: ProxyParts = PRODUCTION) -> N
         _refuse_invalid_headers(scope)
         route = _choose_route(table, found, call, call.method)
         call.rate_limit_headers = await enforce_access(table, route, found, call, parts.limit)
+        route = choose_side(table, route, found, call)  # once per call: a switch never moves it midway
         response = await _send_upstream(scope, receive, found, call, route, parts.upstream())
         await _relay_response(send, response, call)
     except GatewayError as error:

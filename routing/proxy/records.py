@@ -33,6 +33,8 @@ class RequestRecord:
     secrets_used: list[str] = field(default_factory=list)
     error_detail: str = ""
     failover_from: str = ""
+    release_id: str = ""  # the release served on (route, environment), when there is one
+    variant: str = ""  # its side that served the call: "stable" or "candidate"
 
 
 class RecordWriter(Protocol):

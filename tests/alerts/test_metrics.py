@@ -32,7 +32,10 @@ def rule(**fields) -> AlertRule:
 
 def folded(calls: list[tuple[int, str]]) -> Metrics:
     """The Metrics of (status, error_code) calls as the rollup folds them into a bucket."""
-    rows = [(i, None, "production", START, status, 5.0, 0, 0, code) for i, (status, code) in enumerate(calls)]
+    rows = [
+        (i, None, "production", START, status, 5.0, 0, 0, code, None, "")
+        for i, (status, code) in enumerate(calls)
+    ]
     metrics = Metrics()
     for increments in fold(rows).values():
         metrics.add(MetricBucket(**increments))

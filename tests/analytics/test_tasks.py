@@ -20,6 +20,7 @@ def test_it_schedules_rollup_then_alerts_every_minute_as_one_task_and_purge_with
         "environments.expire": 60.0,
         "environments.region_health": 15.0,
         "deployments.auto_rollback": 60.0,
+        "deployments.judge_releases": 15.0,
     }
     assert alerts_tasks.rollup_then_evaluate_task.name in app.tasks  # the worker autodiscovers it likewise
     assert {"alerts.rollup_then_evaluate", "analytics.rollup", "analytics.purge"} <= set(app.tasks)
