@@ -153,6 +153,11 @@ class RouteTable:
         return self.client_networks.get((route.route_id, route.environment), ())
 
 
+# A build in the watcher thread hands the GIL to the event loop this often, for this long (see Pacer).
+PAUSE_EVERY_SECONDS = 0.002
+PAUSE_SECONDS = 0.0002
+
+
 class Pacer:
     """Hands the GIL to the event loop every couple of milliseconds of a build in the watcher thread.
 
@@ -160,14 +165,13 @@ class Pacer:
     time the event loop wants it back. `time.sleep(0)` is not enough: it releases the GIL and usually takes
     it straight back before the waiting thread wakes; a short real sleep lets the loop run meanwhile."""
 
-    def __init__(self, every: float = 0.002, pause: float = 0.0002) -> None:
-        self.every, self.pause = every, pause
-        self.due = time.perf_counter() + every
+    def __init__(self) -> None:
+        self.due = time.perf_counter() + PAUSE_EVERY_SECONDS
 
     def __call__(self) -> None:
         if time.perf_counter() >= self.due:
-            time.sleep(self.pause)
-            self.due = time.perf_counter() + self.every
+            time.sleep(PAUSE_SECONDS)
+            self.due = time.perf_counter() + PAUSE_EVERY_SECONDS
 
 
 def _is_gateway_itself(netloc_host: str, port: int | None) -> bool:
