@@ -423,7 +423,7 @@ def apply_changes(table: RouteTable, changes: Changes, version: int) -> RouteTab
         vault = step.read_secrets(changes.keys["secret"])
     done = step.resolve(vault, pacer)
     fields: dict[str, Any] = {**env_fields, "sources": step.sources}
-    if step.changed_routes:  # names, slugs or residency may have changed, or routes come or gone
+    if step.keys_changed():  # names, slugs or residency changed, or routes came or went
         fields |= route_fields(step.sources)
     if "api_key" in changes:
         fields["api_keys"] = build_api_key_index()
@@ -434,7 +434,7 @@ def apply_changes(table: RouteTable, changes: Changes, version: int) -> RouteTab
         table,
         version=version,
         vault=vault,
-        resolved=step.merged(table.resolved, done.resolved),
+        resolved=step.merged(table.resolved, done.resolved, step.stale_routes, step.stale_environments),
         unresolvable=_in_order(step.kept(table.unresolvable) + done.unresolvable),
         secret_refs=step.merged_refs(done.secret_refs),
         **fields,
@@ -534,33 +534,52 @@ class Step:
                 done.secret_refs[route_id] = refs | self.table.secret_refs.get(route_id, frozenset())
         return done
 
-    def _stale(self, route_id: str, environment: str) -> bool:
-        """A pair of the old table that this step replaces or drops."""
-        return (
-            route_id in self.changed_routes
-            or route_id in self.rebound_routes
-            or environment in self.gone_environments
-            or environment in self.new_environments
-            or environment in self.reparented
-        )
+    @property
+    def stale_routes(self) -> set[str]:
+        """Routes whose pairs of the old table this step replaces or drops, in every environment."""
+        return self.changed_routes | self.rebound_routes
 
-    def merged(self, old: dict[Pair, Any], fresh: dict[Pair, Any]) -> dict[Pair, Any]:
-        if not (self.gone_environments or self.new_environments or self.reparented):
-            kept = dict(old)  # the usual step: a few routes, so drop their pairs by key
-            for route_id in self.changed_routes | self.rebound_routes:
-                for environment in self.table.environments | self.environments.keys():
-                    kept.pop((route_id, environment), None)
+    @property
+    def stale_environments(self) -> set[str]:
+        """Environments whose pairs of the old table this step replaces or drops, for every route."""
+        return self.gone_environments | self.new_environments | self.reparented
+
+    def keys_changed(self) -> bool:
+        """Whether a changed route came, went, or changed how callers select it (or its residency)."""
+        before = self.table.sources
+
+        def keys(source: RouteSource | None) -> tuple | None:
+            return source and (source.name, source.slug, source.residency_locked)
+
+        return any(keys(before.get(r)) != keys(self.sources.get(r)) for r in self.changed_routes)
+
+    def merged(
+        self, old: dict[Pair, Any], fresh: dict[Pair, Any], routes: set[str], environments: set[str]
+    ) -> dict[Pair, Any]:
+        """A copy of a per-pair map without the pairs of `routes` and of `environments`, plus `fresh`.
+        The usual step names a few routes and no environment: their pairs are dropped by key, not by a
+        scan of the whole map."""
+        if environments:
+            kept = {p: value for p, value in old.items() if p[0] not in routes and p[1] not in environments}
         else:
-            kept = {pair: value for pair, value in old.items() if not self._stale(*pair)}
+            kept = old.copy()
+            every_environment = self.table.environments | self.environments.keys()
+            for route_id in routes:
+                for environment in every_environment:
+                    kept.pop((route_id, environment), None)
         kept.update(fresh)
         return kept
 
     def kept(self, unresolvable: tuple[Unresolvable, ...]) -> list[Unresolvable]:
-        return [item for item in unresolvable if not self._stale(item.route_id, item.environment)]
+        routes, environments = self.stale_routes, self.stale_environments
+        return [u for u in unresolvable if u.route_id not in routes and u.environment not in environments]
 
     def merged_refs(self, fresh: dict[str, frozenset[Placeholder]]) -> dict[str, frozenset[Placeholder]]:
-        old = self.table.secret_refs
-        return {route_id: found for route_id, found in old.items() if route_id in self.sources} | fresh
+        refs = self.table.secret_refs.copy()
+        for route_id in self.changed_routes - self.sources.keys():
+            refs.pop(route_id, None)
+        refs.update(fresh)
+        return refs
 
     def part(self, part: PairPart, changes: Changes) -> dict[Pair, Any]:
         """A per-pair map: rebuilt whole when environments came or went (or its own kinds changed), else
@@ -570,8 +589,7 @@ class Step:
             return part.build(None)
         if not self.changed_routes:
             return old
-        kept = {pair: value for pair, value in old.items() if pair[0] not in self.changed_routes}
-        return kept | part.build(frozenset(self.changed_routes))
+        return self.merged(old, part.build(frozenset(self.changed_routes)), self.changed_routes, set())
 
 
 def log_problems(table: RouteTable, previous: RouteTable | None = None) -> None:

@@ -8,6 +8,7 @@ database, no thread hop, no lock on the hot path.
 
 import logging
 import threading
+import time
 
 from django.conf import settings
 from django.db import connection
@@ -36,10 +37,11 @@ def refresh(force: bool = False) -> RouteTable:
     event loop."""
     global _table
     with _lock:
-        previous = _table
+        previous, began = _table, time.perf_counter()
         _table = build_route_table() if force else route_table_update(previous)
         if _table is not previous:
-            log.info("route table version %s loaded", _table.version)
+            elapsed = (time.perf_counter() - began) * 1000
+            log.info("route table version %s loaded in %.1f ms", _table.version, elapsed)
             log_problems(_table, previous)
         return _table
 
