@@ -41,7 +41,7 @@ def refresh(force: bool = False) -> RouteTable:
         _table = build_route_table() if force else route_table_update(previous)
         if _table is not previous:
             elapsed = (time.perf_counter() - began) * 1000
-            log.info("route table version %s loaded in %.1f ms", _table.version, elapsed)
+            log.info("route table version %s loaded in %.1f ms (%s)", _table.version, elapsed, _table.origin)
             log_problems(_table, previous)
         return _table
 

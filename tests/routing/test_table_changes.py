@@ -208,11 +208,16 @@ def test_a_new_environment_resolves_every_route_there_and_only_there(table, rout
     assert after.client_networks[(str(routes[3].pk), "feature-x")]  # the clone copied the assignments
     injection = after.resolve(str(routes[0].pk), "feature-x").injection
     assert injection.refusal is None and injection.secret_names == ("TOKEN@staging",)
+    secret_set_value(actor=SYSTEM, secret=Secret.objects.get(name="TOKEN"), environment=feature, value="mine")
     environment_delete(actor=SYSTEM, environment=feature)
     gone = updated(after)
     assert "feature-x" not in gone.environments
     assert not [pair for pair in gone.resolved if pair[1] == "feature-x"]
     assert not [pair for pair in gone.client_networks if pair[1] == "feature-x"]
+    assert not [key for key in gone.vault.values if key[1] == "feature-x"]  # its values went with it
+    again = environment_create(actor=SYSTEM, name="feature-x")  # the name again, a new environment
+    injection = updated(gone).resolve(str(routes[0].pk), again.name).injection
+    assert injection.refusal[0] == "secret_missing"  # the deleted environment's value is not reused
 
 
 def test_protecting_a_parent_stops_its_values_flowing_into_its_children(table, routes, environments):
