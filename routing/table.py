@@ -336,9 +336,10 @@ def environment_fields(environments: list[Environment]) -> dict[str, Any]:
 
 def route_fields(sources: dict[str, RouteSource]) -> dict[str, Any]:
     """The RouteTable fields read from the routes' names and keys rather than from their pairs."""
+    in_order = sorted(sources.values(), key=lambda s: (s.name, s.id))  # the log names problems in order
     return {
         "sources": sources,
-        "route_index": route_index((s.id, s.name, s.slug) for s in sources.values()),
+        "route_index": route_index((s.id, s.name, s.slug) for s in in_order),
         "residency_locked": frozenset(s.id for s in sources.values() if s.residency_locked),
     }
 
