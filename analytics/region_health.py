@@ -9,7 +9,7 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from core.audit import SYSTEM, bump_config_version, record_change
+from core.audit import SYSTEM, bump_config_version, record_change, scope
 from environments.models import Environment
 from environments.regions import FAILOVER_ERRORS
 
@@ -57,6 +57,7 @@ def region_health_refresh(*, now: datetime | None = None) -> dict[str, bool]:
                 environment=name,
                 after={"calls": calls, "failed": failed},
             )
-    if changed:
-        bump_config_version()  # every process reads the flags into its next route table
+    if changed:  # every process reads the flags into its next route table
+        marked = Environment.objects.filter(name__in=changed).values_list("pk", flat=True)
+        bump_config_version(*(scope("environment", pk) for pk in marked))
     return changed

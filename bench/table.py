@@ -24,7 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _seed(routes: int, environments: int) -> None:
-    from environments.models import ConfigVersion, Environment
+    from core.models import ConfigVersion
+    from environments.models import Environment
     from routing.models import Route, RouteOverride
     from secrets_vault import cipher
     from secrets_vault.models import Secret, SecretValue

@@ -20,6 +20,26 @@ class ConfigVersion(models.Model):
         return f"configuration version {self.version}"
 
 
+class ConfigChange(models.Model):
+    """What one configuration version changed, so a proxy process a few versions behind rebuilds only that.
+
+    One row per version, written with the bump in the same transaction (core.audit.bump_config_version).
+    `scopes` are "kind:key" strings: "route:<id>", "environment:<id>", "secret:<id>", "api_key:<id>",
+    "client:<id>", "region_network:<id>", or "all" (rebuild everything). Old rows are pruned: a process
+    further behind than the log reaches rebuilds its whole table, as it does at start-up.
+    """
+
+    version = models.BigIntegerField(primary_key=True)
+    scopes = models.JSONField(default=list)
+    changed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["version"]
+
+    def __str__(self) -> str:
+        return f"configuration version {self.version}: {', '.join(self.scopes)}"
+
+
 class AuditEntry(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     timestamp = models.DateTimeField(auto_now_add=True, db_index=True)

@@ -10,7 +10,7 @@ down gets no calls, so it has no failures in the next window and is tried again:
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from core.audit import Actor, bump_config_version, record_change
+from core.audit import Actor, record_change, scope
 from core.permissions import require_change
 from knoxcall.lib.client_ip import parse_client_network
 
@@ -43,8 +43,8 @@ def region_network_create(*, actor: Actor, region: str, cidr: str, description: 
         resource_id=network.pk,
         resource_name=f"{network.cidr} → {network.region}",
         after={"region": network.region, "cidr": network.cidr},
+        scopes=[scope("region_network", network.pk)],  # the route table holds the networks
     )
-    bump_config_version()  # the route table holds the networks
     return network
 
 
@@ -61,5 +61,5 @@ def region_network_delete(*, actor: Actor, network: RegionNetwork) -> None:
         resource_id=network_id,
         resource_name=f"{before['cidr']} → {before['region']}",
         before=before,
+        scopes=[scope("region_network", network_id)],
     )
-    bump_config_version()

@@ -7,12 +7,16 @@ expiry, which the proxy compares at lookup: it stops working on time, without wa
 
 import time
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass
+from functools import lru_cache
 
 from environments.models import ApiKey
 from knoxcall.lib.client_ip import Network, parse_client_network
 
 from .models import RouteClient
+
+Pair = tuple[str, str]  # (route id, environment name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,15 +47,21 @@ def build_api_key_index() -> dict[str, KeyInfo]:
     }
 
 
-def build_client_networks() -> dict[tuple[str, str], tuple[Network, ...]]:
-    """(route id, environment name) -> the networks of the enabled clients assigned there."""
-    networks: dict[tuple[str, str], list[Network]] = defaultdict(list)
-    assignments = RouteClient.objects.filter(client__enabled=True).values_list(
-        "route_id", "environment__name", "client__ip_address"
-    )
-    for route_id, environment, ip_address in assignments:
+def build_client_networks(route_ids: Collection[str] | None = None) -> dict[Pair, tuple[Network, ...]]:
+    """(route id, environment name) -> the networks of the enabled clients assigned there; of every route,
+    or of `route_ids` only (the route table reads again just the routes a change names)."""
+    networks: dict[Pair, list[Network]] = defaultdict(list)
+    assignments = RouteClient.objects.filter(client__enabled=True)
+    if route_ids is not None:
+        assignments = assignments.filter(route_id__in=list(route_ids))
+    rows = assignments.values_list("route_id", "environment__name", "client__ip_address")
+    for route_id, environment, ip_address in rows:
         try:
-            networks[(str(route_id), environment)].append(parse_client_network(ip_address))
+            networks[(str(route_id), environment)].append(_network(ip_address))
         except ValueError:
             continue  # the services validate addresses; a bad row must not stop the table from loading
     return {pair: tuple(found) for pair, found in networks.items()}
+
+
+# Pure, and most clients are assigned to many (route, environment) pairs.
+_network = lru_cache(maxsize=4096)(parse_client_network)

@@ -19,7 +19,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from core.audit import Actor, record_change
+from core.audit import Actor, record_change, scope
 from core.permissions import require_approval_path, require_change
 from core.updates import refuse_unknown_fields
 from environments.models import Environment
@@ -220,6 +220,7 @@ def _audit(actor: Actor, release: Release, action: str, before: dict | None) -> 
         environment=release.environment.name,
         before=before,
         after=_snapshot(release),
+        scopes=[scope("route", release.route_id)],  # the table rebuilds only this route's entries
     )
 
 

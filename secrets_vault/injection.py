@@ -1,7 +1,8 @@
 """What the proxy injects for one (route, environment), prepared when the route table is built.
 
-`build_injection` parses the effective route's templates and binds each secret placeholder to the
-environment's decrypted value (or to the reason it has none). At request time `Injection.context` checks
+`parse_templates` parses the effective route's templates (the route table does it once per route and set of
+templates) and `bind_injection` binds each secret placeholder to the environment's decrypted value (or to
+the reason it has none). At request time `Injection.context` checks
 expiry and refuses with a gateway error code; rendering is then a few string joins. Decrypted values live
 only here, in the proxy's in-memory route table; messages name secrets and environments, never values.
 """
@@ -66,6 +67,21 @@ class Vault:
 
     def find(self, placeholder: Placeholder) -> SecretInfo | None:
         return (self.by_name if placeholder.kind == SECRET else self.by_id).get(placeholder.arg)
+
+    def replacing(self, secret_ids: set[str], fresh: "Vault") -> "Vault":
+        """This vault with the given secrets as `fresh` has them (gone when it has not): a change to one
+        secret decrypts that secret's values only, and shares everything else with this vault."""
+        by_id = {key: info for key, info in self.by_id.items() if key not in secret_ids} | dict(fresh.by_id)
+
+        def kept(entries: Mapping[tuple[str, str], str]) -> dict[tuple[str, str], str]:
+            return {key: value for key, value in entries.items() if key[0] not in secret_ids}
+
+        return Vault(
+            by_name={info.name: info for info in by_id.values()},
+            by_id=by_id,
+            values=kept(self.values) | dict(fresh.values),
+            failures=kept(self.failures) | dict(fresh.failures),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,18 +190,72 @@ def _slot(placeholder: Placeholder, chain: tuple[str, ...], vault: Vault) -> Sec
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Templates:
+    """An effective config's injection templates, parsed: what every environment serving the same
+    templates shares, so the route table parses them once per route, not once per environment."""
+
+    headers: tuple[tuple[str, Template], ...] = ()
+    body: Any = None
+    secrets: tuple[Placeholder, ...] = ()  # the distinct secret placeholders, in order of appearance
+    header_placeholders: tuple[tuple[str, tuple[Placeholder, ...]], ...] = ()
+    uses_timestamp: bool = False
+    invalid: str = ""  # why the templates cannot be parsed; every call is then refused
+
+
+def parse_templates(headers_json: Any, body_json: Any) -> Templates | None:
+    """The parsed templates of inject_headers_json and inject_body_json, or None when nothing is injected."""
+    if not headers_json and not body_json:
+        return None
+    try:
+        headers, body = parse_headers(headers_json), parse_body(body_json) if body_json else None
+    except TemplateError as exc:
+        return Templates(invalid=str(exc))
+    return Templates(
+        headers,
+        body,
+        secrets=tuple(secret_placeholders((headers, body))),
+        header_placeholders=tuple((name, tuple(placeholders(template))) for name, template in headers),
+        uses_timestamp=TIMESTAMP in set(placeholders((headers, body))),
+    )
+
+
 def _refusal(
-    slots: tuple[SecretSlot, ...], headers, values: Mapping[Placeholder, str]
+    slots: tuple[SecretSlot, ...], templates: Templates, values: Mapping[Placeholder, str]
 ) -> tuple[str, str] | None:
     """The first reason no call can be served: a missing or undecryptable secret, or a header that would
     carry CR, LF or NUL (refused rather than sent, so a header is never split or sent empty)."""
     for slot in slots:
         if slot.problem:
             return slot.problem, slot.message
-    for name, template in headers:
-        if any(char in values.get(p, "") for p in placeholders(template) for char in FORBIDDEN_IN_HEADERS):
+    for name, used in templates.header_placeholders:
+        if any(char in values.get(p, "") for p in used for char in FORBIDDEN_IN_HEADERS):
             return "secret_unavailable", f"Header {name} would contain CR, LF or NUL."
     return None
+
+
+def bind_injection(
+    templates: Templates, environment: str, route_name: str, vault: Vault, parents: tuple[str, ...] = ()
+) -> Injection:
+    """Parsed templates bound to one environment's values (its own, else its parents', nearest first)."""
+    if templates.invalid:
+        refusal = ("secret_unavailable", f"Invalid templates: {templates.invalid}")
+        return Injection(environment, route_name, refusal=refusal)
+    slots = tuple(_slot(p, (environment, *parents), vault) for p in templates.secrets)
+    values = {slot.placeholder: slot.value for slot in slots if slot.value is not None}
+    values |= {ENVIRONMENT: environment, ROUTE_NAME: route_name}
+    return Injection(
+        environment,
+        route_name,
+        templates.headers,
+        templates.body,
+        refusal=_refusal(slots, templates, values),
+        expiring=tuple((s.expires_at.timestamp(), s) for s in slots if s.expires_at is not None),
+        values=values,
+        uses_timestamp=templates.uses_timestamp,
+        secret_names=tuple(dict.fromkeys(slot.used_as for slot in slots)),
+        header_names=frozenset(name.encode("latin-1") for name, _ in templates.headers),
+    )
 
 
 def build_injection(
@@ -199,25 +269,5 @@ def build_injection(
 
     `parents` are the environments whose values fill this one's gaps, nearest first (a feature
     environment's parent chain; the route table leaves protected environments out of it)."""
-    headers_json, body_json = config.get("inject_headers_json"), config.get("inject_body_json")
-    if not headers_json and not body_json:
-        return None
-    try:
-        headers, body = parse_headers(headers_json), parse_body(body_json) if body_json else None
-    except TemplateError as exc:
-        return Injection(environment, route_name, refusal=("secret_unavailable", f"Invalid templates: {exc}"))
-    slots = tuple(_slot(p, (environment, *parents), vault) for p in secret_placeholders((headers, body)))
-    values = {slot.placeholder: slot.value for slot in slots if slot.value is not None}
-    values |= {ENVIRONMENT: environment, ROUTE_NAME: route_name}
-    return Injection(
-        environment,
-        route_name,
-        headers,
-        body,
-        refusal=_refusal(slots, headers, values),
-        expiring=tuple((s.expires_at.timestamp(), s) for s in slots if s.expires_at is not None),
-        values=values,
-        uses_timestamp=TIMESTAMP in set(placeholders((headers, body))),
-        secret_names=tuple(dict.fromkeys(slot.used_as for slot in slots)),
-        header_names=frozenset(name.encode("latin-1") for name, _ in headers),
-    )
+    templates = parse_templates(config.get("inject_headers_json"), config.get("inject_body_json"))
+    return None if templates is None else bind_injection(templates, environment, route_name, vault, parents)

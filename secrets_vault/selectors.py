@@ -1,6 +1,7 @@
 """Reads of the vault. `load_vault` is the only place that decrypts, for the proxy's route table."""
 
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -19,16 +20,18 @@ log = logging.getLogger(__name__)
 
 
 @sensitive_variables("values")
-def load_vault() -> Vault:
-    """Every secret and every value decrypted; a value that will not decrypt is recorded, not raised."""
-    secrets = {
-        str(s.pk): SecretInfo(str(s.pk), s.name, s.expires_at, s.strict_expiry) for s in Secret.objects.all()
-    }
+def load_vault(secret_ids: Collection[str] | None = None) -> Vault:
+    """Every secret (or those of `secret_ids`) and its values decrypted; a value that will not decrypt is
+    recorded, not raised."""
+    found = Secret.objects.all() if secret_ids is None else Secret.objects.filter(pk__in=list(secret_ids))
+    secrets = {str(s.pk): SecretInfo(str(s.pk), s.name, s.expires_at, s.strict_expiry) for s in found}
     values: dict[tuple[str, str], str] = {}
     failures: dict[tuple[str, str], str] = {}
     rows = SecretValue.objects.select_related("environment").only(
         "secret_id", "environment__name", "ciphertext", "key_id"
     )
+    if secret_ids is not None:
+        rows = rows.filter(secret_id__in=list(secrets))
     for row in rows:
         key = (str(row.secret_id), row.environment.name)
         try:

@@ -1,19 +1,21 @@
 """The process's current route table, kept fresh by one background thread.
 
 The thread polls the single ConfigVersion row (and, when Redis is configured, wakes at once on a pub/sub
-message), rebuilds the table when the number changes and swaps one reference. Proxied calls only read that
-reference: no database, no thread hop, no lock on the hot path.
+message); when the number changes it applies the new versions to a copy of the table (routing.table:
+only what they changed is read again) and swaps one reference. Proxied calls only read that reference: no
+database, no thread hop, no lock on the hot path.
 """
 
 import logging
 import threading
+import time
 
 from django.conf import settings
 from django.db import connection
 
-from core.models import ConfigVersion
+from core.selectors import config_version
 from knoxcall.lib.config_signal import CHANNEL
-from routing.table import RouteTable, Unresolvable, build_route_table, log_problems
+from routing.table import RouteTable, Unresolvable, build_route_table, log_problems, route_table_update
 
 log = logging.getLogger(__name__)
 
@@ -30,18 +32,17 @@ def current() -> RouteTable | None:
     return _table
 
 
-def _current_version() -> int:
-    return ConfigVersion.objects.values_list("version", flat=True).filter(pk=1).first() or 0
-
-
 def refresh(force: bool = False) -> RouteTable:
-    """Rebuild the table if the configuration version moved (always when forced). Runs off the event loop."""
+    """Bring the table to the current configuration version (a whole rebuild when forced). Runs off the
+    event loop."""
     global _table
     with _lock:
-        if force or _table is None or _current_version() != _table.version:
-            _table = build_route_table()
-            log.info("route table version %s loaded", _table.version)
-            log_problems(_table)
+        previous, began = _table, time.perf_counter()
+        _table = build_route_table() if force else route_table_update(previous)
+        if _table is not previous:
+            elapsed = (time.perf_counter() - began) * 1000
+            log.info("route table version %s loaded in %.1f ms (%s)", _table.version, elapsed, _table.origin)
+            log_problems(_table, previous)
         return _table
 
 
@@ -49,18 +50,19 @@ def unresolvable() -> tuple[Unresolvable, ...]:
     """The (route, environment) pairs the current configuration cannot serve, for /readyz and the console.
 
     This process's table answers when it holds the current version. Otherwise (no proxied call yet under
-    daphne, or the watcher is a poll behind) a table is built just for the question and kept per version;
-    it is not installed, because the proxy's start-up (watcher, recorder) runs when no table is loaded yet.
+    daphne, or the watcher is a poll behind) a table is brought up to date just for the question (from
+    this process's table when there is one) and kept per version; it is not installed, because the proxy's
+    start-up (watcher, recorder) runs when no table is loaded yet.
     """
     global _report
     # The row's creation date tells a recreated row (a restored or reset database) from the one counted.
-    version = ConfigVersion.objects.filter(pk=1).values_list("version", "changed_at").first() or (0, None)
+    version = config_version()
     table = _table
-    if table is not None and table.version == version[0]:
+    if table is not None and (table.version, table.counted_since) == version:
         return table.unresolvable
     with _report_lock:
         if _report is None or _report[0] != version:
-            _report = (version, build_route_table().unresolvable)
+            _report = (version, route_table_update(table).unresolvable)
         return _report[1]
 
 
