@@ -11,11 +11,11 @@ PYTHON_CANDIDATES := python3.13 python3.12 python3 $(wildcard $(HOME)/.pyenv/ver
 PYTHON ?= $(shell for p in $(PYTHON_CANDIDATES); do \
 	$$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1 && { command -v $$p; break; }; done)
 
-.PHONY: run test install lint bench clean help
+.PHONY: run test install lint bench bench-servers clean help
 help:
 	@echo "make run    install, migrate, load the demo and serve console + proxy on 127.0.0.1:$(PORT)"
 	@echo "make test   install and run the whole test suite"
-	@echo "make bench  proxy benchmark (see README)"
+	@echo "make bench  one benchmark report: nginx, bare forwarder, gateway, other sections (see README)"
 
 $(BIN)/python:
 	@if [ -z "$(PYTHON)" ]; then \
@@ -50,7 +50,12 @@ test: install $(SDK_DIR)/knoxcall/__init__.py
 lint: install
 	$(BIN)/ruff check .
 
+# One run, one report (bench/report.py): nginx, the bare forwarder, the gateway with every check, then the
+# other bench sections that exist. bench-servers compares ASGI servers and upstream clients (bench/proxy.py).
 bench: install
+	$(BIN)/python bench/report.py $(BENCH_ARGS)
+
+bench-servers: install
 	$(BIN)/python bench/proxy.py $(BENCH_ARGS)
 	$(BIN)/python bench/release_split.py
 

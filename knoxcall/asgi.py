@@ -20,7 +20,7 @@ from django.urls import path, re_path  # noqa: E402
 from analytics.consumers import AnalyticsConsumer  # noqa: E402
 from knoxcall.lib.websocket import websocket_not_found  # noqa: E402
 from routing.proxy import framing, lifecycle  # noqa: E402
-from routing.proxy.consumer import ProxyConsumer  # noqa: E402
+from routing.proxy.consumer import proxy  # noqa: E402
 
 ROUTE_HEADER = b"x-knoxcall-route"
 websocket_urlpatterns: list = [
@@ -29,7 +29,9 @@ websocket_urlpatterns: list = [
 
 
 def build_application(websocket_routes: list | None = None):
-    proxy_app = framing.guard(ProxyConsumer.as_asgi())
+    # The proxy coroutine itself, not a Channels consumer instance per call: it needs none of the
+    # consumer machinery (channel layer, dispatch), and the extra object and frames cost on every call.
+    proxy_app = framing.guard(proxy)
     routes = websocket_routes if websocket_routes is not None else websocket_urlpatterns
     # Last: any other path is refused cleanly instead of URLRouter's ValueError (a 500 and a traceback).
     websocket_app = URLRouter([*routes, re_path(r"", websocket_not_found)])

@@ -13,8 +13,13 @@ from functools import lru_cache
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
+@lru_cache(maxsize=4096)
 def normalise_ip(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    """Parse an address; IPv4-mapped IPv6 (::ffff:1.2.3.4) becomes plain IPv4."""
+    """Parse an address; IPv4-mapped IPv6 (::ffff:1.2.3.4) becomes plain IPv4.
+
+    Cached: every proxied call parses its peer and its client IP (ipaddress costs about 10 µs a call, a
+    lookup well under one); addresses are immutable, and the bound keeps a churn of callers from growing it.
+    """
     try:
         address = ipaddress.ip_address(value.strip().strip("[]"))
     except ValueError:

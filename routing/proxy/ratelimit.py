@@ -260,8 +260,25 @@ def get_limiter() -> MemoryLimiter | RedisLimiter:
     return limiter
 
 
+# (route, key) -> their limits, for the objects of the current route table: checked by identity, so a new
+# table (new objects) is worked out afresh, and bounded by the table's routes × keys that call.
+_limits_of: dict[tuple[str, str, str], tuple[object, object, list[Limit]]] = {}
+
+
 def limits_for(route, key) -> list[Limit]:
     """The route's limit in its environment (effective config) and the API key's own, when set."""
+    slot = (route.route_id, route.environment, key.id if key is not None else "")
+    cached = _limits_of.get(slot)
+    if cached is not None and cached[0] is route and cached[1] is key:
+        return cached[2]
+    limits = _work_out_limits(route, key)
+    if len(_limits_of) > 100_000:
+        _limits_of.clear()  # keys and routes come and go; a table's worth is rebuilt on the next calls
+    _limits_of[slot] = (route, key, limits)
+    return limits
+
+
+def _work_out_limits(route, key) -> list[Limit]:
     limits = []
     config = route.config
     if config["rate_limit_enabled"]:
