@@ -59,6 +59,8 @@ class ServedWorkers:
             # 500 connections opened at once stall loopback networking on small machines for seconds, and
             # a Redis timeout would (by design) let calls through unchecked.
             "KNOXCALL_RATE_LIMIT_REDIS_TIMEOUT": "15",
+            # Polling only as a slow fallback: a change seen within a second is then Redis pub/sub's doing.
+            "KNOXCALL_CONFIG_POLL_SECONDS": "30",
         }
         self.process: subprocess.Popen | None = None
 
