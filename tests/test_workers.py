@@ -30,7 +30,8 @@ from alerts.services import alert_rule_create, notification_channel_create
 from alerts.tasks import rollup_then_evaluate_task
 from analytics.models import MetricBucket, RequestLog
 from analytics.tasks import rollup
-from core.audit import SYSTEM
+from core.audit import SYSTEM, bump_config_version
+from core.models import ConfigVersion
 from knoxcall.celery import app as celery_app
 from routing.services import route_create, route_update
 from tests.conftest import require_service
@@ -166,9 +167,16 @@ def served(redis_client, prefix, django_db_setup, tmp_path_factory):
 
 
 @pytest.fixture
-def publishing():
-    """Configuration writes in this process announce themselves on the workers' Redis, as in production."""
+def publishing(environments):
+    """Configuration writes in this process announce themselves on the workers' Redis, as in production.
+
+    The workers outlive each test while the database is emptied after it, so the version row starts again
+    from 1; it is moved here to a number no earlier test reached, or a worker holding an old table with the
+    same number would take the new configuration for the one it has.
+    """
     with override_settings(REDIS_URL=REDIS_URL):
+        ConfigVersion.objects.update_or_create(pk=1, defaults={"version": time.time_ns() // 1_000_000})
+        bump_config_version()  # published: every worker rebuilds now
         yield
 
 
@@ -242,8 +250,8 @@ def test_a_configuration_change_is_served_by_both_workers_within_a_second(
     for worker in pinned.values():  # each worker serves the new route before the change under test
         assert wait_until(lambda w=worker: w.get("/before", "flip")[0] == 200, timeout=5)
 
-    changed = time.monotonic()
     route_update(actor=SYSTEM, route=route, target_base_url=upstream.url + "/after")
+    changed = time.monotonic()  # committed, and announced on Redis
     seen_after: dict[int, float] = {}
     while len(seen_after) < 2 and time.monotonic() - changed < 5:
         for pid, worker in pinned.items():  # every worker keeps being asked, so none idles out
