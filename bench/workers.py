@@ -3,15 +3,16 @@
 
 Starts, all on 127.0.0.1: an nginx upstream answering a small JSON body, then the gateway on PostgreSQL and
 Redis (the production profile, which more than one worker requires) as `manage.py knoxcall serve --workers 1`
-and `--workers 2`, both at once, and drives each in turn with `wrk -t1 -c32` within every round (median of
-the rounds), so a busy machine's drift hits both alike. Every call uses the `full` route of
-bench/setup_gateway.py: API key, client allowlist, route and key limits in Redis, a secret injected, and the
-request log written to PostgreSQL. With gunicorn and uvicorn-worker installed (`pip install gunicorn
-uvicorn-worker`; not dependencies of the project) it also measures gunicorn's arbiter with 2 uvicorn workers
-running the same protocol, the alternative to uvicorn's own supervisor. Figures only, never a test.
+and `--workers 2`, both at once, and drives each in turn with `wrk -t1 -c32` within every round, in the
+opposite order every other round (median of the rounds), so a busy machine's drift hits both alike. Every
+call uses the `full` route of bench/setup_gateway.py: API key, client allowlist, route and key limits in
+Redis, a secret injected, and the request log written to PostgreSQL. With gunicorn and uvicorn-worker
+installed (`pip install gunicorn uvicorn-worker`; not dependencies of the project) it also measures
+gunicorn's arbiter with 2 uvicorn workers running the same protocol, the alternative to uvicorn's own
+supervisor. Figures only, never a test.
 
 Needs Debian's nginx and wrk (`apt-get install nginx-light wrk`), PostgreSQL and Redis. Run:
-`.venv/bin/python bench/workers.py [--duration 5] [--rounds 3] [--database-url URL] [--redis URL]`.
+`.venv/bin/python bench/workers.py [--duration 5] [--rounds 4] [--database-url URL] [--redis URL]`.
 The database named by --database-url is dropped and created afresh.
 """
 
@@ -114,8 +115,9 @@ def measure_in_turn(targets: dict[str, str], headers: dict, duration: int, round
         wrk(url, 8, 1, headers)  # warm-up: pools, route table, Redis connections
     runs: dict[str, list[dict]] = {name: [] for name in targets}
     for round_number in range(rounds):
-        for name, url in targets.items():
-            runs[name].append(wrk(url, CONNECTIONS, duration, headers))
+        order = list(targets) if round_number % 2 == 0 else list(reversed(targets))  # drift hits all alike
+        for name in order:
+            runs[name].append(wrk(targets[name], CONNECTIONS, duration, headers))
         print(f"  round {round_number + 1}/{rounds} measured", file=sys.stderr, flush=True)
     return {
         name: {key: median(r[key] for r in results) for key in results[0]} for name, results in runs.items()
@@ -134,12 +136,15 @@ def report(results: dict[str, dict], duration: int, rounds: int) -> list[str]:
             f"{name:30} {result['rps']:>8,.0f} {result['rps'] / one:>10.2f} {result['p50']:>7.2f} "
             f"{result['p99']:>7.2f} {result['non2xx']:>8}"
         )
-    lines.append("ratios from the same run: every configuration running at once, measured in turn each round")
+    lines.append(
+        "ratios from the same run: every configuration running at once, measured in turn each round "
+        "(order reversed every other round)"
+    )
     return lines
 
 
 def run(
-    duration: int = 5, rounds: int = 3, database_url: str = DATABASE_URL, redis_url: str = REDIS_URL
+    duration: int = 5, rounds: int = 4, database_url: str = DATABASE_URL, redis_url: str = REDIS_URL
 ) -> list[str]:
     """Measure and return the printed lines (progress goes to stderr)."""
     for tool in ("nginx", "wrk"):
@@ -193,7 +198,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run")
-    parser.add_argument("--rounds", type=int, default=3, help="wrk runs per figure (median)")
+    parser.add_argument("--rounds", type=int, default=4, help="wrk runs per figure (median)")
     parser.add_argument("--database-url", default=DATABASE_URL, help="PostgreSQL database, recreated")
     parser.add_argument("--redis", default=REDIS_URL, help="REDIS_URL for limits, pub/sub and cache")
     args = parser.parse_args()
