@@ -110,15 +110,33 @@ def server_commands(port_of: dict[str, int], with_gunicorn: bool) -> dict[str, l
     return commands
 
 
-def measure_in_turn(targets: dict[str, str], headers: dict, duration: int, rounds: int) -> dict[str, dict]:
+def settle(database_url: str, timeout: float = 60) -> None:
+    """Wait until the request log stops growing: a server's recorders still writing the previous run's
+    calls would slow whichever server is measured next."""
+    import psycopg
+
+    url = urlsplit(database_url)._replace(scheme="postgresql").geturl()
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(url, autocommit=True) as conn:
+        previous = -1
+        while time.monotonic() < deadline:
+            count = conn.execute("SELECT count(*) FROM analytics_requestlog").fetchone()[0]
+            if count == previous:
+                return
+            previous = count
+            time.sleep(1)
+
+
+def measure_in_turn(targets: dict[str, str], headers: dict, args: argparse.Namespace) -> dict[str, dict]:
     for url in targets.values():
         wrk(url, 8, 1, headers)  # warm-up: pools, route table, Redis connections
     runs: dict[str, list[dict]] = {name: [] for name in targets}
-    for round_number in range(rounds):
+    for round_number in range(args.rounds):
         order = list(targets) if round_number % 2 == 0 else list(reversed(targets))  # drift hits all alike
         for name in order:
-            runs[name].append(wrk(targets[name], CONNECTIONS, duration, headers))
-        print(f"  round {round_number + 1}/{rounds} measured", file=sys.stderr, flush=True)
+            settle(args.database_url)
+            runs[name].append(wrk(targets[name], CONNECTIONS, args.duration, headers))
+        print(f"  round {round_number + 1}/{args.rounds} measured", file=sys.stderr, flush=True)
     return {
         name: {key: median(r[key] for r in results) for key in results[0]} for name, results in runs.items()
     }
@@ -134,7 +152,7 @@ def report(results: dict[str, dict], duration: int, rounds: int) -> list[str]:
     for name, result in results.items():
         lines.append(
             f"{name:30} {result['rps']:>8,.0f} {result['rps'] / one:>10.2f} {result['p50']:>7.2f} "
-            f"{result['p99']:>7.2f} {result['non2xx']:>8}"
+            f"{result['p99']:>7.2f} {result['non2xx']:>8.0f}"
         )
     lines.append(
         "ratios from the same run: every configuration running at once, measured in turn each round "
@@ -143,10 +161,10 @@ def report(results: dict[str, dict], duration: int, rounds: int) -> list[str]:
     return lines
 
 
-def run(
-    duration: int = 5, rounds: int = 4, database_url: str = DATABASE_URL, redis_url: str = REDIS_URL
-) -> list[str]:
-    """Measure and return the printed lines (progress goes to stderr)."""
+def run(args: argparse.Namespace | None = None) -> list[str]:
+    """Measure and return the printed lines (progress goes to stderr); without args, the defaults."""
+    args = args or parser().parse_args([])
+    database_url = args.database_url
     for tool in ("nginx", "wrk"):
         if not shutil.which(tool) and not Path(f"/usr/sbin/{tool}").exists():
             sys.exit(f"{tool} is missing: apt-get install nginx-light wrk")
@@ -159,7 +177,7 @@ def run(
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "knoxcall.settings",
         "DATABASE_URL": database_url,
-        "REDIS_URL": redis_url,
+        "REDIS_URL": args.redis,
         "KNOXCALL_DATA_DIR": str(work / "var"),
         "LOG_LEVEL": "WARNING",
         "PYTHONPATH": str(ROOT),
@@ -183,17 +201,17 @@ def run(
         time.sleep(5)  # every worker of a multi-process server up, not only the first to answer
         headers = {"x-knoxcall-route": "full", "x-knoxcall-key": raw_key, "x-knoxcall-environment": "staging"}
         targets = {name: f"http://127.0.0.1:{port}/api/users?x=1" for name, port in port_of.items()}
-        results = measure_in_turn(targets, headers, duration, rounds)
+        results = measure_in_turn(targets, headers, args)
     finally:
         for process in [*servers, nginx]:
             process.send_signal(signal.SIGTERM)
         for process in [*servers, nginx]:
             process.wait(30)
         shutil.rmtree(work, ignore_errors=True)
-    return report(results, duration, rounds)
+    return report(results, args.duration, args.rounds)
 
 
-def main() -> None:
+def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -201,8 +219,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=4, help="wrk runs per figure (median)")
     parser.add_argument("--database-url", default=DATABASE_URL, help="PostgreSQL database, recreated")
     parser.add_argument("--redis", default=REDIS_URL, help="REDIS_URL for limits, pub/sub and cache")
-    args = parser.parse_args()
-    print("\n".join(run(args.duration, args.rounds, args.database_url, args.redis)))
+    return parser
+
+
+def main() -> None:
+    print("\n".join(run(parser().parse_args())))
 
 
 if __name__ == "__main__":
