@@ -127,15 +127,39 @@ def settle(database_url: str, timeout: float = 60) -> None:
             time.sleep(1)
 
 
-def measure_in_turn(targets: dict[str, str], headers: dict, args: argparse.Namespace) -> dict[str, dict]:
-    for url in targets.values():
+def cpu_seconds(pid: int) -> float:
+    """CPU time used so far by a server: its process and every worker under it."""
+    import psutil
+
+    total = 0.0
+    root = psutil.Process(pid)
+    for process in [root, *root.children(recursive=True)]:
+        try:
+            times = process.cpu_times()
+            total += times.user + times.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
+def measure_once(url: str, pid: int, headers: dict, duration: int) -> dict:
+    """One wrk run, plus the server's CPU time per call: a figure that holds on a shared machine, where
+    the processes of one session share one CPU slice (sched autogroup) however many workers it starts."""
+    before = cpu_seconds(pid)
+    result = wrk(url, CONNECTIONS, duration, headers)
+    calls = max(1.0, result["rps"] * duration)
+    return {**result, "cpu_ms": (cpu_seconds(pid) - before) * 1000 / calls}
+
+
+def measure_in_turn(targets: dict[str, tuple[str, int]], headers: dict, args: argparse.Namespace) -> dict:
+    for url, _ in targets.values():
         wrk(url, 8, 1, headers)  # warm-up: pools, route table, Redis connections
     runs: dict[str, list[dict]] = {name: [] for name in targets}
     for round_number in range(args.rounds):
         order = list(targets) if round_number % 2 == 0 else list(reversed(targets))  # drift hits all alike
         for name in order:
             settle(args.database_url)
-            runs[name].append(wrk(targets[name], CONNECTIONS, args.duration, headers))
+            runs[name].append(measure_once(*targets[name], headers, args.duration))
         print(f"  round {round_number + 1}/{args.rounds} measured", file=sys.stderr, flush=True)
     return {
         name: {key: median(r[key] for r in results) for key in results[0]} for name, results in runs.items()
@@ -147,16 +171,17 @@ def report(results: dict[str, dict], duration: int, rounds: int) -> list[str]:
     lines = [
         f"gateway, every check, PostgreSQL + Redis; wrk -t1 -c{CONNECTIONS}, {rounds} rounds of {duration} s "
         f"(median), on {os.cpu_count()} cores",
-        f"{'configuration':30} {'req/s':>8} {'x 1 worker':>10} {'p50 ms':>7} {'p99 ms':>7} {'non-2xx':>8}",
+        f"{'configuration':30} {'req/s':>8} {'x 1 worker':>10} {'p50 ms':>7} {'p99 ms':>7} "
+        f"{'CPU ms/call':>11} {'non-2xx':>8}",
     ]
     for name, result in results.items():
         lines.append(
             f"{name:30} {result['rps']:>8,.0f} {result['rps'] / one:>10.2f} {result['p50']:>7.2f} "
-            f"{result['p99']:>7.2f} {result['non2xx']:>8.0f}"
+            f"{result['p99']:>7.2f} {result['cpu_ms']:>11.2f} {result['non2xx']:>8.0f}"
         )
     lines.append(
         "ratios from the same run: every configuration running at once, measured in turn each round "
-        "(order reversed every other round)"
+        "(order reversed every other round); CPU ms/call: the server's processes' CPU time per call"
     )
     return lines
 
@@ -193,14 +218,18 @@ def run(args: argparse.Namespace | None = None) -> list[str]:
             ["gunicorn, 2 uvicorn workers"] * with_gunicorn
         )
         port_of = {name: free_port() for name in names}
-        for command in server_commands(port_of, with_gunicorn).values():
-            quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+        pid_of = {}
+        for name, command in server_commands(port_of, with_gunicorn).items():
             servers.append(subprocess.Popen(command, cwd=ROOT, env=env, **quiet))
+            pid_of[name] = servers[-1].pid
         for port in port_of.values():
             wait_for_health(port)
         time.sleep(5)  # every worker of a multi-process server up, not only the first to answer
         headers = {"x-knoxcall-route": "full", "x-knoxcall-key": raw_key, "x-knoxcall-environment": "staging"}
-        targets = {name: f"http://127.0.0.1:{port}/api/users?x=1" for name, port in port_of.items()}
+        targets = {
+            name: (f"http://127.0.0.1:{port}/api/users?x=1", pid_of[name]) for name, port in port_of.items()
+        }
         results = measure_in_turn(targets, headers, args)
     finally:
         for process in [*servers, nginx]:
