@@ -3,8 +3,8 @@
 
 Starts, all on 127.0.0.1: an nginx upstream answering a small JSON body, then the gateway on PostgreSQL and
 Redis (the production profile, which more than one worker requires) as `manage.py knoxcall serve --workers 1`
-and `--workers 2`, both at once, and drives each in turn with `wrk -t1 -c32` within every round, in the
-opposite order every other round (median of the rounds), so a busy machine's drift hits both alike. Every
+and `--workers 2`, both at once, and drives each in turn with `wrk -t1 -c32` within every round, the order
+rotated every round (median of the rounds), so a busy machine's drift hits each alike. Every
 call uses the `full` route of bench/setup_gateway.py: API key, client allowlist, route and key limits in
 Redis, a secret injected, and the request log written to PostgreSQL. With gunicorn and uvicorn-worker
 installed (`pip install gunicorn uvicorn-worker`; not dependencies of the project) it also measures
@@ -12,7 +12,7 @@ gunicorn's arbiter with 2 uvicorn workers running the same protocol, the alterna
 supervisor. Figures only, never a test.
 
 Needs Debian's nginx and wrk (`apt-get install nginx-light wrk`), PostgreSQL and Redis. Run:
-`.venv/bin/python bench/workers.py [--duration 5] [--rounds 4] [--database-url URL] [--redis URL]`.
+`.venv/bin/python bench/workers.py [--duration 5] [--rounds 6] [--database-url URL] [--redis URL]`.
 The database named by --database-url is dropped and created afresh.
 """
 
@@ -156,7 +156,11 @@ def measure_in_turn(targets: dict[str, tuple[str, int]], headers: dict, args: ar
         wrk(url, 8, 1, headers)  # warm-up: pools, route table, Redis connections
     runs: dict[str, list[dict]] = {name: [] for name in targets}
     for round_number in range(args.rounds):
-        order = list(targets) if round_number % 2 == 0 else list(reversed(targets))  # drift hits all alike
+        names = list(targets)
+        shift = round_number % len(
+            names
+        )  # each configuration takes every place in turn: drift hits all alike
+        order = names[shift:] + names[:shift]
         for name in order:
             settle(args.database_url)
             runs[name].append(measure_once(*targets[name], headers, args.duration))
@@ -181,7 +185,7 @@ def report(results: dict[str, dict], duration: int, rounds: int) -> list[str]:
         )
     lines.append(
         "ratios from the same run: every configuration running at once, measured in turn each round "
-        "(order reversed every other round); CPU ms/call: the server's processes' CPU time per call"
+        "(the order rotated every round); CPU ms/call: the server's processes' CPU time per call"
     )
     return lines
 
@@ -245,7 +249,7 @@ def parser() -> argparse.ArgumentParser:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run")
-    parser.add_argument("--rounds", type=int, default=4, help="wrk runs per figure (median)")
+    parser.add_argument("--rounds", type=int, default=6, help="wrk runs per figure (median)")
     parser.add_argument("--database-url", default=DATABASE_URL, help="PostgreSQL database, recreated")
     parser.add_argument("--redis", default=REDIS_URL, help="REDIS_URL for limits, pub/sub and cache")
     return parser
