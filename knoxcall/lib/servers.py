@@ -51,18 +51,17 @@ def multi_worker_refusal(workers: int, database_engine: str, redis_url: str) -> 
     """
     if workers <= 1:
         return None
-    missing = []
+    missing, because = [], []
     if not database_engine.endswith("postgresql"):
         missing.append("DATABASE_URL=postgres://…")
+        because.append("SQLite has one writer for every worker's request logs")
     if not redis_url:
         missing.append("REDIS_URL=redis://…")
+        because.append("without Redis each worker counts its own rate limits and login throttles")
     if not missing:
         return None
-    return (
-        f"{workers} workers need shared state: set {' and '.join(missing)} (with SQLite and in-process "
-        "memory each worker would keep its own rate limits, login throttles and live dashboards), "
-        "or run 1 worker."
-    )
+    setting, reason = " and ".join(missing), "; ".join(because)
+    return f"{workers} workers need shared state: set {setting} ({reason}), or run 1 worker."
 
 
 def server_command(
