@@ -14,6 +14,7 @@ PYTHON ?= $(shell for p in $(PYTHON_CANDIDATES); do \
 .PHONY: run test install lint bench bench-servers clean help
 help:
 	@echo "make run    install, migrate, load the demo and serve console + proxy on 127.0.0.1:$(PORT)"
+	@echo "           (KNOXCALL_WORKERS=N: N server processes; more than 1 needs DATABASE_URL=postgres and REDIS_URL)"
 	@echo "make test   install and run the whole test suite"
 	@echo "make bench  one benchmark report: nginx, bare forwarder, gateway, other sections (see README)"
 

@@ -6,6 +6,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from core.audit import Actor, record_change, snapshot
@@ -340,11 +341,14 @@ def api_keys_touch(used: dict[str, object]) -> int:
 
     Not audited and no configuration version bump: usage is not configuration. An id that is no key's (not
     a UUID) is skipped: one odd entry must not keep every other key's time from being written, forever.
+    A time never moves backwards: each gateway process flushes its own batch, so a worker's older use may
+    arrive after another worker's newer one.
     """
     updated = 0
     for key_id, when in used.items():
         if as_uuid(str(key_id)) is not None:
-            updated += ApiKey.objects.filter(pk=key_id).update(last_used_at=when)
+            older = Q(last_used_at__isnull=True) | Q(last_used_at__lt=when)
+            updated += ApiKey.objects.filter(older, pk=key_id).update(last_used_at=when)
     return updated
 
 

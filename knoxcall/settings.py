@@ -174,6 +174,8 @@ GATEWAY_MAX_HEADER_BYTES = env.int("KNOXCALL_MAX_HEADER_BYTES", default=32 * 102
 GATEWAY_MAX_HEADERS = env.int("KNOXCALL_MAX_HEADERS", default=100)
 GATEWAY_HEADER_TIMEOUT = env.float("KNOXCALL_HEADER_TIMEOUT", default=10.0)
 GATEWAY_KEEPALIVE_TIMEOUT = env.int("KNOXCALL_KEEPALIVE_TIMEOUT", default=5)
+# Server processes for `make run` and `knoxcall serve`; more than one needs PostgreSQL and Redis (README).
+GATEWAY_WORKERS = env.int("KNOXCALL_WORKERS", default=1)
 # The gateway's own addresses, so a route aimed back at it is refused as a loop (508).
 GATEWAY_PORT = env.int("PORT", default=8000)
 # Upstream hosts allowed despite being private or loopback (SSRF rules); the embedded default allows the

@@ -2,10 +2,12 @@
 
 It migrates, loads the demo, makes sure an administrator exists, then starts the demo upstream, the ASGI
 server (KNOXCALL_SERVER: uvicorn with httptools and the gateway's header limits, the one server that passed
-the framing corpus; see knoxcall/lib/servers.py), a Celery worker and Celery beat. Ctrl-C (or any
+the framing corpus; see knoxcall/lib/servers.py) in KNOXCALL_WORKERS processes (more than one needs
+PostgreSQL and Redis), a Celery worker and Celery beat. Ctrl-C (or any
 child exiting) stops them all. Everything it writes lives under KNOXCALL_DATA_DIR, so a second run reuses it.
 """
 
+import argparse
 import os
 import secrets
 import signal
@@ -18,7 +20,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
-from knoxcall.lib.servers import SERVERS, Limits, server_command, unsupported_reason
+from knoxcall.lib.servers import SERVERS, Limits, multi_worker_refusal, server_command, unsupported_reason
 
 from .demo import load_demo
 
@@ -29,6 +31,23 @@ def configure(parser) -> None:
     parser.add_argument("--port", type=int, default=settings.GATEWAY_PORT)
     parser.add_argument("--server", choices=SERVERS, default=settings.GATEWAY_SERVER)
     parser.add_argument("--no-worker", action="store_true", help="Do not start the Celery worker and beat.")
+    parser.add_argument("--workers", type=positive_int, default=settings.GATEWAY_WORKERS, help=WORKERS_HELP)
+
+
+WORKERS_HELP = "Server processes (default KNOXCALL_WORKERS, 1); more than 1 needs PostgreSQL and Redis."
+
+
+def positive_int(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return number
+
+
+def refusal(server: str, workers: int) -> str | None:
+    """What stops this server configuration from being served, in one line (also `knoxcall serve`'s)."""
+    engine = settings.DATABASES["default"]["ENGINE"]
+    return unsupported_reason(server) or multi_worker_refusal(workers, engine, settings.REDIS_URL)
 
 
 def ensure_admin(out) -> None:
@@ -80,9 +99,11 @@ def demo_upstream_port(out) -> int:
     return chosen
 
 
-def _commands(port: int, demo_port: int, server: str, with_worker: bool) -> dict[str, list[str]]:
+def _commands(
+    port: int, demo_port: int, server: str, workers: int, with_worker: bool
+) -> dict[str, list[str]]:
     python = sys.executable
-    serve = server_command(server, "127.0.0.1", port, Limits.from_settings())
+    serve = server_command(server, "127.0.0.1", port, Limits.from_settings(), workers=workers)
     commands = {
         "demo-upstream": [python, "-m", "knoxcall.lib.demo_upstream", "--port", str(demo_port)],
         server: serve,
@@ -157,7 +178,7 @@ def supervise(commands: dict[str, list[str]], out) -> int:
 
 
 def handle(options: dict, out) -> None:
-    reason = unsupported_reason(options["server"])
+    reason = refusal(options["server"], options["workers"])
     if reason:
         raise SystemExit(reason)
     port = options["port"]
@@ -172,6 +193,7 @@ def handle(options: dict, out) -> None:
     ensure_admin(out)
     os.environ["PORT"] = str(port)
     out.write(addresses(port))
-    code = supervise(_commands(port, demo_port, options["server"], not options["no_worker"]), out)
+    commands = _commands(port, demo_port, options["server"], options["workers"], not options["no_worker"])
+    code = supervise(commands, out)
     if code:
         raise SystemExit(code)

@@ -5,6 +5,11 @@ gateway exactly as it is deployed. Only uvicorn is supported: with the httptools
 knoxcall/lib/http_protocol.py's header limits it is the one candidate that refused every request of the
 framing corpus that nginx refuses (README "Server choice"; granian, uvicorn's h11 parser and daphne each let
 some through before the application could see them).
+
+With `workers` above 1 the command runs uvicorn's own supervisor (`--workers N`): it binds the socket once,
+starts N spawned worker processes that accept on it, replaces a worker that dies or stops answering its
+health check, and stops them all on SIGINT/SIGTERM, exiting 0. It was measured against gunicorn with uvicorn
+workers (bench/workers.py, README "Workers") and needs no further dependency.
 """
 
 import sys
@@ -37,7 +42,31 @@ def unsupported_reason(server: str) -> str | None:
     )
 
 
-def server_command(server: str, host: str, port: int, limits: Limits, *, quiet: bool = False) -> list[str]:
+def multi_worker_refusal(workers: int, database_engine: str, redis_url: str) -> str | None:
+    """Why `workers` processes cannot share this configuration, in one line; None when they can.
+
+    One process may use the embedded defaults. Several must share their state: with SQLite every worker's
+    recorder competes for one writer lock, and without Redis each worker keeps its own rate-limit counters,
+    login throttles, cache and live-dashboard channel, so a limit of 100 would let N × 100 calls through.
+    """
+    if workers <= 1:
+        return None
+    missing, because = [], []
+    if not database_engine.endswith("postgresql"):
+        missing.append("DATABASE_URL=postgres://…")
+        because.append("SQLite has one writer for every worker's request logs")
+    if not redis_url:
+        missing.append("REDIS_URL=redis://…")
+        because.append("without Redis each worker counts its own rate limits and login throttles")
+    if not missing:
+        return None
+    setting, reason = " and ".join(missing), "; ".join(because)
+    return f"{workers} workers need shared state: set {setting} ({reason}), or run 1 worker."
+
+
+def server_command(
+    server: str, host: str, port: int, limits: Limits, *, quiet: bool = False, workers: int = 1
+) -> list[str]:
     reason = unsupported_reason(server)
     if reason:
         raise ValueError(reason)
@@ -52,4 +81,6 @@ def server_command(server: str, host: str, port: int, limits: Limits, *, quiet: 
         "--no-access-log",
         "--no-proxy-headers",
     ]
+    if workers > 1:
+        command += ["--workers", str(workers)]
     return command + (["--log-level", "warning"] if quiet else [])

@@ -1,4 +1,4 @@
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from io import StringIO
 
 import pytest
@@ -84,3 +84,12 @@ def test_a_usage_entry_that_names_no_key_does_not_block_the_others(db):
     now = datetime.now(UTC)
     assert api_keys_touch({"not-a-key": now, str(key.pk): now}) == 1
     assert ApiKey.objects.get(pk=key.pk).last_used_at == now
+
+
+def test_a_key_last_used_time_never_moves_backwards_when_workers_flush_out_of_order(db):
+    """Each gateway process flushes its own batch: an older use may reach the database after a newer one."""
+    key, _ = api_key_create(actor=SYSTEM, name="ci", role="viewer")
+    newer = datetime.now(UTC)
+    assert api_keys_touch({str(key.pk): newer}) == 1
+    assert api_keys_touch({str(key.pk): newer - timedelta(seconds=3)}) == 0
+    assert ApiKey.objects.get(pk=key.pk).last_used_at == newer

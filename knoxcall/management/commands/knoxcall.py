@@ -11,6 +11,10 @@ from django.core.management.base import BaseCommand, CommandError
 
 SUBCOMMANDS = {
     "run": ("knoxcall.cli.run", "Migrate, load the demo and serve console, proxy, worker and beat."),
+    "serve": (
+        "knoxcall.cli.serve",
+        "Production: serve console and proxy in N processes (--workers, KNOXCALL_WORKERS).",
+    ),
     "demo": ("knoxcall.cli.demo", "Load the demo environments, route and upstream configuration."),
     "evaluate-alerts": ("alerts.cli", "Evaluate every enabled alert rule now and send what is due."),
     "secrets": ("secrets_vault.cli", "Secrets vault operations: rotate-key."),
