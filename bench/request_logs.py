@@ -44,7 +44,7 @@ def _generate_sql(table: str, routes: list[str]) -> str:
     INSERT INTO {table} (request_id, timestamp, route_id, route_slug, environment, method, path, query,
         status, latency_ms, bytes_in, bytes_out, client_ip, upstream_host, error_code, error_detail,
         api_key_id, secrets_used, failover_from, rolled_up)
-    SELECT md5(i::text), %(since)s + (%(span)s * i / %(rows)s) * interval '1 microsecond',
+    SELECT md5(i::text), %(since)s + make_interval(secs => %(span)s * i::float8 / %(rows)s),
         r.route, 'route-' || r.n, e.name,
         CASE WHEN i %% 10 < 8 THEN 'GET' WHEN i %% 10 = 8 THEN 'POST' ELSE 'DELETE' END,
         '/api/users/' || (i %% 1000), 'page=' || (i %% 7), s.status, (i %% 997) * 0.7 + 0.3,
@@ -87,7 +87,7 @@ def generate(rows: int, routes: list[str]) -> list[str]:
         for name, _ in indexes:
             cursor.execute(f'DROP INDEX "{name}"')
         began = time.perf_counter()
-        span = int(timedelta(days=DAYS).total_seconds() * 1e6)
+        span = timedelta(days=DAYS).total_seconds()
         params = {"since": now - timedelta(days=DAYS), "span": span, "rows": rows}
         for start in range(0, rows, CHUNK):
             cursor.execute(_generate_sql(table, routes), {**params, "start": start, "stop": min(rows, start + CHUNK)})
