@@ -325,13 +325,15 @@ def main() -> None:
     parser.add_argument(
         "--keep", action="store_true", help="keep the scratch database and skip the purge (to iterate on pages)"
     )
-    parser.add_argument("--reuse", action="store_true", help="time the pages again on a kept database")
+    parser.add_argument(
+        "--reuse", action="store_true", help="take the database a --keep run left (no generation, no recorder rate)"
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--purge", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         return child(args.rows, args.explain, args.reuse, args.purge)
-    lines = run(args.rows, args.explain, args.keep or args.reuse, echo=True, reuse=args.reuse)
+    lines = run(args.rows, args.explain, args.keep, echo=True, reuse=args.reuse)
     if not lines:
         print("no figures")
 
