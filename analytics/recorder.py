@@ -48,7 +48,8 @@ class Stats:
     def summary(self) -> str:
         return (
             f"{self.enqueued} queued, {self.written} written, {self.dropped} dropped (queue full), "
-            f"{self.rejected} rejected by the database, {len(_queue)} waiting, deepest queue {self.deepest_queue}"
+            f"{self.rejected} rejected by the database, {len(_queue)} waiting, "
+            f"deepest queue {self.deepest_queue}"
         )
 
 
@@ -151,7 +152,9 @@ def _copy(cursor, rows: list[tuple]) -> None:
     columns = ", ".join(
         connection.ops.quote_name(f.column) for f in RequestLog._meta.concrete_fields if not f.primary_key
     )
-    with cursor.copy(f"COPY {connection.ops.quote_name(RequestLog._meta.db_table)} ({columns}) FROM STDIN") as copy:
+    with cursor.copy(
+        f"COPY {connection.ops.quote_name(RequestLog._meta.db_table)} ({columns}) FROM STDIN"
+    ) as copy:
         for row in rows:
             copy.write_row(row)
 

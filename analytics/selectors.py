@@ -288,8 +288,8 @@ def request_logs_from(logs: QuerySet[RequestLog], since: datetime) -> QuerySet[R
     return logs if before is None else logs.filter(id__gt=before)
 
 
-# The console's request log pages by keyset, never by offset and count: on millions of rows COUNT(*) and a
-# deep OFFSET each read the whole match, while a keyset page reads its 100 rows from the (timestamp, id) order.
+# The console's request log pages by keyset, never by offset and count: on millions of rows COUNT(*) and
+# a deep OFFSET each read the whole match, while a keyset page reads its 100 rows off the timestamp order.
 REQUEST_LOG_PAGE_SIZE = 100
 
 

@@ -77,7 +77,8 @@ def child(rows: int, batch_size: int) -> None:
 def _writers(env: dict, rows: int, batch_size: int, writers: int) -> tuple[int, float]:
     command = [sys.executable, __file__, "--child", "--rows", str(rows), "--batch-sizes", str(batch_size)]
     processes = [
-        subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.PIPE, text=True) for _ in range(writers)
+        subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+        for _ in range(writers)
     ]
     results = [process.communicate()[0].split() for process in processes]
     if any(process.returncode for process in processes):
@@ -85,7 +86,9 @@ def _writers(env: dict, rows: int, batch_size: int, writers: int) -> tuple[int, 
     return sum(int(r[0]) for r in results), max(float(r[1]) for r in results)
 
 
-def run(rows: int = 100_000, batch_sizes: tuple[int, ...] = (500, 2000), writers: tuple[int, ...] = (1, 2)) -> list[str]:
+def run(
+    rows: int = 100_000, batch_sizes: tuple[int, ...] = (500, 2000), writers: tuple[int, ...] = (1, 2)
+) -> list[str]:
     lines = [f"recorder on PostgreSQL: {rows:,} rows per writer, every request-log index maintained"]
     with scratch_database(DATABASE) as url:
         env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "knoxcall.settings"}
@@ -102,9 +105,13 @@ def run(rows: int = 100_000, batch_sizes: tuple[int, ...] = (500, 2000), writers
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rows", type=int, default=100_000, help="rows each writer queues and writes")
-    parser.add_argument("--batch-sizes", default="500,2000", help="PROXY_RECORDER_BATCH_SIZE values to compare")
+    parser.add_argument(
+        "--batch-sizes", default="500,2000", help="PROXY_RECORDER_BATCH_SIZE values to compare"
+    )
     parser.add_argument("--writers", default="1,2", help="writer processes at once (one per gateway process)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.scratch_db import DEFAULT_SERVER, scratch_database  # noqa: E402
 
-DATABASE = f"{DEFAULT_SERVER}/knoxcall_bench_logs"
+DATABASE = f"{DEFAULT_SERVER}/{os.environ.get('KNOXCALL_BENCH_LOGS_DATABASE', 'knoxcall_bench_logs')}"
 DAYS = 14
 CHUNK = 1_000_000
 RARE_ROUTE, RARE_ENVIRONMENT, RARE_IP = 20, "feature-rare", "10.9.9.9"
@@ -90,7 +90,9 @@ def generate(rows: int, routes: list[str]) -> list[str]:
         span = timedelta(days=DAYS).total_seconds()
         params = {"since": now - timedelta(days=DAYS), "span": span, "rows": rows}
         for start in range(0, rows, CHUNK):
-            cursor.execute(_generate_sql(table, routes), {**params, "start": start, "stop": min(rows, start + CHUNK)})
+            cursor.execute(
+                _generate_sql(table, routes), {**params, "start": start, "stop": min(rows, start + CHUNK)}
+            )
         loaded = time.perf_counter() - began
         began = time.perf_counter()
         for _, definition in indexes:
@@ -115,7 +117,32 @@ def recorder_rate(count: int = 20_000) -> list[str]:
     began = time.perf_counter()
     written = recorder.flush()
     seconds = time.perf_counter() - began
-    return [f"recorder into the full table: {written:,} rows in {seconds:.2f} s = {written / seconds:,.0f} rows/s"]
+    return [
+        f"recorder into the full table: {written:,} rows in {seconds:.2f} s = {written / seconds:,.0f} rows/s"
+    ]
+
+
+# What the pages and the background work read the request log by (EXPLAIN ANALYZE with --explain):
+# the primary key (the /v1/logs feed, the rollup's claim, the purge's delete), request_id (one request's
+# page), timestamp (the newest-first lists, time ranges, the purge, region health), (environment,
+# timestamp) and (route_id, environment, timestamp) (a rare feature environment or route would otherwise
+# scan the whole table), (client_ip, timestamp) (one caller's calls) and the partial pending-rollup index.
+# Status, method, latency and error-code filters match enough rows to be read off the timestamp order.
+NOT_READ_BY_PAGES = ("log_status_time", "log_method_time", "analytics_requestlog_error_code_")
+
+
+def recorder_rate_with_page_indexes() -> list[str]:
+    """The recorder's rate once the indexes nothing reads (and the LIKE copies Django adds) are gone."""
+    from django.db import connection
+
+    from analytics.models import RequestLog
+
+    with connection.cursor() as cursor:
+        for name, _ in _secondary_indexes(cursor, RequestLog._meta.db_table):
+            if name.endswith("_like") or name.startswith(NOT_READ_BY_PAGES):
+                cursor.execute(f'DROP INDEX "{name}"')
+        left = len(_secondary_indexes(cursor, RequestLog._meta.db_table))
+    return [f"with only the {left} secondary indexes the pages read: " + recorder_rate()[0]]
 
 
 def _setup_callers() -> tuple[list[str], object, str]:
@@ -131,7 +158,11 @@ def _setup_callers() -> tuple[list[str], object, str]:
         if not Environment.objects.filter(name=name).exists():
             environment_create(actor=SYSTEM, name=name)
     routes = [
-        str(route_create(actor=SYSTEM, name=f"route-{n}", slug=f"route-{n}", target_base_url="https://example.com").pk)
+        str(
+            route_create(
+                actor=SYSTEM, name=f"route-{n}", slug=f"route-{n}", target_base_url="https://example.com"
+            ).pk
+        )
         for n in range(RARE_ROUTE + 1)
     ]
     user = get_user_model().objects.create_superuser("bench", password=None)
@@ -176,7 +207,10 @@ def page_timings(routes: list[str], user, raw_key: str, explain: bool) -> list[s
     from analytics.models import RequestLog
 
     h3 = (timezone.now() - timedelta(days=3)).replace(minute=0, second=0, microsecond=0)
-    moments = {"h3": h3.strftime("%Y-%m-%dT%H:%M:%S"), "h3_end": (h3 + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S")}
+    moments = {
+        "h3": h3.strftime("%Y-%m-%dT%H:%M:%S"),
+        "h3_end": (h3 + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S"),
+    }
     middle = RequestLog.objects.order_by("-id").values_list("id", flat=True).first() // 2
     client = Client(HTTP_AUTHORIZATION=f"Bearer {raw_key}")
     client.force_login(user)
@@ -193,9 +227,8 @@ def page_timings(routes: list[str], user, raw_key: str, explain: bool) -> list[s
                 raise RuntimeError(f"{url}: {response.status_code} {response.content[:300]!r}")
         logged = [q for q in queries.captured_queries if RequestLog._meta.db_table in q["sql"]]
         slowest = max(logged, key=lambda q: float(q["time"]), default=None)
-        lines.append(
-            f"  {label:44} {statistics.median(timings):7.1f}   {float(slowest['time']) * 1000 if slowest else 0:7.1f}"
-        )
+        query_ms = float(slowest["time"]) * 1000 if slowest else 0.0
+        lines.append(f"  {label:44} {statistics.median(timings):7.1f}   {query_ms:7.1f}")
         if explain and slowest:
             with connection.cursor() as cursor:
                 cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + slowest["sql"])
@@ -286,7 +319,7 @@ def child(rows: int, explain: bool, reuse: bool, purge: bool) -> None:
     steps = [] if reuse else [lambda: generate(rows, routes), recorder_rate]
     steps.append(lambda: page_timings(routes, user, raw_key, explain))
     if purge:
-        steps.append(purge_under_load)
+        steps += [purge_under_load, recorder_rate_with_page_indexes]
     for step in steps:
         for line in step():
             print(line, flush=True)
@@ -301,7 +334,9 @@ def run(
     try:
         env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "knoxcall.settings"}
         env.update(PYTHONPATH=str(ROOT), LOG_LEVEL="WARNING", DEBUG="true", KNOXCALL_LOG_RETENTION_DAYS="7")
-        command = [sys.executable, __file__, "--child", "--rows", str(rows)] + (["--explain"] if explain else [])
+        command = [sys.executable, __file__, "--child", "--rows", str(rows)] + (
+            ["--explain"] if explain else []
+        )
         command += (["--reuse"] if reuse else []) + ([] if keep else ["--purge"])
         process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.PIPE, text=True)
         for line in process.stdout:
@@ -319,14 +354,20 @@ def run(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--explain", action="store_true", help="print EXPLAIN ANALYZE of each page's query")
     parser.add_argument(
-        "--keep", action="store_true", help="keep the scratch database and skip the purge (to iterate on pages)"
+        "--keep",
+        action="store_true",
+        help="keep the scratch database and skip the purge (to iterate on pages)",
     )
     parser.add_argument(
-        "--reuse", action="store_true", help="take the database a --keep run left (no generation, no recorder rate)"
+        "--reuse",
+        action="store_true",
+        help="take the database a --keep run left (no generation, no recorder rate)",
     )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--purge", action="store_true", help=argparse.SUPPRESS)

@@ -24,7 +24,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -85,16 +84,23 @@ def rows_logged(env: dict) -> int:
 
 def soak(env: dict, work: Path, args) -> list[str]:
     upstream_port, gateway_port = free_port(), free_port()
-    (work / "nginx.conf").write_text(NGINX_CONF.format(dir=work, upstream=upstream_port, nginx_proxy=free_port()))
-    nginx = subprocess.Popen([shutil.which("nginx") or "/usr/sbin/nginx", "-c", str(work / "nginx.conf"), "-p", str(work)])
+    (work / "nginx.conf").write_text(
+        NGINX_CONF.format(dir=work, upstream=upstream_port, nginx_proxy=free_port())
+    )
+    nginx = subprocess.Popen(
+        [shutil.which("nginx") or "/usr/sbin/nginx", "-c", str(work / "nginx.conf"), "-p", str(work)]
+    )
     gateway = None
     try:
         wait_for_port(upstream_port)
         raw_key = prepare_gateway_data(upstream_port, env)
         with open(work / "gateway.log", "w") as gateway_log:
             gateway = subprocess.Popen(
-                gateway_command("uvicorn", gateway_port), cwd=ROOT, env={**env, "PORT": str(gateway_port)},
-                stdout=gateway_log, stderr=subprocess.STDOUT,
+                gateway_command("uvicorn", gateway_port),
+                cwd=ROOT,
+                env={**env, "PORT": str(gateway_port)},
+                stdout=gateway_log,
+                stderr=subprocess.STDOUT,
             )
         wait_for_port(gateway_port, timeout=60)
         url = f"http://127.0.0.1:{gateway_port}/api/users?x=1"
@@ -116,16 +122,28 @@ def soak(env: dict, work: Path, args) -> list[str]:
         nginx.wait(5)
     recorder = RECORDER_LINE.search((work / "gateway.log").read_text())
     sent = warm["requests"] + main["requests"]
-    return _report(args, warm, main, (rss_warm, rss_end, max(sampler.samples, default=rss_end)), recorder, sent, rows_logged(env))
+    return _report(
+        args,
+        warm,
+        main,
+        (rss_warm, rss_end, max(sampler.samples, default=rss_end)),
+        recorder,
+        sent,
+        rows_logged(env),
+    )
 
 
-def _report(args, warm: dict, main: dict, rss: tuple[int, int, int], recorder, sent: int, rows: int) -> list[str]:
+def _report(
+    args, warm: dict, main: dict, rss: tuple[int, int, int], recorder, sent: int, rows: int
+) -> list[str]:
     rss_warm, rss_end, rss_peak = rss
+    database, limits = "PostgreSQL" if args.postgres else "SQLite", "in Redis" if args.redis else "in memory"
+    non2xx, socket_errors = main["non2xx"] + warm["non2xx"], main["socket_errors"] + warm["socket_errors"]
     lines = [
-        f"soak: {args.seconds} s at {args.connections} connections after a {args.warm_up} s warm-up, every check on "
-        f"({'PostgreSQL' if args.postgres else 'SQLite'}, rate limits {'in Redis' if args.redis else 'in memory'})",
+        f"soak: {args.seconds} s at {args.connections} connections after a {args.warm_up} s warm-up, "
+        f"every check on ({database}, rate limits {limits})",
         f"  {main['requests']:,} calls, {main['rps']:,.0f} req/s, p99 {main['p99_ms']:.1f} ms; "
-        f"non-2xx: {main['non2xx'] + warm['non2xx']}, socket errors: {main['socket_errors'] + warm['socket_errors']}",
+        f"non-2xx: {non2xx}, socket errors: {socket_errors}",
         f"  gateway RSS: {rss_warm / 1024:.1f} MiB after the warm-up, {rss_end / 1024:.1f} MiB at the end "
         f"({(rss_end - rss_warm) / rss_warm:+.1%}), peak {rss_peak / 1024:.1f} MiB",
     ]
@@ -133,16 +151,20 @@ def _report(args, warm: dict, main: dict, rss: tuple[int, int, int], recorder, s
         return lines + ["  recorder: its shutdown line was not found in the gateway's log"]
     queued, written, dropped, rejected, waiting, deepest = map(int, recorder.groups())
     return lines + [
-        f"  recorder: {queued:,} records queued, {written:,} written, {dropped:,} dropped, {rejected:,} rejected, "
-        f"{waiting:,} left; deepest queue {deepest:,} records",
-        f"  rows in the request log {rows:,} ({'= written' if rows == written else 'written says otherwise'}); "
+        f"  recorder: {queued:,} records queued, {written:,} written, {dropped:,} dropped, "
+        f"{rejected:,} rejected, {waiting:,} left; deepest queue {deepest:,} records",
+        f"  rows in the request log {rows:,} ({'= written' if rows == written else 'not what it wrote'}); "
         f"calls wrk saw answered {sent:,} ({'none missing' if rows >= sent else f'{sent - rows:,} missing'}: "
         "wrk does not count the calls in flight when it stops)",
     ]
 
 
-def run(seconds: int = 60, warm_up: int = 10, connections: int = 32, redis: str = "", postgres: bool = False) -> list[str]:
-    args = argparse.Namespace(seconds=seconds, warm_up=warm_up, connections=connections, redis=redis, postgres=postgres)
+def run(
+    seconds: int = 60, warm_up: int = 10, connections: int = 32, redis: str = "", postgres: bool = False
+) -> list[str]:
+    args = argparse.Namespace(
+        seconds=seconds, warm_up=warm_up, connections=connections, redis=redis, postgres=postgres
+    )
     if not shutil.which("wrk") or not (shutil.which("nginx") or Path("/usr/sbin/nginx").exists()):
         return ["soak: skipped, needs nginx and wrk (apt-get install nginx-light wrk)"]
     work = Path(tempfile.mkdtemp(prefix="knoxcall-soak-"))
@@ -166,9 +188,13 @@ def run(seconds: int = 60, warm_up: int = 10, connections: int = 32, redis: str 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--seconds", type=int, default=60, help="length of the soak after the warm-up")
-    parser.add_argument("--warm-up", type=int, default=10, help="seconds of load before the first RSS reading")
+    parser.add_argument(
+        "--warm-up", type=int, default=10, help="seconds of load before the first RSS reading"
+    )
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--redis", default="", help="REDIS_URL for the rate limits (default: in memory)")
     parser.add_argument("--postgres", action="store_true", help="log to a scratch PostgreSQL database")

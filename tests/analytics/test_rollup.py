@@ -148,9 +148,11 @@ def test_it_purges_in_batches_past_ties_and_rows_not_rolled_up(transactional_db,
     RequestLog.objects.bulk_create(expired)
     RequestLog.objects.bulk_create(make_logs(4, start=now - timedelta(days=1), offset=100))
     assert purge(now=now, batch_size=3) == 25
-    assert sorted(RequestLog.objects.filter(timestamp__lt=START + timedelta(days=1)).values_list("request_id", flat=True)) == sorted(
-        f"old{i}" for i in range(30) if i % 6 == 0
-    )
+    assert sorted(
+        RequestLog.objects.filter(timestamp__lt=START + timedelta(days=1)).values_list(
+            "request_id", flat=True
+        )
+    ) == sorted(f"old{i}" for i in range(30) if i % 6 == 0)
     assert RequestLog.objects.count() == 5 + 4
 
 

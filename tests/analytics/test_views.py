@@ -91,7 +91,9 @@ def test_it_filters_orders_and_details_the_request_log(console, logs):
         "/analytics/requests/?environment=staging&status_class=5xx&order=oldest"
     ).content.decode()
     staging_500 = [r for r in logs if r.environment == "staging" and r.status == 500]
-    assert _request_ids(html) == [r.request_id for r in sorted(staging_500, key=lambda r: (r.timestamp, r.pk))]
+    assert _request_ids(html) == [
+        r.request_id for r in sorted(staging_500, key=lambda r: (r.timestamp, r.pk))
+    ]
     detail = console.get(f"/analytics/requests/{staging_500[0].request_id}/")
     assert detail.status_code == 200 and staging_500[0].request_id in detail.content.decode()
     assert console.get("/analytics/requests/nope/").status_code == 404
