@@ -214,21 +214,28 @@ def page_timings(routes: list[str], user, raw_key: str, explain: bool) -> list[s
     middle = RequestLog.objects.order_by("-id").values_list("id", flat=True).first() // 2
     client = Client(HTTP_AUTHORIZATION=f"Bearer {raw_key}")
     client.force_login(user)
-    lines = ["page (median of 3, whole response)              ms   slowest request-log query ms"]
+    lines = [
+        "page (median of 3)                          whole ms  its CPU ms  slowest request-log query ms",
+        "  (whole: wall time through Django's test client; CPU: this process's share of it, which a loaded",
+        "  machine stretches less; query: the database's part)",
+    ]
     for label, url in _pages(routes, encode_cursor(middle)):
         url = url.format(**moments)
-        timings = []
+        timings, cpu = [], []
         for _ in range(3):
             with CaptureQueriesContext(connection) as queries:
-                began = time.perf_counter()
+                began, began_cpu = time.perf_counter(), time.process_time()
                 response = client.get(url)
                 timings.append((time.perf_counter() - began) * 1000)
+                cpu.append((time.process_time() - began_cpu) * 1000)
             if response.status_code != 200:
                 raise RuntimeError(f"{url}: {response.status_code} {response.content[:300]!r}")
         logged = [q for q in queries.captured_queries if RequestLog._meta.db_table in q["sql"]]
         slowest = max(logged, key=lambda q: float(q["time"]), default=None)
         query_ms = float(slowest["time"]) * 1000 if slowest else 0.0
-        lines.append(f"  {label:44} {statistics.median(timings):7.1f}   {query_ms:7.1f}")
+        lines.append(
+            f"  {label:44} {statistics.median(timings):7.1f} {statistics.median(cpu):10.1f} {query_ms:12.1f}"
+        )
         if explain and slowest:
             with connection.cursor() as cursor:
                 cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + slowest["sql"])
