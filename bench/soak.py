@@ -105,6 +105,7 @@ def soak(env: dict, work: Path, args) -> list[str]:
         wait_for_port(gateway_port, timeout=60)
         url = f"http://127.0.0.1:{gateway_port}/api/users?x=1"
         headers = {"x-knoxcall-route": "full", "x-knoxcall-key": raw_key, "x-knoxcall-environment": "staging"}
+        print(f"  soak: warming up {args.warm_up} s, then {args.seconds} s", file=sys.stderr, flush=True)
         warm = wrk_totals(url, args.connections, args.warm_up, headers)
         rss_warm = rss_kib(gateway.pid)
         sampler = RssSampler(gateway.pid)
@@ -160,8 +161,21 @@ def _report(
 
 
 def run(
-    seconds: int = 60, warm_up: int = 10, connections: int = 32, redis: str = "", postgres: bool = False
+    seconds: int | None = None,
+    warm_up: int = 10,
+    connections: int = 32,
+    redis: str | None = None,
+    postgres: bool | None = None,
 ) -> list[str]:
+    """The soak as report lines (bench/report.py's section contract): left unset, the knobs come from the
+    environment make bench sets: BENCH_SOAK_SECONDS (60), REDIS_URL, and DATABASE_URL (a postgres:// one
+    makes the soak log into a scratch database on that server, never into the database it names)."""
+    seconds = seconds or int(os.environ.get("BENCH_SOAK_SECONDS", "60"))
+    redis = os.environ.get("REDIS_URL", "") if redis is None else redis
+    server = os.environ.get("DATABASE_URL", "")
+    if postgres is None:
+        postgres = server.startswith("postgres")
+    server = server.rsplit("/", 1)[0] if server.startswith("postgres") else DEFAULT_SERVER
     args = argparse.Namespace(
         seconds=seconds, warm_up=warm_up, connections=connections, redis=redis, postgres=postgres
     )
@@ -181,7 +195,7 @@ def run(
     try:
         if not postgres:
             return soak(env, work, args)
-        with scratch_database(f"{DEFAULT_SERVER}/knoxcall_bench_soak") as url:
+        with scratch_database(f"{server}/knoxcall_bench_soak") as url:
             return soak({**env, "DATABASE_URL": url}, work, args)
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -191,13 +205,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--seconds", type=int, default=60, help="length of the soak after the warm-up")
+    parser.add_argument("--seconds", type=int, default=None, help="soak length after the warm-up (60)")
     parser.add_argument(
         "--warm-up", type=int, default=10, help="seconds of load before the first RSS reading"
     )
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--redis", default="", help="REDIS_URL for the rate limits (default: in memory)")
-    parser.add_argument("--postgres", action="store_true", help="log to a scratch PostgreSQL database")
+    parser.add_argument("--redis", default=None, help="REDIS_URL for the rate limits (default: $REDIS_URL)")
+    parser.add_argument(
+        "--postgres", action="store_true", default=None, help="log to a scratch PostgreSQL database"
+    )
     args = parser.parse_args()
     print("\n".join(run(args.seconds, args.warm_up, args.connections, args.redis, args.postgres)))
 
