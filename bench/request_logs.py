@@ -122,29 +122,6 @@ def recorder_rate(count: int = 20_000) -> list[str]:
     ]
 
 
-# What the pages and the background work read the request log by (EXPLAIN ANALYZE with --explain):
-# the primary key (the /v1/logs feed, the rollup's claim, the purge's delete), request_id (one request's
-# page), timestamp (the newest-first lists, time ranges, the purge, region health), (environment,
-# timestamp) and (route_id, environment, timestamp) (a rare feature environment or route would otherwise
-# scan the whole table), (client_ip, timestamp) (one caller's calls) and the partial pending-rollup index.
-# Status, method, latency and error-code filters match enough rows to be read off the timestamp order.
-NOT_READ_BY_PAGES = ("log_status_time", "log_method_time", "analytics_requestlog_error_code_")
-
-
-def recorder_rate_with_page_indexes() -> list[str]:
-    """The recorder's rate once the indexes nothing reads (and the LIKE copies Django adds) are gone."""
-    from django.db import connection
-
-    from analytics.models import RequestLog
-
-    with connection.cursor() as cursor:
-        for name, _ in _secondary_indexes(cursor, RequestLog._meta.db_table):
-            if name.endswith("_like") or name.startswith(NOT_READ_BY_PAGES):
-                cursor.execute(f'DROP INDEX "{name}"')
-        left = len(_secondary_indexes(cursor, RequestLog._meta.db_table))
-    return [f"with only the {left} secondary indexes the pages read: " + recorder_rate()[0]]
-
-
 def _setup_callers() -> tuple[list[str], object, str]:
     """21 routes, the environments the rows name, a Viewer for the console and a key for /v1."""
     from django.contrib.auth import get_user_model
@@ -326,7 +303,7 @@ def child(rows: int, explain: bool, reuse: bool, purge: bool) -> None:
     steps = [] if reuse else [lambda: generate(rows, routes), recorder_rate]
     steps.append(lambda: page_timings(routes, user, raw_key, explain))
     if purge:
-        steps += [purge_under_load, recorder_rate_with_page_indexes]
+        steps.append(purge_under_load)
     for step in steps:
         for line in step():
             print(line, flush=True)
