@@ -98,7 +98,10 @@ class LogFeedView(ApiView):
     )
     def get(self, request):
         limit = _positive_int(request, "limit", FEED_LIMIT_DEFAULT, FEED_LIMIT_MAX)
-        logs = filterset_of(RequestLogFilterSet, request, route="route_id").logs().order_by("id")
+        filters = filterset_of(RequestLogFilterSet, request, route="route_id")
+        logs = filters.logs().order_by("id")
+        if filters.values().get("since"):
+            logs = selectors.request_logs_from(logs, filters.values()["since"])
         if request.query_params.get("cursor"):
             logs = logs.filter(id__gt=decode_cursor(request.query_params["cursor"]))
         rows = list(logs[:limit])

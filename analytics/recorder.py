@@ -33,8 +33,24 @@ ROW_DATA_ERRORS = (DataError, IntegrityError, ValueError, OverflowError)
 
 
 class Stats:
+    """What became of the records this process queued; `enqueued` is derived so `record()` counts nothing
+    on the hot path except a drop."""
+
+    written = 0  # rows inserted
     dropped = 0  # oldest records discarded because the queue was full (the database was away too long)
     rejected = 0  # records the database refused for their values, dropped so the rest could be written
+    deepest_queue = 0  # the most records waiting at the start of a flush: a writer falling behind shows here
+
+    @property
+    def enqueued(self) -> int:
+        return self.written + self.dropped + self.rejected + len(_queue)
+
+    def summary(self) -> str:
+        return (
+            f"{self.enqueued} queued, {self.written} written, {self.dropped} dropped (queue full), "
+            f"{self.rejected} rejected by the database, {len(_queue)} waiting, "
+            f"deepest queue {self.deepest_queue}"
+        )
 
 
 stats = Stats()
@@ -119,11 +135,29 @@ def _statement() -> tuple[str, Callable[[RequestRecord], tuple]]:
 
 
 def _insert(batch: list[RequestRecord]) -> None:
-    """One executemany for the whole batch, in one transaction."""
+    """The whole batch in one statement and one transaction: COPY on PostgreSQL, executemany elsewhere."""
     sql, parameters = _statement()
     rows = [parameters(entry) for entry in batch]
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
+        if connection.vendor == "postgresql":
+            _copy(cursor.cursor, rows)
+        else:
+            cursor.executemany(sql, rows)
+
+
+def _copy(cursor, rows: list[tuple]) -> None:
+    """COPY … FROM STDIN: about 3× the rows per second of executemany on PostgreSQL (bench/recorder.py),
+    so one writer keeps ahead of several gateway processes' worth of calls."""
+    from .models import RequestLog
+
+    columns = ", ".join(
+        connection.ops.quote_name(f.column) for f in RequestLog._meta.concrete_fields if not f.primary_key
+    )
+    with cursor.copy(
+        f"COPY {connection.ops.quote_name(RequestLog._meta.db_table)} ({columns}) FROM STDIN"
+    ) as copy:
+        for row in rows:
+            copy.write_row(row)
 
 
 def _insert_one_by_one(batch: list[RequestRecord]) -> int:
@@ -159,19 +193,32 @@ def flush() -> int:
     """Write everything queued now; returns the number of rows written."""
     written = 0
     with _flush_lock:
+        stats.deepest_queue = max(stats.deepest_queue, len(_queue))
         while batch := _take_batch():
             try:
                 _insert(batch)
             except ROW_DATA_ERRORS:
-                written += _insert_one_by_one(batch)  # one bad row must not hold back the others
+                rows = _insert_one_by_one(batch)  # one bad row must not hold back the others
+                written += rows
+                stats.written += rows
                 continue
             except Exception:
                 _queue.extendleft(reversed(batch))  # keep them for the next attempt, in order
                 raise
             written += len(batch)
+            stats.written += len(batch)
     return written
 
 
 _writer = PeriodicFlusher("knoxcall-recorder", flush, lambda: settings.PROXY_RECORDER_FLUSH_SECONDS)
 start = _writer.start
-stop = _writer.stop
+
+
+def stop() -> None:
+    """End the writer (flushing what is queued) and say what became of this process's records: the soak
+    benchmark reads this line, and an operator sees drops without a metrics system."""
+    try:
+        _writer.stop()
+    finally:
+        level = logging.WARNING if stats.dropped or stats.rejected or _queue else logging.INFO
+        log.log(level, "request log recorder: %s", stats.summary())

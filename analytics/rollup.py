@@ -211,16 +211,18 @@ def _bump_marker() -> None:
         )
 
 
-def purge(*, now: datetime | None = None) -> int:
-    """Delete rolled-up logs older than the retention; rows not yet rolled up are kept until they are."""
-    cutoff = (now or timezone.now()) - timedelta(days=settings.ANALYTICS_RETENTION_DAYS)
+def purge(*, now: datetime | None = None, batch_size: int = 5000) -> int:
+    """Delete rolled-up logs older than the retention; rows not yet rolled up are kept until they are.
+
+    Batches of their own transaction (a DELETE locks only its rows, so the recorder's inserts never wait),
+    newest expired first, each starting at the timestamp where the previous one stopped: deleted rows stay
+    in the timestamp index until vacuum, and a batch that started at the cutoff again would walk past all
+    of them (bench/request_logs.py measures it on 10 million rows).
+    """
+    bound = cutoff = (now or timezone.now()) - timedelta(days=settings.ANALYTICS_RETENTION_DAYS)
+    expired = RequestLog.objects.filter(timestamp__lt=cutoff, rolled_up=True).order_by("-timestamp")
     deleted = 0
-    while True:
-        ids = list(
-            RequestLog.objects.filter(timestamp__lt=cutoff, rolled_up=True).values_list("id", flat=True)[
-                :5000
-            ]
-        )
-        if not ids:
-            return deleted
-        deleted += RequestLog.objects.filter(id__in=ids).delete()[0]
+    while batch := list(expired.filter(timestamp__lte=bound).values_list("id", "timestamp")[:batch_size]):
+        deleted += RequestLog.objects.filter(id__in=[pk for pk, _ in batch]).delete()[0]
+        bound = batch[-1][1]
+    return deleted

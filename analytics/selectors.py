@@ -7,7 +7,7 @@ per-minute buckets of any environments, routes and time range into one Metrics p
 import uuid
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db.models import QuerySet
@@ -286,3 +286,82 @@ STATUS_CLASSES = ("1xx", "2xx", "3xx", "4xx", "5xx")
 
 def request_log_get(request_id: str) -> RequestLog | None:
     return RequestLog.objects.filter(request_id=request_id).order_by("id").first()
+
+
+# How late a row may reach the database after its call and still be found by an id-ordered read from a
+# moment: the recorder writes within a second, so only a database outage longer than this delays more.
+LATE_ROW_MARGIN = timedelta(minutes=5)
+
+
+def request_logs_from(logs: QuerySet[RequestLog], since: datetime) -> QuerySet[RequestLog]:
+    """`logs` (already filtered on timestamp >= since) bounded by id too, for reads in id order.
+
+    Ids grow with insertion and timestamps with calls, but the database cannot know it: asked for rows
+    since a moment in id order, PostgreSQL walks the primary key from the oldest row and filters on the
+    timestamp (8 s on 10 million rows, bench/request_logs.py). Any row called before since - margin was
+    inserted before every row called since (given the margin), so its id is a lower bound: one index lookup.
+    """
+    before = (
+        RequestLog.objects.filter(timestamp__lt=since - LATE_ROW_MARGIN)
+        .order_by("-timestamp")
+        .values_list("id", flat=True)
+        .first()
+    )
+    return logs if before is None else logs.filter(id__gt=before)
+
+
+# The console's request log pages by keyset, never by offset and count: on millions of rows COUNT(*) and
+# a deep OFFSET each read the whole match, while a keyset page reads its 100 rows off the timestamp order.
+REQUEST_LOG_PAGE_SIZE = 100
+
+
+@dataclass
+class RequestLogPage:
+    rows: list[RequestLog]
+    previous_cursor: str | None  # pass as `before` for the page above this one
+    next_cursor: str | None  # pass as `after` for the page below this one
+
+
+def encode_position(row: RequestLog) -> str:
+    return f"{int(row.timestamp.timestamp() * 1_000_000)}.{row.pk}"
+
+
+def decode_position(cursor: str) -> tuple[datetime, int] | None:
+    micros, _, pk = cursor.partition(".")
+    if not (micros.isascii() and micros.isdigit() and pk.isascii() and pk.isdigit()):
+        return None
+    try:
+        return datetime.fromtimestamp(int(micros) / 1_000_000, tz=UTC), int(pk)
+    except (OverflowError, ValueError, OSError):
+        return None
+
+
+def _beyond(logs: QuerySet[RequestLog], position: tuple[datetime, int], ascending: bool) -> QuerySet:
+    """Rows strictly after `position` in (timestamp, id) order, ascending or descending. The plain bound on
+    timestamp is redundant but lets the database start its index scan at the position."""
+    moment, pk = position
+    if ascending:
+        return logs.filter(timestamp__gte=moment).exclude(timestamp=moment, id__lte=pk)
+    return logs.filter(timestamp__lte=moment).exclude(timestamp=moment, id__gte=pk)
+
+
+def request_log_page(
+    logs: QuerySet[RequestLog], *, newest_first: bool, after: str = "", before: str = ""
+) -> RequestLogPage:
+    """One page of filtered logs in display order, from the position `after` (or up to `before`)."""
+    size = REQUEST_LOG_PAGE_SIZE
+    backwards = bool(before) and not after
+    position = decode_position(before if backwards else after)
+    ascending = newest_first == backwards  # walking up a newest-first list reads ascending
+    order = ["timestamp", "id"] if ascending else ["-timestamp", "-id"]
+    if position is not None:
+        logs = _beyond(logs, position, ascending)
+    rows = list(logs.order_by(*order)[: size + 1])
+    more, rows = len(rows) > size, rows[:size]
+    if backwards:
+        rows.reverse()
+    first, last = (encode_position(rows[0]), encode_position(rows[-1])) if rows else (None, None)
+    came_from_somewhere = position is not None
+    if backwards:
+        return RequestLogPage(rows, first if more else None, last if came_from_somewhere else None)
+    return RequestLogPage(rows, first if came_from_somewhere else None, last if more else None)

@@ -5,7 +5,6 @@ import uuid
 from collections.abc import Iterator
 
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -85,9 +84,15 @@ def health(request: HttpRequest) -> HttpResponse:
 @login_required
 def request_list(request: HttpRequest) -> HttpResponse:
     form = RequestLogFilterForm(request.GET or None)
-    page = Paginator(form.logs(), 100).get_page(request.GET.get("page"))
+    page = selectors.request_log_page(
+        form.logs(),
+        newest_first=form.values().get("order") != "oldest",
+        after=request.GET.get("after", ""),
+        before=request.GET.get("before", ""),
+    )
     query = request.GET.copy()
-    query.pop("page", None)
+    for position in ("after", "before", "page"):
+        query.pop(position, None)
     return render(
         request, "analytics/requests.html", {"form": form, "page": page, "query": query.urlencode()}
     )

@@ -5,6 +5,7 @@ These run on the suite's database: SQLite by default, PostgreSQL in the CI pass 
 value longer than its varchar column fails the INSERT (SQLite would store it).
 """
 
+import logging
 import time
 import uuid
 from datetime import UTC, datetime
@@ -134,3 +135,21 @@ def test_it_keeps_every_record_queued_while_the_database_cannot_take_them(transa
     recorder.flush()
     assert RequestLog.objects.filter(request_id__in=[e.request_id for e in entries]).count() == 5
     assert recorder.stats.rejected == rejected
+
+
+def test_it_counts_what_became_of_every_record_and_says_so_at_shutdown(transactional_db, caplog):
+    recorder.flush()
+    written, enqueued = recorder.stats.written, recorder.stats.enqueued
+    entries = [a_record() for _ in range(3)]
+    for entry in entries:
+        recorder.record(entry)
+    assert recorder.stats.enqueued == enqueued + 3 and recorder.stats.deepest_queue >= 0
+    with caplog.at_level(logging.INFO, logger="analytics.recorder"):
+        recorder.stop()
+    assert recorder.stats.written == written + 3
+    assert RequestLog.objects.filter(request_id__in=[e.request_id for e in entries]).count() == 3
+    line = next(r for r in caplog.records if r.getMessage().startswith("request log recorder: "))
+    # A warning only when this process has lost a record (earlier tests in this process may have).
+    lost = recorder.stats.dropped or recorder.stats.rejected
+    assert line.levelno == (logging.WARNING if lost else logging.INFO)
+    assert f"{written + 3} written, 0 dropped" in line.getMessage() and "0 waiting" in line.getMessage()

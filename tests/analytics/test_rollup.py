@@ -128,6 +128,34 @@ def test_it_purges_only_rolled_up_logs_past_retention(transactional_db, settings
     assert RequestLog.objects.count() == 7
 
 
+def test_it_purges_in_batches_past_ties_and_rows_not_rolled_up(transactional_db, settings):
+    # Batches of 3 over 25 expired rows sharing 5 timestamps, with rows not yet rolled up among them: each
+    # batch resumes at the previous one's timestamp, so ties at that edge and kept rows must not stop it.
+    settings.ANALYTICS_RETENTION_DAYS = 7
+    now = START + timedelta(days=10)
+    expired = [
+        RequestLog(
+            request_id=f"old{i}",
+            timestamp=START + timedelta(seconds=i % 5),
+            method="GET",
+            path="/",
+            status=200,
+            latency_ms=1.0,
+            rolled_up=i % 6 != 0,
+        )
+        for i in range(30)
+    ]
+    RequestLog.objects.bulk_create(expired)
+    RequestLog.objects.bulk_create(make_logs(4, start=now - timedelta(days=1), offset=100))
+    assert purge(now=now, batch_size=3) == 25
+    assert sorted(
+        RequestLog.objects.filter(timestamp__lt=START + timedelta(days=1)).values_list(
+            "request_id", flat=True
+        )
+    ) == sorted(f"old{i}" for i in range(30) if i % 6 == 0)
+    assert RequestLog.objects.count() == 5 + 4
+
+
 def test_it_rolls_up_from_the_management_command(transactional_db):
     RequestLog.objects.bulk_create(make_logs(12, start=START))
     from io import StringIO

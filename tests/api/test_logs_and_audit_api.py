@@ -63,6 +63,25 @@ def test_it_honours_since_and_until_on_the_feed(viewer, logs):
     assert refused.status_code == 400 and "since" in refused.body["fields"]
 
 
+def test_it_reads_the_feed_since_a_moment_whatever_order_rows_arrived_in(viewer, environments):
+    # The feed's `since` starts at the id of a row called well before it; rows that arrive late (a batch
+    # from another gateway process) or out of order within minutes are still found, and earlier ones are not.
+    since = timezone.now().replace(microsecond=0) - timedelta(hours=1)
+    arrival = [("long-before", -600), ("just-after", 1), ("just-before-late", -1), ("after", 2)]
+    arrival += [("late-by-a-minute", 60 - 1), ("a-minute-before-late", -61)]
+    for name, offset in arrival:
+        RequestLog.objects.create(
+            request_id=name,
+            timestamp=since + timedelta(seconds=offset),
+            method="GET",
+            path="/",
+            status=200,
+            latency_ms=1.0,
+        )
+    found = viewer.get("/v1/logs", since=since.isoformat()).body["data"]
+    assert [r["request_id"] for r in found] == ["just-after", "after", "late-by-a-minute"]
+
+
 def test_it_refuses_unknown_query_parameters_on_list_endpoints(viewer, logs):
     for path, misspelt in [("/v1/logs", "enviroment"), ("/v1/routes", "name"), ("/v1/audit-logs", "actor")]:
         answer = viewer.get(path, **{misspelt: "x"})

@@ -1,0 +1,222 @@
+#!/usr/bin/env python
+"""Soak: the gateway with every check on, at the highest rate one process sustains, for a minute.
+
+    .venv/bin/python bench/soak.py [--seconds 60] [--warm-up 10] [--connections 32] [--redis URL]
+        [--postgres]
+
+Sets up what `make bench` measures (bench/proxy.py: an nginx upstream, the gateway under uvicorn as
+`make run` starts it, the `full` route of bench/setup_gateway.py: API key, client allowlist, route and key
+rate limits, a secret injected, every call logged), warms it up, then drives it with wrk at --connections
+(a closed loop: as fast as the process answers, which is its sustainable rate as long as the recorder's
+queue stays shallow) and prints: requests and non-2xx, the gateway's RSS after the warm-up against the end
+(and its peak), and what the recorder did with the records (the line it logs at shutdown: queued, written,
+dropped, rejected, deepest queue), checked against the rows in the database. Figures only; needs nginx and
+wrk (`apt-get install nginx-light wrk`).
+"""
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.proxy import NGINX_CONF, free_port, gateway_command, prepare_gateway_data, wait_for_port  # noqa: E402
+from bench.scratch_db import DEFAULT_SERVER, scratch_database  # noqa: E402
+
+RECORDER_LINE = re.compile(
+    r"request log recorder: (\d+) queued, (\d+) written, (\d+) dropped .*?, (\d+) rejected .*?, "
+    r"(\d+) waiting, deepest queue (\d+)"
+)
+
+
+def rss_kib(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as status:
+        return int(next(line for line in status if line.startswith("VmRSS:")).split()[1])
+
+
+class RssSampler(threading.Thread):
+    """The gateway's RSS every second while the soak runs (its peak says more than two end points)."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.samples, self.stopping = pid, [], threading.Event()
+
+    def run(self) -> None:
+        while not self.stopping.wait(1.0):
+            self.samples.append(rss_kib(self.pid))
+
+
+def wrk_totals(url: str, connections: int, seconds: int, headers: dict[str, str]) -> dict:
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", url]
+    for name, value in headers.items():
+        command += ["-H", f"{name}: {value}"]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    p99 = re.search(r"\s99%\s+([\d.]+)(us|ms|s)", out)
+    return {
+        "requests": int(re.search(r"(\d+) requests in", out).group(1)),
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "non2xx": int(non2xx.group(1)) if non2xx else 0,
+        "socket_errors": sum(map(int, socket_errors.groups())) if socket_errors else 0,
+        "p99_ms": float(p99.group(1)) * {"us": 0.001, "ms": 1, "s": 1000}[p99.group(2)],
+    }
+
+
+def rows_logged(env: dict) -> int:
+    if env.get("DATABASE_URL"):
+        import psycopg
+
+        with psycopg.connect(env["DATABASE_URL"].replace("postgres://", "postgresql://", 1)) as conn:
+            return conn.execute("SELECT count(*) FROM analytics_requestlog").fetchone()[0]
+    with sqlite3.connect(Path(env["KNOXCALL_DATA_DIR"]) / "knoxcall.sqlite3") as conn:
+        return conn.execute("SELECT count(*) FROM analytics_requestlog").fetchone()[0]
+
+
+def soak(env: dict, work: Path, args) -> list[str]:
+    upstream_port, gateway_port = free_port(), free_port()
+    (work / "nginx.conf").write_text(
+        NGINX_CONF.format(dir=work, upstream=upstream_port, nginx_proxy=free_port())
+    )
+    nginx = subprocess.Popen(
+        [shutil.which("nginx") or "/usr/sbin/nginx", "-c", str(work / "nginx.conf"), "-p", str(work)]
+    )
+    gateway = None
+    try:
+        wait_for_port(upstream_port)
+        raw_key = prepare_gateway_data(upstream_port, env)
+        with open(work / "gateway.log", "w") as gateway_log:
+            gateway = subprocess.Popen(
+                gateway_command("uvicorn", gateway_port),
+                cwd=ROOT,
+                env={**env, "PORT": str(gateway_port)},
+                stdout=gateway_log,
+                stderr=subprocess.STDOUT,
+            )
+        wait_for_port(gateway_port, timeout=60)
+        url = f"http://127.0.0.1:{gateway_port}/api/users?x=1"
+        headers = {"x-knoxcall-route": "full", "x-knoxcall-key": raw_key, "x-knoxcall-environment": "staging"}
+        print(f"  soak: warming up {args.warm_up} s, then {args.seconds} s", file=sys.stderr, flush=True)
+        warm = wrk_totals(url, args.connections, args.warm_up, headers)
+        rss_warm = rss_kib(gateway.pid)
+        sampler = RssSampler(gateway.pid)
+        sampler.start()
+        main = wrk_totals(url, args.connections, args.seconds, headers)
+        rss_end = rss_kib(gateway.pid)
+        sampler.stopping.set()
+        sampler.join()
+        gateway.send_signal(signal.SIGTERM)
+        gateway.wait(30)
+    finally:
+        if gateway is not None and gateway.poll() is None:
+            gateway.kill()
+        nginx.terminate()
+        nginx.wait(5)
+    recorder = RECORDER_LINE.search((work / "gateway.log").read_text())
+    sent = warm["requests"] + main["requests"]
+    return _report(
+        args,
+        warm,
+        main,
+        (rss_warm, rss_end, max(sampler.samples, default=rss_end)),
+        recorder,
+        sent,
+        rows_logged(env),
+    )
+
+
+def _report(
+    args, warm: dict, main: dict, rss: tuple[int, int, int], recorder, sent: int, rows: int
+) -> list[str]:
+    rss_warm, rss_end, rss_peak = rss
+    database, limits = "PostgreSQL" if args.postgres else "SQLite", "in Redis" if args.redis else "in memory"
+    non2xx, socket_errors = main["non2xx"] + warm["non2xx"], main["socket_errors"] + warm["socket_errors"]
+    lines = [
+        f"soak: {args.seconds} s at {args.connections} connections after a {args.warm_up} s warm-up, "
+        f"every check on ({database}, rate limits {limits})",
+        f"  {main['requests']:,} calls, {main['rps']:,.0f} req/s, p99 {main['p99_ms']:.1f} ms; "
+        f"non-2xx: {non2xx}, socket errors: {socket_errors}",
+        f"  gateway RSS: {rss_warm / 1024:.1f} MiB after the warm-up, {rss_end / 1024:.1f} MiB at the end "
+        f"({(rss_end - rss_warm) / rss_warm:+.1%}), peak {rss_peak / 1024:.1f} MiB",
+    ]
+    if recorder is None:
+        return lines + ["  recorder: its shutdown line was not found in the gateway's log"]
+    queued, written, dropped, rejected, waiting, deepest = map(int, recorder.groups())
+    return lines + [
+        f"  recorder: {queued:,} records queued, {written:,} written, {dropped:,} dropped, "
+        f"{rejected:,} rejected, {waiting:,} left; deepest queue {deepest:,} records",
+        f"  rows in the request log {rows:,} ({'= written' if rows == written else 'not what it wrote'}); "
+        f"calls wrk saw answered {sent:,} ({'none missing' if rows >= sent else f'{sent - rows:,} missing'}: "
+        "wrk does not count the calls in flight when it stops)",
+    ]
+
+
+def run(
+    seconds: int | None = None,
+    warm_up: int = 10,
+    connections: int = 32,
+    redis: str | None = None,
+    postgres: bool | None = None,
+) -> list[str]:
+    """The soak as report lines (bench/report.py's section contract): left unset, the knobs come from the
+    environment make bench sets: BENCH_SOAK_SECONDS (60), REDIS_URL, and DATABASE_URL (a postgres:// one
+    makes the soak log into a scratch database on that server, never into the database it names)."""
+    seconds = seconds or int(os.environ.get("BENCH_SOAK_SECONDS", "60"))
+    redis = os.environ.get("REDIS_URL", "") if redis is None else redis
+    server = os.environ.get("DATABASE_URL", "")
+    if postgres is None:
+        postgres = server.startswith("postgres")
+    server = server.rsplit("/", 1)[0] if server.startswith("postgres") else DEFAULT_SERVER
+    args = argparse.Namespace(
+        seconds=seconds, warm_up=warm_up, connections=connections, redis=redis, postgres=postgres
+    )
+    if not shutil.which("wrk") or not (shutil.which("nginx") or Path("/usr/sbin/nginx").exists()):
+        return ["soak: skipped, needs nginx and wrk (apt-get install nginx-light wrk)"]
+    work = Path(tempfile.mkdtemp(prefix="knoxcall-soak-"))
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "knoxcall.settings",
+        "KNOXCALL_DATA_DIR": str(work / "var"),
+        "LOG_LEVEL": "INFO",  # the recorder's shutdown line is INFO when nothing was lost
+        "PYTHONPATH": str(ROOT),
+        "REDIS_URL": redis,
+        "KNOXCALL_RATE_LIMIT_PREFIX": f"knoxcall-soak-{os.getpid()}:",
+    }
+    env.pop("DATABASE_URL", None)
+    try:
+        if not postgres:
+            return soak(env, work, args)
+        with scratch_database(f"{server}/knoxcall_bench_soak") as url:
+            return soak({**env, "DATABASE_URL": url}, work, args)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--seconds", type=int, default=None, help="soak length after the warm-up (60)")
+    parser.add_argument(
+        "--warm-up", type=int, default=10, help="seconds of load before the first RSS reading"
+    )
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--redis", default=None, help="REDIS_URL for the rate limits (default: $REDIS_URL)")
+    parser.add_argument(
+        "--postgres", action="store_true", default=None, help="log to a scratch PostgreSQL database"
+    )
+    args = parser.parse_args()
+    print("\n".join(run(args.seconds, args.warm_up, args.connections, args.redis, args.postgres)))
+
+
+if __name__ == "__main__":
+    main()
