@@ -2,13 +2,9 @@
 
 from celery import shared_task
 
-<<<<<<< HEAD
 from .notify import send_deployment_event, send_promotion_event
-=======
-from .notify import send_deployment_event
 from .releases.checks import judge_running_releases
 from .releases.notify import send_release_event
->>>>>>> r15a
 from .watch import auto_rollback_due
 
 
