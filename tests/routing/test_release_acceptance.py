@@ -63,7 +63,10 @@ async def _sides(url: str, raws: list[str | None], strict: bool = True) -> dict[
     key, admitted by its loopback address). Not strict: a refusal (a process that has not yet loaded the
     route's clients) answers its status instead of failing."""
     limit = asyncio.Semaphore(CONCURRENCY)
-    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+    # Idle connections are dropped after 2 s, before the gateway's 5 s keep-alive timeout can close one
+    # just as a call is sent on it (a stall of the loaded machine would otherwise read as a reset).
+    limits = httpx.Limits(keepalive_expiry=2)
+    async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as client:
 
         async def one(raw: str | None) -> tuple[str | None, str]:
             headers = {"x-knoxcall-route": "pay"} | ({"x-knoxcall-key": raw} if raw else {})
