@@ -10,6 +10,7 @@ Each release is judged under a lock on its row, so two overlapping runs cannot p
 import logging
 from datetime import datetime
 
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -72,7 +73,7 @@ def judge_release(release_id, now: datetime) -> dict | None:
             numbers=judgement.numbers
             | {"action": action, "weight_percent": release.weight_percent, "stable_baseline": baseline},
         )
-        _act(release, action, judgement)
+        action = _act_or_pause(release, action, judgement, check)
         if action in notify.EVENTS:
             transaction.on_commit(lambda: notify.queue(check.pk))
     return {"release": str(release_id), "verdict": judgement.verdict, "action": action}
@@ -89,6 +90,22 @@ def sides_of(release: Release) -> tuple[Metrics, Metrics, str]:
         if earlier.total > stable.total:
             return earlier, candidate, "release"
     return stable, candidate, "step"
+
+
+def _act_or_pause(release: Release, action: str, judgement: Judgement, check: ReleaseCheck) -> str:
+    """Act; when the action is refused (finalize blocked by the environment's rules, a candidate whose
+    secrets went missing), pause with the refusal as the reason instead of failing again every 15 s."""
+    try:
+        with transaction.atomic():
+            _act(release, action, judgement)
+        return action
+    except (releases.ReleaseError, ValidationError, PermissionDenied) as exc:
+        refusal = "; ".join(getattr(exc, "messages", None) or [str(exc)])
+        check.reason = f"{check.reason} The {action.replace('_', ' ')} was refused: {refusal}"
+        check.numbers |= {"action": PAUSE, "refused": action}
+        check.save(update_fields=["reason", "numbers"])
+        releases.pause(SYSTEM, release, f"The judge could not {action.replace('_', ' ')}: {refusal}")
+        return PAUSE
 
 
 def _act(release: Release, action: str, judgement: Judgement) -> None:

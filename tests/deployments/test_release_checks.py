@@ -216,3 +216,18 @@ def test_it_switches_a_failing_blue_green_release_back_to_its_preview(environmen
     release.refresh_from_db()
     assert (release.state, release.weight_percent) == ("waiting", 0.0)
     assert ReleaseNotice.objects.get().event == "release_switched_back"
+
+
+def test_it_pauses_with_the_reason_when_finalizing_is_refused(environments, slack):
+    release = started(environments, steps=[{"weight_percent": 100, "hold_seconds": 0}], step_age_seconds=61)
+    traffic(release, "candidate", 100)
+    environments["staging"].changes_require_approval = True  # only a promotion may write staging now
+    environments["staging"].save(update_fields=["changes_require_approval"])
+
+    assert judge_running_releases()[0]["action"] == "pause"
+
+    release.refresh_from_db()
+    assert release.state == "paused" and "could not finalize" in release.reason
+    check = ReleaseCheck.objects.get(release=release)
+    assert check.numbers["refused"] == "finalize" and "finalize was refused" in check.reason
+    assert ReleaseNotice.objects.get().event == "release_paused"
