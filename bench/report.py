@@ -19,7 +19,7 @@ The section contract (all a new section needs):
 Each section runs in its own interpreter (`python -c "import bench.<name> ..."`), so one that sets up Django
 or starts servers cannot disturb the next. To add one, append `(title, module name)` to SECTIONS.
 
-Run: `make bench` or `.venv/bin/python bench/report.py [--duration 5] [--rounds 1] [--redis URL]
+Run: `make bench` or `.venv/bin/python bench/report.py [--duration 3] [--rounds 3] [--redis URL]
 [--only proxy,workers]`. Needs Debian's nginx and wrk (`apt-get install nginx-light wrk`).
 """
 
@@ -145,7 +145,7 @@ def proxy_lines(results: dict[str, dict]) -> list[str]:
     direct = results["upstream direct"][1]
     lines = [
         f"{'configuration':32} {'req/s @32':>10} {'x nginx':>8} {'p50/p99 @32 ms':>15} "
-        f"{'req/s @1':>9} {'p50/p99 @1 ms':>14} {'added p50/p99 @1':>17} {'non-2xx':>8}"
+        f"{'req/s @1':>9} {'p50/p99 @1 ms':>14} {'added p50 @1':>13} {'non-2xx':>8}"
     ]
     for name, result in results.items():
         at32, at1 = result[32], result[1]
@@ -153,21 +153,23 @@ def proxy_lines(results: dict[str, dict]) -> list[str]:
             f"{name:32} {at32['rps']:>10,.0f} {at32['rps'] / nginx:>8.3f} "
             f"{at32['p50']:>7.2f}/{at32['p99']:<7.2f} {at1['rps']:>9,.0f} "
             f"{at1['p50']:>6.2f}/{at1['p99']:<7.2f} "
-            f"{at1['p50'] - direct['p50']:>8.2f}/{at1['p99'] - direct['p99']:<8.2f} "
+            f"{at1['p50'] - direct['p50']:>13.2f} "
             f"{at32['non2xx'] + at1['non2xx']:>8}"
         )
     gateway, bare = results["gateway, every check, 1 worker"], results["bare ASGI + aiohttp forwarder"]
     checks_cost = 1 - gateway[32]["rps"] / bare[32]["rps"]
     added_p50 = gateway[1]["p50"] - direct["p50"]
-    added_p99 = gateway[1]["p99"] - direct["p99"]
     return lines + [
         "",
         f"gateway / nginx proxy_pass @32:            {gateway[32]['rps'] / nginx:.3f}  "
         f"(goal >= {GOAL_X_NGINX})",
         f"checks' cost against the bare forwarder:   {checks_cost:.0%}  (1 - gateway/bare req/s @32; goal <= "
         f"{GOAL_CHECKS_COST:.0%})",
-        f"added p50 / p99 @1 over the upstream:      {added_p50:.2f} / {added_p99:.2f} ms  (goal <= "
-        f"{GOAL_ADDED_P50_MS} / {GOAL_ADDED_P99_MS} ms)",
+        f"added p50 @1 over the upstream:            {added_p50:.2f} ms  (goal <= {GOAL_ADDED_P50_MS} ms)",
+        # A p99 on a shared machine is mostly the scheduler's: the upstream's own is shown beside it, since
+        # a difference of two such tails can even come out negative.
+        f"p99 @1, gateway (upstream direct):         {gateway[1]['p99']:.2f} ms ({direct['p99']:.2f} ms)  "
+        f"(goal: added <= {GOAL_ADDED_P99_MS} ms)",
     ]
 
 
@@ -184,8 +186,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run")
-    parser.add_argument("--rounds", type=int, default=1, help="wrk runs per figure (median)")
+    parser.add_argument("--duration", type=int, default=3, help="seconds per wrk run")
+    parser.add_argument("--rounds", type=int, default=3, help="wrk runs per figure (median)")
     parser.add_argument("--redis", default="", help="REDIS_URL for the gateway (default: in memory)")
     parser.add_argument("--only", default="", help="comma-separated: proxy and/or section module names")
     args = parser.parse_args()

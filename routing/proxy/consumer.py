@@ -1,8 +1,9 @@
-"""The streaming proxy: a Channels consumer that forwards any HTTP request carrying `x-knoxcall-route`.
+"""The streaming proxy: an ASGI coroutine that forwards any HTTP request carrying `x-knoxcall-route`.
 
 It works on raw ASGI events so bodies stream both ways (Channels' AsyncHttpConsumer buffers the request
-body), and it overrides `__call__` instead of using the consumer's dispatch loop, which would run
-`aclose_old_connections()` in a thread for every message: this consumer never touches the database.
+body), and it is not a Channels consumer at all: a consumer's dispatch loop would run
+`aclose_old_connections()` in a thread for every message, and even an instance per call costs on the hot
+path, while the proxy never touches the database. knoxcall/asgi.py calls `proxy` behind the framing guard.
 Every decision reads the in-memory route table (routing/proxy/snapshot.py).
 """
 
@@ -12,7 +13,6 @@ import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 
-from channels.consumer import AsyncConsumer
 from django.conf import settings
 
 from knoxcall.lib.client_ip import parse_networks, resolve_client_ip
@@ -139,11 +139,6 @@ class Call:
                 variant=self.variant,
             )
         )
-
-
-class ProxyConsumer(AsyncConsumer):
-    async def __call__(self, scope: dict, receive, send) -> None:
-        await proxy(scope, receive, send)
 
 
 def _read_headers(scope: dict) -> dict[bytes, list[bytes]]:

@@ -41,8 +41,8 @@ def _check_fields(headers: list[tuple[bytes, bytes]], max_headers: int) -> None:
     # Every call passes here: one bytes.translate over all names and one over all values first (the same
     # byte sets as the regexes below); only a request that fails them is walked field by field for the reason.
     names, values = zip(*headers, strict=True) if headers else ((), ())
-    valid_values = not b"".join(values).translate(None, FIELD_VALUE_BYTES)
-    if valid_values and all(names) and not b"".join(names).translate(None, TOKEN_BYTES):
+    values_ok = not b"".join(values).translate(None, FIELD_VALUE_BYTES)
+    if values_ok and all(names) and not b"".join(names).translate(None, TOKEN_BYTES):
         return
     for name, value in headers:
         if not _TOKEN.match(name):

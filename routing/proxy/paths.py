@@ -16,9 +16,8 @@ def check_path(raw_path: str) -> str:
     if not raw_path.startswith("/"):
         raise UnsafePathError("The request path must start with '/'.")
     if "%" not in raw_path and "/." not in raw_path and "\\" not in raw_path and "\x00" not in raw_path:
-        # Nothing encoded and no segment starting with a dot: no segment can be or decode to a dot segment,
-        # a slash, a backslash or NUL, so the per-segment decoding below (most of this check's cost) is
-        # skipped.
+        # Nothing encoded and no segment starting with a dot: no segment can be or decode to a dot
+        # segment, a slash, a backslash or NUL, so the per-segment decoding below (its cost) is skipped.
         return raw_path
     for segment in raw_path.split("/"):
         decoded = unquote(unquote(segment))
