@@ -185,8 +185,12 @@ class Pacer:
 
     def __call__(self) -> None:
         if time.perf_counter() >= self.due:
-            time.sleep(PAUSE_SECONDS)
+            self.pause()
             self.due = time.perf_counter() + PAUSE_EVERY_SECONDS
+
+    @staticmethod
+    def pause() -> None:
+        time.sleep(PAUSE_SECONDS)
 
 
 def _is_gateway_itself(netloc_host: str, port: int | None) -> bool:

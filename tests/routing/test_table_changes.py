@@ -282,6 +282,6 @@ def test_edits_the_proxy_does_not_serve_make_no_version(routes, environments):
 def test_a_whole_build_pauses_for_the_event_loop_between_routes(routes, monkeypatch):
     pauses = []
     monkeypatch.setattr(route_table, "PAUSE_EVERY_SECONDS", 0)
-    monkeypatch.setattr(route_table.time, "sleep", pauses.append)
+    monkeypatch.setattr(route_table.Pacer, "pause", staticmethod(lambda: pauses.append(1)))
     build_route_table()
-    assert len(pauses) >= len(routes) and set(pauses) == {route_table.PAUSE_SECONDS}
+    assert len(pauses) >= len(routes)
