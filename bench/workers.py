@@ -12,8 +12,9 @@ gunicorn's arbiter with 2 uvicorn workers running the same protocol, the alterna
 supervisor. Figures only, never a test.
 
 Needs Debian's nginx and wrk (`apt-get install nginx-light wrk`), PostgreSQL and Redis. Run:
-`.venv/bin/python bench/workers.py [--duration 5] [--rounds 6] [--database-url URL] [--redis URL]`.
-The database named by --database-url is dropped and created afresh.
+`.venv/bin/python bench/workers.py [--duration 5] [--rounds 6] [--database-url URL] [--redis URL]`, or as
+a section of `make bench` (bench/report.py). The database named by --database-url is dropped and created
+afresh (never DATABASE_URL's).
 """
 
 import argparse
@@ -190,9 +191,23 @@ def report(results: dict[str, dict], duration: int, rounds: int) -> list[str]:
     return lines
 
 
+def arguments_from_environment() -> argparse.Namespace:
+    """bench/report.py's section contract: BENCH_DURATION, BENCH_ROUNDS and REDIS_URL from the environment.
+
+    At least 3 rounds, so the rotation puts each configuration in every place. DATABASE_URL is not taken:
+    this bench drops and recreates its database, which must never be the one the environment names.
+    """
+    args = parser().parse_args([])
+    args.duration = int(os.environ.get("BENCH_DURATION") or args.duration)
+    args.rounds = max(3, int(os.environ.get("BENCH_ROUNDS") or args.rounds))
+    args.redis = os.environ.get("REDIS_URL") or args.redis
+    return args
+
+
 def run(args: argparse.Namespace | None = None) -> list[str]:
-    """Measure and return the printed lines (progress goes to stderr); without args, the defaults."""
-    args = args or parser().parse_args([])
+    """Measure and return the printed lines (progress goes to stderr); without args, as a bench/report.py
+    section (arguments_from_environment)."""
+    args = args or arguments_from_environment()
     database_url = args.database_url
     for tool in ("nginx", "wrk"):
         if not shutil.which(tool) and not Path(f"/usr/sbin/{tool}").exists():

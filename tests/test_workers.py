@@ -30,8 +30,7 @@ from alerts.services import alert_rule_create, notification_channel_create
 from alerts.tasks import rollup_then_evaluate_task
 from analytics.models import MetricBucket, RequestLog
 from analytics.tasks import rollup
-from core.audit import SYSTEM, bump_config_version
-from core.models import ConfigVersion
+from core.audit import SYSTEM
 from knoxcall.celery import app as celery_app
 from routing.services import route_create, route_update
 from tests.conftest import require_service
@@ -170,13 +169,10 @@ def served(redis_client, prefix, django_db_setup, tmp_path_factory):
 def publishing(environments):
     """Configuration writes in this process announce themselves on the workers' Redis, as in production.
 
-    The workers outlive each test while the database is emptied after it, so the version row starts again
-    from 1; it is moved here to a number no earlier test reached, or a worker holding an old table with the
-    same number would take the new configuration for the one it has.
+    The workers outlive each test while the database is emptied after it; the version row then counts from
+    1 again, which the workers' tables tell apart by the row's creation time (routing.table).
     """
     with override_settings(REDIS_URL=REDIS_URL):
-        ConfigVersion.objects.update_or_create(pk=1, defaults={"version": time.time_ns() // 1_000_000})
-        bump_config_version()  # published: every worker rebuilds now
         yield
 
 
