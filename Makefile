@@ -52,6 +52,7 @@ lint: install
 
 bench: install
 	$(BIN)/python bench/proxy.py $(BENCH_ARGS)
+	$(BIN)/python bench/release_split.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

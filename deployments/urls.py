@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from . import release_views, views
 
 app_name = "deployments"
 urlpatterns = [
@@ -12,4 +12,6 @@ urlpatterns = [
     path("promotions/<uuid:pk>/<str:action>/", views.promotion_action, name="promotion_action"),
     path("<uuid:pk>/", views.deployment_detail, name="deployment"),
     path("<uuid:pk>/rollback/", views.deployment_rollback, name="rollback"),
+    path("routes/<uuid:route_id>/releases/", release_views.route_releases, name="releases"),
+    path("releases/<uuid:pk>/<str:action>/", release_views.release_action, name="release_action"),
 ]

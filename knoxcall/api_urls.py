@@ -11,6 +11,7 @@ from drf_spectacular.views import SpectacularJSONAPIView, SpectacularRedocView, 
 from alerts import api as alerts
 from analytics import api as analytics
 from deployments import api as deployments
+from deployments import release_api
 from environments import api as environments
 from routing import api as routing
 from routing import client_api
@@ -69,6 +70,10 @@ urlpatterns = [
     path("routes/<str:route>/revisions/<str:n>/diff", revisions.RevisionDiffView.as_view()),
     path("routes/<str:route>/rollback", revisions.RollbackView.as_view()),
     path("routes/<str:route>/compare", revisions.CompareView.as_view()),
+    path("routes/<str:route>/environments/<str:env>/releases", release_api.RouteReleaseListView.as_view()),
+    path("releases/<str:release>", release_api.ReleaseDetailView.as_view()),
+    path("releases/<str:release>/analysis", release_api.ReleaseAnalysisView.as_view()),
+    *(path(f"releases/<str:release>/{name}", view.as_view()) for name, view in release_api.ACTIONS.items()),
     path("secrets", secrets.SecretListView.as_view()),
     path("secrets/<str:secret>", secrets.SecretDetailView.as_view()),
     path("secrets/<str:secret>/value", secrets.SecretValueView.as_view()),

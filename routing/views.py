@@ -24,16 +24,8 @@ from .models import OVERRIDABLE_FIELDS, Route
 from .revisions import current_document
 from .rollback import revision_get, rollback_preview
 from .rollback import route_rollback as rollback_service
+from .tabs import TABS
 from .tester import NO_GATEWAY_URL, TestResult, bound_gateway_url, send_test_request
-
-TABS = [
-    ("overview", "Overview"),
-    ("overrides", "Environment Overrides"),
-    ("clients", "Environment Clients"),
-    ("secrets", "Secrets in use"),
-    ("test", "Test"),
-    ("history", "History"),
-]
 
 
 def _route(route_id) -> Route:

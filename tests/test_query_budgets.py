@@ -19,6 +19,8 @@ from analytics.models import MetricBucket, RequestLog
 from core.audit import SYSTEM
 from environments.models import Environment
 from environments.services import api_key_create, client_create
+from routing.models import ReleaseCheck
+from routing.releases import abort, start_release
 from routing.services import route_client_assign, route_create, route_override_update
 from secrets_vault.services import secret_create, secret_set_value
 from tests.support.console import make_user, seed_world
@@ -37,6 +39,8 @@ API_LISTS = [
     ("/v1/alert-rules", PAGE),
     ("/v1/alert-incidents", PAGE),
     ("/v1/analytics/environments", {"window": "7d"}),
+    ("/v1/routes/demo/environments/staging/releases", PAGE),
+    ("/v1/releases/{release}/analysis", PAGE),
 ]
 CONSOLE_PAGES = [
     "/",
@@ -56,6 +60,8 @@ CONSOLE_PAGES = [
     "/alerts/rules/",
     "/alerts/channels/",
     "/audit/",
+    "/deployments/routes/{route}/releases/?environment=staging",
+    "/deployments/routes/{route}/releases/?environment=development",
 ]
 
 
@@ -66,6 +72,11 @@ class World:
         self.base = seed_world("https://upstream.example.com")
         self.environments = list(Environment.objects.all())
         self.count = 0
+        # The active release whose page and checks are read; others are started and aborted as rows grow.
+        dev = next(e for e in self.environments if e.name == "development")
+        self.release = start_release(
+            SYSTEM, self.base["route"], dev, candidate={"target_base_url": "https://next.example.com"}
+        )
 
     def grow(self, n: int) -> None:
         for _ in range(n):
@@ -84,6 +95,7 @@ class World:
         for environment in self.environments:
             secret_set_value(actor=SYSTEM, secret=secret, environment=environment, value=f"v{i}")
         api_key_create(actor=SYSTEM, name=f"key-{i}", role="developer")
+        self._add_release(staging, i)
         channel = notification_channel_create(
             actor=SYSTEM,
             name=f"hook-{i}",
@@ -108,6 +120,15 @@ class World:
             threshold=5,
             opened_at=timezone.now(),
         )
+
+    def _add_release(self, staging: Environment, i: int) -> None:
+        """An ended release of the demo route in staging (history), and a check of the active one."""
+        route = self.base["route"]
+        ended = start_release(
+            SYSTEM, route, staging, candidate={"target_base_url": f"https://c{i}.example.com"}
+        )
+        abort(SYSTEM, ended)
+        ReleaseCheck.objects.create(release=self.release, step=0, verdict="inconclusive", reason=f"{i} calls")
 
     def _add_traffic(self, n: int) -> None:
         now = timezone.now().replace(second=0, microsecond=0)
@@ -160,7 +181,8 @@ def _growing(budgets: dict) -> dict:
 def test_v1_list_endpoints_make_as_many_queries_for_50_rows_as_for_1(db):
     world = World()
     _, raw_key = api_key_create(actor=SYSTEM, name="reader", role="viewer")
-    budgets = _budgets(Client(), API_LISTS, world, HTTP_AUTHORIZATION=f"Bearer {raw_key}")
+    lists = [(path.format(release=world.release.pk), params) for path, params in API_LISTS]
+    budgets = _budgets(Client(), lists, world, HTTP_AUTHORIZATION=f"Bearer {raw_key}")
     assert len(budgets) == len(API_LISTS)
     assert _growing(budgets) == {}, "queries for 1 row vs 50 rows"
 

@@ -23,7 +23,8 @@ from deployments.services import promotion_create
 from environments.models import ApiKey, Client, Environment, RegionNetwork
 from environments.regions import region_network_create
 from environments.services import api_key_create, client_create, environment_create
-from routing.models import Route
+from routing.models import Release, Route
+from routing.releases import start_release
 from routing.services import route_create, route_override_update
 from secrets_vault.models import Secret
 from secrets_vault.services import secret_create, secret_set_value
@@ -84,7 +85,11 @@ def seed() -> dict[str, str]:
         route_override_update(actor=SYSTEM, route=route, environment=staging, timeout_ms=1234)
         production = Environment.objects.get(name="production")
         promotion = promotion_create(actor=SYSTEM, source=staging, target=production, title="seeded")
+    release = Release.objects.filter(route=route).first() or start_release(
+        SYSTEM, route, staging, candidate={"target_base_url": "https://api.example.com/v2"}
+    )
     return {
+        "release": str(release.pk),
         "promotion": str(promotion.pk),
         "route": "orders",
         "env": "staging",

@@ -19,6 +19,7 @@ def test_it_sends_a_strict_content_security_policy_and_no_inline_code(db):
         f"/routes/{route.pk}/overrides/",
         f"/routes/{route.pk}/test/",
         f"/routes/{route.pk}/history/",
+        f"/deployments/routes/{route.pk}/releases/",
         "/audit/",
     ]
     for url in pages:

@@ -20,6 +20,7 @@ from core.permissions import DEVELOPER
 from deployments.services import promotion_apply, promotion_create
 from environments.models import Client as AccessClient
 from environments.services import api_key_create, environment_create
+from routing.releases import start_release
 from routing.services import route_client_assign, route_create, route_override_update
 from secrets_vault.services import secret_create, secret_set_value
 from tests.support.console import make_user, seed_world
@@ -305,7 +306,43 @@ DEPLOYMENTS = [
     ("post", "/deployments/{deployment}/rollback/", {}, (302, 403, 302, 302)),  # development
 ]
 
-TABLE = TABLE + DEV_ROUTE + SECRETS + ACCESS + ANALYTICS + ALERTS + DEPLOYMENTS
+# A route's Releases tab: a canary active in staging and one in production (seed_releases).
+RT, RA = "/deployments/routes/{route}/releases/", "/deployments/releases/"
+START = {
+    "strategy": "canary",
+    "target_base_url": "http://127.0.0.1:9/v2",
+    "weights": "5, 25",
+    "hold_seconds": "60",
+}
+RELEASES = [
+    ("get", RT, None, (302, 200, 200, 200)),
+    ("get", RT + "?environment=production", None, (302, 200, 200, 200)),
+    ("get", RT + "?environment=development", None, (302, 200, 200, 200)),
+    ("post", RT, {**START, "environment": "development", "sticky": "api_key"}, (302, 403, 302, 302)),
+    (
+        "post",
+        RT,
+        {**START, "environment": "development", "sticky": "none", "weights": "50, 10"},
+        (302, 403, 400, 400),
+    ),
+    ("post", RT, {**START, "environment": "staging", "sticky": "none"}, (302, 403, 409, 409)),
+    ("post", RT, {**START, "environment": "production", "sticky": "none"}, (302, 403, 403, 409)),
+    ("post", RA + "{staging_release}/promote/", {}, (302, 403, 302, 302)),
+    ("post", RA + "{staging_release}/resume/", {}, (302, 403, 409, 409)),
+    ("post", RA + "{staging_release}/abort/", {"reason": "enough"}, (302, 403, 302, 302)),
+    ("post", RA + "{production_release}/pause/", {"reason": "look"}, (302, 403, 403, 302)),
+    ("post", RA + "{production_release}/nonsense/", {}, (302, 404, 404, 404)),
+]
+
+TABLE = TABLE + DEV_ROUTE + SECRETS + ACCESS + ANALYTICS + ALERTS + DEPLOYMENTS + RELEASES
+
+
+def seed_releases(envs: dict, route) -> dict:
+    candidate = {"target_base_url": "http://127.0.0.1:9/candidate"}
+    return {
+        f"{name}_release": start_release(SYSTEM, route, envs[name], candidate=candidate).pk
+        for name in ("staging", "production")
+    }
 
 
 def seed_deployments(envs: dict, route) -> dict:
@@ -387,6 +424,7 @@ def seed_more(world: dict) -> dict:
         "staging_pk": envs["staging"].pk,
         "production_pk": envs["production"].pk,
         **seed_deployments(envs, route),
+        **seed_releases(envs, route),
     }
 
 
