@@ -370,14 +370,22 @@ def roll_back(actor: Actor, release: Release, reason: str) -> Release:
 
 def switch(actor: Actor, release: Release) -> Release:
     """Blue-green: every new call goes to the candidate (weight 100); calls in flight finish where they
-    started."""
-    return _act(actor, release, "switch", lambda r: _enter_step(r, len(r.steps) - 1))
+    started. Refused when already switched, so a second click cannot restart the watch."""
+
+    def change(r: Release) -> None:
+        if r.current_step == len(r.steps) - 1:
+            raise ReleaseError("This release is already switched to the candidate.")
+        _enter_step(r, len(r.steps) - 1)
+
+    return _act(actor, release, "switch", change)
 
 
 def switch_back(actor: Actor, release: Release, reason: str = "") -> Release:
     """Blue-green: every new call back on stable, the candidate kept in preview. One click until finalized."""
 
     def change(r: Release) -> None:
+        if r.current_step == 0:
+            raise ReleaseError("This release is not switched: every call is on stable already.")
         _enter_step(r, 0)
         r.state, r.reason = WAITING, reason or PREVIEW_REASON
 

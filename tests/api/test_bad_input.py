@@ -11,6 +11,7 @@ from alerts.models import AlertRule
 from core.audit import SYSTEM
 from environments.services import client_create
 from routing.models import Route
+from routing.releases import start_release
 from routing.services import route_create
 from secrets_vault.services import secret_create, secret_set_value
 
@@ -101,7 +102,14 @@ def seed() -> dict[str, str]:
         actor=SYSTEM, secret=secret, environment=Environment.objects.get(name="staging"), value="v"
     )
     rule = AlertRule.objects.create(name="rule", type="latency", threshold=1)
+    release = start_release(
+        SYSTEM,
+        route,
+        Environment.objects.get(name="development"),
+        candidate={"target_base_url": "https://b.example.com"},
+    )
     return {
+        "release": str(release.pk),
         "route": route.slug,
         "env": "staging",
         "client": "office",

@@ -120,8 +120,12 @@ def test_blue_green_previews_switches_back_and_forth_and_finalizes(route, enviro
         ADMIN, route, environments["staging"], strategy="blue_green", candidate=CANDIDATE
     )
     assert (release.state, release.weight_percent, release.allow_variant_header) == ("waiting", 0.0, True)
+    with pytest.raises(ReleaseError):
+        releases.switch_back(ADMIN, release)  # nothing to switch back from
     release = releases.switch(ADMIN, release)
     assert (release.state, release.weight_percent) == ("running", 100.0)
+    with pytest.raises(ReleaseError):
+        releases.switch(ADMIN, release)  # a second click would restart the watch
     release = releases.switch_back(ADMIN, release)
     assert (release.state, release.weight_percent) == ("waiting", 0.0)
     release = releases.finalize(ADMIN, releases.switch(ADMIN, release))
