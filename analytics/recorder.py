@@ -139,7 +139,8 @@ def _insert(batch: list[RequestRecord]) -> None:
     rows = [parameters(entry) for entry in batch]
     with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            _copy(cursor.cursor, rows)
+            with connection.wrap_database_errors:  # the driver's errors as Django's, as execute raises them
+                _copy(cursor.cursor, rows)
         else:
             cursor.executemany(sql, rows)
 
