@@ -42,7 +42,13 @@ def test_it_never_returns_a_secret_value(admin):
     )
     promotion = admin.post("/v1/promotions", {"source": "staging", "target": "production", "title": "Canary"})
     assert promotion.status_code == 201, promotion.body
+    release = admin.post(
+        "/v1/routes/orders/environments/staging/releases",
+        {"candidate": {"target_base_url": "https://b.example.com"}},
+    )
+    assert release.status_code == 201, release.body
     ids = {
+        "{release}": release.body["data"]["id"],
         "{route}": "orders",
         "{env}": "staging",
         "{secret}": "TOKEN",
