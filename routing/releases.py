@@ -40,6 +40,7 @@ from .models import (
     RouteOverride,
     StickyBy,
 )
+from .release_guard import ReleaseError, ReleaseInProgress
 from .revisions import revision_scope
 from .services import route_override_update
 from .validation import INJECTION_FIELDS, clean_route_values
@@ -78,17 +79,6 @@ START_FIELDS = (
     "analysis",
     "allow_variant_header",
 )
-
-
-class ReleaseError(Exception):
-    """A refused release action; the management API answers `api_status` with `api_code` as its type."""
-
-    api_status = 409
-    api_code = "release_transition_refused"
-
-
-class ReleaseInProgress(ReleaseError):
-    api_code = "release_in_progress"
 
 
 # --- validation of a start ------------------------------------------------------------------------------
@@ -399,11 +389,12 @@ def finalize(actor: Actor, release: Release) -> Release:
     with transaction.atomic(), revision_scope(action="release.finalize", actor=actor):
         locked = _locked(release, "finalize")
         before = _snapshot(locked)
-        route_override_update(
-            actor=actor, route=locked.route, environment=locked.environment, **locked.candidate
-        )
+        # Ended first, so that the override write below is no longer refused as a write during a release.
         locked.state, locked.reason = ReleaseState.FINALIZED, "The candidate is now the configuration."
         locked.weight_percent, locked.finished_at = 0.0, timezone.now()
         locked.save()
+        route_override_update(
+            actor=actor, route=locked.route, environment=locked.environment, **locked.candidate
+        )
         _audit(actor, locked, "finalize", before)
     return locked

@@ -14,6 +14,7 @@ from environments.models import Client, Environment
 
 from .effective import serves_change
 from .models import OVERRIDABLE_FIELDS, Route, RouteClient, RouteOverride
+from .release_guard import refuse_during_release
 from .revisions import revision_capture, revision_scope, revisioned, routes_naming
 from .validation import INJECTION_FIELDS, check_secret_references, clean_route_values
 
@@ -126,6 +127,7 @@ def route_update(*, actor: Actor, route: Route, **fields: Any) -> Route:
     values = clean_route_values(fields)
     require_change(actor, protected=protected_reached(route, values), why=UPDATE_REACHES)
     require_approval_path(gated_reached(route, values))
+    refuse_during_release(route.pk, [name for name, value in values.items() if getattr(route, name) != value])
     before = snapshot(route, ROUTE_FIELDS)
     apply_fields(route, values)
     if set(fields) & set(INJECTION_FIELDS):
@@ -177,6 +179,11 @@ def route_override_update(
     protected = [environment.name] if environment.is_protected else []
     require_change(actor, protected=protected, why=OVERRIDE_REACHES)
     require_approval_path([environment])
+    current = (
+        RouteOverride.objects.filter(route=route, environment=environment).values(*OVERRIDABLE_FIELDS).first()
+    )
+    changing = [name for name, value in fields.items() if (current or {}).get(name) != value]
+    refuse_during_release(route.pk, changing, [environment.pk])
     return _override_write(actor, route, environment, fields)
 
 

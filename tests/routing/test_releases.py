@@ -155,3 +155,36 @@ def test_roles_are_those_of_any_change_to_the_environment(route, environments):
     with pytest.raises(PermissionDenied):
         releases.abort(DEVELOPER, in_production)
     assert releases.abort(DEVELOPER, release).state == "aborted"
+
+
+def test_a_running_release_owns_its_candidate_fields_in_its_environment(route, environments):
+    staging, development = environments["staging"], environments["development"]
+    release = releases.start_release(ADMIN, route, staging, candidate=CANDIDATE)
+
+    with pytest.raises(ReleaseInProgress, match="target_base_url"):
+        services.route_override_update(
+            actor=ADMIN, route=route, environment=staging, target_base_url="http://127.0.0.1:9/other"
+        )
+    with pytest.raises(ReleaseInProgress):  # the base target is what staging inherits
+        services.route_update(actor=ADMIN, route=route, target_base_url="http://127.0.0.1:9/other")
+    assert Route.objects.get(pk=route.pk).target_base_url == "http://127.0.0.1:9/v1"
+    assert not RouteOverride.objects.filter(route=route, environment=staging).exists()
+
+    # Other fields, other environments, and a write that leaves the candidate's fields as they are pass.
+    services.route_override_update(actor=ADMIN, route=route, environment=staging, rate_limit_enabled=True)
+    services.route_override_update(
+        actor=ADMIN, route=route, environment=development, target_base_url="http://127.0.0.1:9/dev"
+    )
+    services.route_update(actor=ADMIN, route=route, target_base_url="http://127.0.0.1:9/v1", description="x")
+
+    releases.finalize(ADMIN, Release.objects.get(pk=release.pk))  # its own write goes through
+    assert (
+        effective_config(
+            {name: getattr(Route.objects.get(pk=route.pk), name) for name in OVERRIDABLE_FIELDS},
+            RouteOverride.objects.get(route=route, environment=staging).overridden_values(),
+        )["target_base_url"]
+        == CANDIDATE["target_base_url"]
+    )
+    services.route_override_update(
+        actor=ADMIN, route=route, environment=staging, target_base_url="http://127.0.0.1:9/after"
+    )
