@@ -89,6 +89,7 @@ def rollup(*, batch_size: int | None = None, max_batches: int | None = None) -> 
 
 @transaction.atomic
 def _rollup_batch(batch_size: int) -> tuple[int, int]:
+    _one_batch_at_a_time()
     pending = RequestLog.objects.filter(rolled_up=False).order_by("id")
     if connection.features.has_select_for_update_skip_locked:
         pending = pending.select_for_update(skip_locked=True)
@@ -201,6 +202,15 @@ def _bucket_ids(keys: list[BucketKey]) -> dict[BucketKey, int]:
         ).values_list("route_id", "environment", "release_id", "variant", "minute", "id")
         found.update({row[:5]: row[5] for row in rows if row[:5] in wanted})
     return found
+
+
+def _one_batch_at_a_time() -> None:
+    """Lock the marker row for this batch's transaction. Two tasks roll up before reading buckets (the alert
+    evaluation and the release judge); were batches to run side by side, one could find nothing pending
+    while the other's rows were claimed but not yet folded, and read buckets without them. Serialised, a
+    rollup that finds nothing pending has seen every earlier batch committed."""
+    RollupState.objects.bulk_create([RollupState(id=1)], ignore_conflicts=True)
+    list(RollupState.objects.select_for_update().filter(id=1).values_list("id", flat=True))
 
 
 def _bump_marker() -> None:

@@ -17,15 +17,19 @@ from tests.support.gateway_process import free_port as closed_port  # bound then
 pytestmark = pytest.mark.usefixtures("eager_tasks")
 
 
-def test_it_is_the_only_minutely_task_so_no_evaluation_races_its_rollup():
+def test_only_tasks_that_roll_up_first_read_buckets_every_minute():
     # The environments' tasks read no buckets an evaluation depends on; deployments.auto_rollback reads the
-    # request log, never the buckets, so neither can race the rollup.
+    # request log, never the buckets. The alert evaluation and the release judge each roll up before they
+    # read, and rollup batches run one at a time (analytics.rollup), so neither reads a half-folded minute.
     minutely = [
         e["task"]
         for e in settings.CELERY_BEAT_SCHEDULE.values()
         if e["schedule"] <= 60 and e["task"] != "deployments.auto_rollback"
     ]
-    assert [t for t in minutely if not t.startswith("environments.")] == ["alerts.rollup_then_evaluate"]
+    assert sorted(t for t in minutely if not t.startswith("environments.")) == [
+        "alerts.rollup_then_evaluate",
+        "deployments.judge_releases",
+    ]
 
 
 def test_it_opens_an_incident_on_gateway_502s_not_yet_rolled_up_with_the_health_cards_error_rate(

@@ -144,8 +144,12 @@ def test_it_counts_what_became_of_every_record_and_says_so_at_shutdown(transacti
     for entry in entries:
         recorder.record(entry)
     assert recorder.stats.enqueued == enqueued + 3 and recorder.stats.deepest_queue >= 0
-    with caplog.at_level(logging.INFO, logger="analytics.recorder"):
-        recorder.stop()
+    try:
+        with caplog.at_level(logging.INFO, logger="analytics.recorder"):
+            recorder.stop()
+    finally:
+        # The writer thread is the process's: the in-process gateway of later tests needs it running.
+        recorder.start()
     assert recorder.stats.written == written + 3
     assert RequestLog.objects.filter(request_id__in=[e.request_id for e in entries]).count() == 3
     line = next(r for r in caplog.records if r.getMessage().startswith("request log recorder: "))
