@@ -308,8 +308,9 @@ DEPLOYMENTS = [
     ("post", "/deployments/{deployment}/watch/", {"auto_rollback_percent": "500"}, (302, 403, 400, 400)),
 ]
 
-# A route's Releases tab: a canary active in staging and one in production (seed_releases).
-RT, RA = "/deployments/routes/{route}/releases/", "/deployments/releases/"
+# A route's Releases tab: a canary active in staging and one in production (seed_releases), on a route of
+# their own, since a running release refuses direct writes to its candidate's fields (the override rows).
+RT, RA = "/deployments/routes/{release_route}/releases/", "/deployments/releases/"
 START = {
     "strategy": "canary",
     "target_base_url": "http://127.0.0.1:9/v2",
@@ -339,11 +340,15 @@ RELEASES = [
 TABLE = TABLE + DEV_ROUTE + SECRETS + ACCESS + ANALYTICS + ALERTS + DEPLOYMENTS + RELEASES
 
 
-def seed_releases(envs: dict, route) -> dict:
+def seed_releases(envs: dict) -> dict:
+    route = route_create(actor=SYSTEM, name="Canary", slug="canary", target_base_url="http://127.0.0.1:9/")
     candidate = {"target_base_url": "http://127.0.0.1:9/candidate"}
     return {
-        f"{name}_release": start_release(SYSTEM, route, envs[name], candidate=candidate).pk
-        for name in ("staging", "production")
+        "release_route": route.pk,
+        **{
+            f"{name}_release": start_release(SYSTEM, route, envs[name], candidate=candidate).pk
+            for name in ("staging", "production")
+        },
     }
 
 
@@ -426,7 +431,7 @@ def seed_more(world: dict) -> dict:
         "staging_pk": envs["staging"].pk,
         "production_pk": envs["production"].pk,
         **seed_deployments(envs, route),
-        **seed_releases(envs, route),
+        **seed_releases(envs),
     }
 
 
