@@ -21,7 +21,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -30,6 +29,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.proxy import free_port, wait_for_port  # noqa: E402
+
 NGINX_CONF = """
 worker_processes 1;
 daemon off;
@@ -193,23 +196,6 @@ def make_changes(rate: float) -> None:
 # --- the driver -------------------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for_port(port: int, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"nothing listening on port {port}")
-
-
 def child(env: dict, *args: str) -> subprocess.CompletedProcess:
     command = [sys.executable, __file__, *args]
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
@@ -245,7 +231,7 @@ def start_gateway(env: dict, log_path: Path) -> tuple[int, subprocess.Popen]:
     log = log_path.open("w")
     command = server_command("uvicorn", "127.0.0.1", port, Limits(), quiet=True)
     process = subprocess.Popen(command, cwd=ROOT, env={**env, "PORT": str(port)}, stdout=log, stderr=log)
-    wait_for_port(port)
+    wait_for_port(port, timeout=120)
     return port, process
 
 
@@ -358,7 +344,7 @@ def run(
         if nginx and shutil.which("wrk"):
             (work / "nginx.conf").write_text(NGINX_CONF.format(dir=work, port=upstream_port))
             processes.append(subprocess.Popen([nginx, "-c", str(work / "nginx.conf"), "-p", str(work)]))
-            wait_for_port(upstream_port)
+            wait_for_port(upstream_port, timeout=120)
             port, gateway = start_gateway(env, work / "gateway.log")
             processes.append(gateway)
             latency = call_latency(env, port, args, work / "gateway.log")
