@@ -14,6 +14,8 @@ Needs nginx and wrk (`apt-get install nginx-light wrk`). Run `.venv/bin/python b
 """
 
 import argparse
+import contextlib
+import io
 import os
 import shutil
 import subprocess
@@ -22,6 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 from statistics import median
+from types import SimpleNamespace
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -91,7 +94,7 @@ def measure_alternating(targets: dict[str, tuple[str, dict]], args) -> dict[str,
     }
 
 
-def run(args) -> dict[str, dict]:
+def measure(args) -> dict[str, dict]:
     for tool in ("nginx", "wrk"):
         if not shutil.which(tool) and not Path(f"/usr/sbin/{tool}").exists():
             sys.exit(f"{tool} is missing: apt-get install nginx-light wrk")
@@ -138,7 +141,6 @@ def side_choice_microseconds(calls: int = 200_000) -> float:
     """The split's own work per call (keyed hash of the API key id, compare), timed in this process: a
     figure the machine's load barely moves, unlike two throughputs measured seconds apart."""
     import secrets
-    from types import SimpleNamespace
 
     from routing.proxy.split import side_for
 
@@ -184,7 +186,21 @@ def main() -> None:
         "--rounds", type=int, default=4, help="wrk runs per figure (median); order alternates"
     )
     parser.add_argument("--pause", type=float, default=2.0, help="seconds of rest before each wrk run")
-    report(run(parser.parse_args()))
+    report(measure(parser.parse_args()))
+
+
+def run() -> list[str]:
+    """The `make bench` section (bench/report.py's contract): knobs from BENCH_DURATION / BENCH_ROUNDS."""
+    args = SimpleNamespace(
+        duration=int(os.environ.get("BENCH_DURATION", 5)),
+        rounds=int(os.environ.get("BENCH_ROUNDS", 4)),
+        pause=2.0,
+    )
+    results = measure(args)
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        report(results)
+    return printed.getvalue().strip("\n").splitlines()
 
 
 if __name__ == "__main__":
