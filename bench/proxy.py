@@ -40,6 +40,8 @@ sys.path.insert(0, str(ROOT))
 
 # --- the machinery every bench script shares (nginx, wrk, the gateway's processes) ---------------------
 
+# nginx in the foreground of one process, every file under the bench's temporary dir: the upstream every
+# bench calls (one small JSON body for every path), and NGINX_PROXY where proxy_pass is the reference.
 NGINX_CONF = """
 worker_processes 1;
 daemon off;
