@@ -20,7 +20,7 @@ from routing.selectors import route_or_404
 
 from . import services
 from .filters import DeploymentFilterSet
-from .models import Deployment, Promotion
+from .models import Deployment, DeploymentKind, Promotion
 from .selectors import (
     checklist_state,
     deployment_routes,
@@ -205,14 +205,14 @@ PromotionCancelView = _promotion_action(
 
 class TouchedRouteSerializer(serializers.Serializer):
     id = serializers.UUIDField()
-    name = serializers.CharField(help_text="A deleted route's id.")
+    name = serializers.CharField(help_text="Its name now; a deleted route's id.")
     revision = serializers.IntegerField(allow_null=True, help_text="The revision the deployment wrote.")
 
 
 class DeploymentSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     title = serializers.CharField()
-    kind = serializers.ChoiceField(["promotion", "rollback"])
+    kind = serializers.ChoiceField(DeploymentKind.values)
     environment = serializers.CharField(
         source="environment.name", allow_null=True, default=None, help_text="null: a whole-route rollback."
     )
