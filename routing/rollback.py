@@ -64,9 +64,8 @@ class RollbackDone:
 @dataclass(frozen=True)
 class RollbackResult:
     revision: RouteRevision  # the new one, or the latest when the route already equalled the target
-    watch: (
-        str | None
-    )  # the id of what watches the change (a deployment); None when nothing changed or watches
+    # The id of what watches the change (a deployment); None when nothing changed or nothing watches.
+    watch: str | None
 
 
 class RollbackWatch:
