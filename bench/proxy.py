@@ -165,16 +165,33 @@ def medians(runs: dict[str, dict[int, list[dict]]]) -> dict[str, dict[int, dict]
     }
 
 
-def measure_in_turn(targets: dict[str, tuple[str, dict]], duration: int, rounds: int) -> dict[str, dict]:
-    """Every target (name: url, headers) in turn within each round, at 32 and then 1 connection, so a busy
-    machine's drift hits them all alike; the medians of the rounds."""
-    for url, headers in targets.values():
+def cpu_seconds(pid: int) -> float:
+    """The CPU time (user + system, every thread) a process has used so far: /proc/<pid>/stat."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wrk_with_cpu(url: str, connections: int, duration: int, headers: dict, pid: int | None) -> dict:
+    """wrk, plus `cpu_us`, the server process's CPU microseconds per call, when its pid is known: on a
+    shared machine the steadiest figure, since other work moves req/s far more than the CPU a call takes."""
+    before = cpu_seconds(pid) if pid else 0.0
+    result = wrk(url, connections, duration, headers)
+    if pid:
+        result["cpu_us"] = (cpu_seconds(pid) - before) / max(result["requests"], 1) * 1e6
+    return result
+
+
+def measure_in_turn(targets: dict[str, tuple], duration: int, rounds: int) -> dict[str, dict]:
+    """Every target (name: url, headers[, server pid]) in turn within each round, at 32 and then 1
+    connection, so a busy machine's drift hits them all alike; the medians of the rounds."""
+    for url, headers, *_ in targets.values():
         wrk(url, 8, 1, headers)  # warm-up: pools, route table, caches
     runs: dict[str, dict[int, list]] = {name: {32: [], 1: []} for name in targets}
     for round_number in range(rounds):
         for connections in (32, 1):
-            for name, (url, headers) in targets.items():
-                runs[name][connections].append(wrk(url, connections, duration, headers))
+            for name, (url, headers, *pid) in targets.items():
+                result = wrk_with_cpu(url, connections, duration, headers, pid[0] if pid else None)
+                runs[name][connections].append(result)
         print(
             f"  round {round_number + 1}/{rounds} measured: {', '.join(targets)}", file=sys.stderr, flush=True
         )
@@ -238,13 +255,14 @@ def start_gateway(
     return port, spawn(gateway_command(server, port), {**env, "PORT": str(port)}, output)
 
 
-def start_ceiling(upstream_port: int, env: dict) -> tuple[int, subprocess.Popen]:
-    """A bare ASGI + aiohttp forwarder (bench/ceiling_app.py), the ceiling for Python on this machine, on a
+def start_ceiling(upstream_port: int, env: dict, client: str = "aiohttp") -> tuple[int, subprocess.Popen]:
+    """A bare ASGI forwarder on `client` (bench/ceiling_app.py), the ceiling for Python on this machine, on a
     free port: (port, process), not yet listening."""
     port = free_port()
     command = [sys.executable, "-m", "uvicorn", "bench.ceiling_app:app", "--port", str(port)]
     command += ["--log-level", "warning", "--no-access-log"]
-    return port, spawn(command, {**env, "BENCH_UPSTREAM": f"http://127.0.0.1:{upstream_port}"})
+    upstream = f"http://127.0.0.1:{upstream_port}"
+    return port, spawn(command, {**env, "BENCH_UPSTREAM": upstream, "BENCH_CLIENT": client})
 
 
 def start_gateways(servers: list[str], client: str, env: dict) -> dict[str, tuple[int, subprocess.Popen]]:

@@ -2,12 +2,13 @@
 """`make bench`: one run, one report. Figures only, never a test; ratios are taken within this one run.
 
 Sections, in order:
-1. proxy (this file): nginx proxy_pass, the bare ASGI + aiohttp forwarder (bench/ceiling_app.py) and the
-   gateway with every check on (API key, client allowlist, route and key rate limits, a secret injected,
-   request logging; bench/setup_gateway.py), one process each, driven in turn within every round by
-   `wrk -t1` at 32 and then 1 connection against one nginx upstream; then the ratios the issue asks for
-   (gateway / nginx at 32, the checks' cost against the bare forwarder) and the latency the gateway adds
-   at 1 connection over calling the upstream directly.
+1. proxy (this file): nginx proxy_pass, bare ASGI forwarders on aiohttp and on the gateway's own client
+   (bench/ceiling_app.py) and the gateway with every check on (API key, client allowlist, route and key rate
+   limits, a secret injected, request logging; bench/setup_gateway.py), one process each, driven in turn
+   within every round by `wrk -t1` at 32 and then 1 connection against one nginx upstream, with each
+   Python server's CPU time per call; then the ratios the issue asks for (gateway / nginx at 32, the checks'
+   cost against the bare forwarder) and the latency the gateway adds at 1 connection over calling the
+   upstream directly.
 2. every module named in SECTIONS below whose file exists in bench/, in that order.
 
 The section contract (all a new section needs):
@@ -55,6 +56,9 @@ SECTIONS: list[tuple[str, str]] = [
     ("release split", "release_split"),
     ("soak", "soak"),
 ]
+BARE = "bare ASGI + aiohttp forwarder"
+BARE_HTTP1 = "bare ASGI + http1 forwarder"
+GATEWAY = "gateway, every check, 1 worker"
 GOAL_X_NGINX = 0.08
 GOAL_CHECKS_COST = 0.25
 GOAL_ADDED_P50_MS = 0.3
@@ -74,9 +78,11 @@ class Servers:
         self.processes.append(start_nginx(self.work, self.upstream, self.nginx))
         raw_key = prepare_gateway_data(self.upstream, self.env)
         self.bare, bare = start_ceiling(self.upstream, self.env)
+        self.bare_http1, bare_http1 = start_ceiling(self.upstream, self.env, client="http1")
         self.gateway, gateway = start_gateway(self.env)
-        self.processes += [bare, gateway]
-        for port in (self.bare, self.gateway):
+        self.processes += [bare, bare_http1, gateway]
+        self.pids = {"bare": bare.pid, "bare_http1": bare_http1.pid, "gateway": gateway.pid}
+        for port in (self.bare, self.bare_http1, self.gateway):
             wait_for_port(port, timeout=60)
         return raw_key
 
@@ -89,14 +95,13 @@ def proxy_section(duration: int, rounds: int, env: dict) -> list[str]:
     servers = Servers(work, {**env, "KNOXCALL_DATA_DIR": str(work / "var")})
     try:
         raw_key = servers.start()
+        url = "http://127.0.0.1:{}/api/users?x=1".format
         targets = {
-            "upstream direct": (f"http://127.0.0.1:{servers.upstream}/api/users?x=1", {}),
-            "nginx proxy_pass": (f"http://127.0.0.1:{servers.nginx}/api/users?x=1", {}),
-            "bare ASGI + aiohttp forwarder": (f"http://127.0.0.1:{servers.bare}/api/users?x=1", {}),
-            "gateway, every check, 1 worker": (
-                f"http://127.0.0.1:{servers.gateway}/api/users?x=1",
-                every_check(raw_key),
-            ),
+            "upstream direct": (url(servers.upstream), {}),
+            "nginx proxy_pass": (url(servers.nginx), {}),
+            BARE: (url(servers.bare), {}, servers.pids["bare"]),
+            BARE_HTTP1: (url(servers.bare_http1), {}, servers.pids["bare_http1"]),
+            GATEWAY: (url(servers.gateway), every_check(raw_key), servers.pids["gateway"]),
         }
         results = measure_in_turn(targets, duration, rounds)
     finally:
@@ -110,19 +115,21 @@ def proxy_lines(results: dict[str, dict]) -> list[str]:
     direct = results["upstream direct"][1]
     lines = [
         f"{'configuration':32} {'req/s @32':>10} {'x nginx':>8} {'p50/p99 @32 ms':>15} "
-        f"{'req/s @1':>9} {'p50/p99 @1 ms':>14} {'added p50 @1':>13} {'non-2xx':>8}"
+        f"{'req/s @1':>9} {'p50/p99 @1 ms':>14} {'added p50 @1':>13} {'CPU µs/call':>12} {'non-2xx':>8}"
     ]
     for name, result in results.items():
         at32, at1 = result[32], result[1]
+        cpu = f"{at32['cpu_us']:.0f}" if "cpu_us" in at32 else ""
         lines.append(
             f"{name:32} {at32['rps']:>10,.0f} {at32['rps'] / nginx:>8.3f} "
             f"{at32['p50']:>7.2f}/{at32['p99']:<7.2f} {at1['rps']:>9,.0f} "
             f"{at1['p50']:>6.2f}/{at1['p99']:<7.2f} "
-            f"{at1['p50'] - direct['p50']:>13.2f} "
+            f"{at1['p50'] - direct['p50']:>13.2f} {cpu:>12} "
             f"{at32['non2xx'] + at1['non2xx']:>8}"
         )
-    gateway, bare = results["gateway, every check, 1 worker"], results["bare ASGI + aiohttp forwarder"]
+    gateway, bare, bare_http1 = results[GATEWAY], results[BARE], results[BARE_HTTP1]
     checks_cost = 1 - gateway[32]["rps"] / bare[32]["rps"]
+    own_cost = 1 - gateway[32]["rps"] / bare_http1[32]["rps"]
     added_p50 = gateway[1]["p50"] - direct["p50"]
     return lines + [
         "",
@@ -130,6 +137,9 @@ def proxy_lines(results: dict[str, dict]) -> list[str]:
         f"(goal >= {GOAL_X_NGINX})",
         f"checks' cost against the bare forwarder:   {checks_cost:.0%}  (1 - gateway/bare req/s @32; goal <= "
         f"{GOAL_CHECKS_COST:.0%})",
+        f"  the same against a bare forwarder on the gateway's own client: {own_cost:.0%}; in CPU per call "
+        f"@32: {gateway[32]['cpu_us']:.0f} µs against {bare[32]['cpu_us']:.0f} (aiohttp) and "
+        f"{bare_http1[32]['cpu_us']:.0f} (http1)",
         f"added p50 @1 over the upstream:            {added_p50:.2f} ms  (goal <= {GOAL_ADDED_P50_MS} ms)",
         # A p99 on a shared machine is mostly the scheduler's: the upstream's own is shown beside it, since
         # a difference of two such tails can even come out negative.
