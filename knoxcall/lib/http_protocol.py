@@ -17,6 +17,48 @@ from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 REFUSAL_CODES = {400: "bad_request", 408: "request_timeout", 431: "header_fields_too_large"}
 
 
+class CoalescedWrites:
+    """A connection's transport whose writes within one turn of the event loop go out as one.
+
+    uvicorn writes a response's head and then its body: two send() system calls for a small answer, where
+    one does (measured with bench/report.py's CPU per call). Writes are held only until the loop's next
+    turn, and a close sends what is held first, so nothing is reordered or delayed past the current turn.
+    Everything but writing and closing is the transport's own.
+    """
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._held: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        if not self._held:
+            self._loop.call_soon(self._send_held)
+        self._held.append(data)
+
+    def _send_held(self) -> None:
+        held = self._held
+        if held:
+            data = held[0] if len(held) == 1 else b"".join(held)
+            held.clear()
+            if not self._transport.is_closing():
+                self._transport.write(data)
+
+    def close(self) -> None:
+        self._send_held()
+        self._transport.close()
+
+    def abort(self) -> None:
+        self._held.clear()
+        self._transport.abort()
+
+    def get_write_buffer_size(self) -> int:
+        return self._transport.get_write_buffer_size() + sum(map(len, self._held))
+
+    def __getattr__(self, name: str):
+        return getattr(self._transport, name)
+
+
 class HeadTooLarge(Exception):
     """Raised from a parser callback: httptools stops parsing and uvicorn calls send_400_response."""
 
@@ -45,6 +87,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
 
     def connection_made(self, transport) -> None:
         super().connection_made(transport)
+        self.transport = CoalescedWrites(transport, self.loop)
         # uvicorn times out idle keep-alive connections only after a first response: a connection that
         # never sends a byte would otherwise stay open for good.
         self._head_timer = self.loop.call_later(self.head_timeout, self._head_timed_out)
