@@ -16,6 +16,9 @@ gateway with authentication by client IP and nothing else, the baseline for the 
 
 Needs Debian's nginx and wrk: `apt-get install nginx-light wrk`. Run with `make bench` or
 `.venv/bin/python bench/proxy.py [--duration 5] [--rounds 1] [--clients aiohttp,httpx] [--redis URL]`.
+
+Its first half is the machinery every bench script shares: the nginx upstream (start_nginx, one config),
+wrk and its figures, the gateway's and the bare forwarder's processes, ports, and the bench environment.
 """
 
 import argparse
@@ -34,6 +37,11 @@ from statistics import median
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+# --- the machinery every bench script shares (nginx, wrk, the gateway's processes) ---------------------
+
+# nginx in the foreground of one process, every file under the bench's temporary dir: the upstream every
+# bench calls (one small JSON body for every path), and NGINX_PROXY where proxy_pass is the reference.
 NGINX_CONF = """
 worker_processes 1;
 daemon off;
@@ -48,21 +56,36 @@ http {{
     fastcgi_temp_path {dir}/fastcgi;
     uwsgi_temp_path {dir}/uwsgi;
     scgi_temp_path {dir}/scgi;
-    upstream origin {{ server 127.0.0.1:{upstream}; keepalive 64; }}
     server {{
         listen 127.0.0.1:{upstream};
         location / {{ default_type application/json; return 200 '{{"ok":true,"service":"bench-upstream"}}'; }}
     }}
+{proxy}}}
+"""
+NGINX_PROXY = """    upstream origin {{ server 127.0.0.1:{upstream}; keepalive 64; }}
     server {{
-        listen 127.0.0.1:{nginx_proxy};
+        listen 127.0.0.1:{port};
         location / {{
             proxy_pass http://origin;
             proxy_http_version 1.1;
             proxy_set_header Connection "";
         }}
     }}
-}}
 """
+
+
+def nginx_binary() -> str | None:
+    """Debian puts nginx in /usr/sbin, which an unprivileged PATH often leaves out."""
+    return shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+
+
+def missing_tools() -> list[str]:
+    return [tool for tool, found in (("nginx", nginx_binary()), ("wrk", shutil.which("wrk"))) if not found]
+
+
+def require_tools() -> None:
+    if missing := missing_tools():
+        sys.exit(f"{' and '.join(missing)} missing: apt-get install nginx-light wrk")
 
 
 def free_port() -> int:
@@ -82,23 +105,93 @@ def wait_for_port(port: int, timeout: float = 20) -> None:
     raise RuntimeError(f"nothing listening on port {port}")
 
 
+def stop(processes, timeout: float = 10) -> None:
+    """SIGTERM to every process at once, then wait for each (killed when it outlasts the timeout)."""
+    processes = list(processes)
+    for process in processes:
+        process.send_signal(signal.SIGTERM)
+    for process in processes:
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def start_nginx(work: Path, upstream_port: int, proxy_port: int | None = None) -> subprocess.Popen:
+    """nginx in the foreground, its files under work: the bench upstream, answering one small JSON body to
+    every path, and with proxy_port the reference proxy_pass to it; returns once they listen."""
+    proxy = NGINX_PROXY.format(upstream=upstream_port, port=proxy_port) if proxy_port else ""
+    conf = work / "nginx.conf"
+    conf.write_text(NGINX_CONF.format(dir=work, upstream=upstream_port, proxy=proxy))
+    nginx = subprocess.Popen([nginx_binary(), "-c", str(conf), "-p", str(work)])
+    try:
+        for port in filter(None, (upstream_port, proxy_port)):
+            wait_for_port(port)
+    except BaseException:
+        stop([nginx])
+        raise
+    return nginx
+
+
 def wrk(url: str, connections: int, duration: int, headers: dict[str, str]) -> dict:
+    """One wrk run: req/s, p50 and p99 in ms, non-2xx answers, calls answered and socket errors."""
     command = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", url]
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
 
     def percentile(label: str) -> float:
         value, unit = re.search(rf"\s{label}%\s+([\d.]+)(us|ms|s)", out).groups()
         return float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
 
     return {
-        "rps": rps,
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
         "p50": percentile("50"),
         "p99": percentile("99"),
         "non2xx": int(errors.group(1)) if errors else 0,
+        "requests": int(re.search(r"(\d+) requests in", out).group(1)),
+        "socket_errors": sum(map(int, socket_errors.groups())) if socket_errors else 0,
+    }
+
+
+def medians(runs: dict[str, dict[int, list[dict]]]) -> dict[str, dict[int, dict]]:
+    """Per target and connection count, the median of each wrk figure over the rounds."""
+    return {
+        name: {c: {key: median(r[key] for r in rounds) for key in rounds[0]} for c, rounds in by_c.items()}
+        for name, by_c in runs.items()
+    }
+
+
+def measure_in_turn(targets: dict[str, tuple[str, dict]], duration: int, rounds: int) -> dict[str, dict]:
+    """Every target (name: url, headers) in turn within each round, at 32 and then 1 connection, so a busy
+    machine's drift hits them all alike; the medians of the rounds."""
+    for url, headers in targets.values():
+        wrk(url, 8, 1, headers)  # warm-up: pools, route table, caches
+    runs: dict[str, dict[int, list]] = {name: {32: [], 1: []} for name in targets}
+    for round_number in range(rounds):
+        for connections in (32, 1):
+            for name, (url, headers) in targets.items():
+                runs[name][connections].append(wrk(url, connections, duration, headers))
+        print(
+            f"  round {round_number + 1}/{rounds} measured: {', '.join(targets)}", file=sys.stderr, flush=True
+        )
+    return medians(runs)
+
+
+def bench_env(work: Path, **settings: str) -> dict[str, str]:
+    """The environment of a bench's set-up and servers: a data dir of its own under work, warnings only,
+    and rate-limit keys of this run's own in a shared Redis; settings add to it or replace."""
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "knoxcall.settings",
+        "KNOXCALL_DATA_DIR": str(work / "var"),
+        "LOG_LEVEL": "WARNING",
+        "PYTHONPATH": str(ROOT),
+        "KNOXCALL_RATE_LIMIT_PREFIX": f"knoxcall-bench-{os.getpid()}:",
+        **settings,
     }
 
 
@@ -109,6 +202,11 @@ def prepare_gateway_data(upstream_port: int, env: dict) -> str:
     if done.returncode:
         sys.exit(f"bench set-up failed:\n{done.stderr}")
     return done.stdout.strip()
+
+
+def every_check(raw_key: str) -> dict[str, str]:
+    """The headers of a call on bench/setup_gateway.py's `full` route: every check of the proxy on."""
+    return {"x-knoxcall-route": "full", "x-knoxcall-key": raw_key, "x-knoxcall-environment": "staging"}
 
 
 def gateway_command(server: str, port: int) -> list[str]:
@@ -127,135 +225,91 @@ def gateway_command(server: str, port: int) -> list[str]:
     }[server]
 
 
+def spawn(command: list[str], env: dict, output=subprocess.DEVNULL) -> subprocess.Popen:
+    """A server of the bench in the repo's directory, stdout and stderr both to output."""
+    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
+
+
+def start_gateway(
+    env: dict, server: str = "uvicorn", output=subprocess.DEVNULL
+) -> tuple[int, subprocess.Popen]:
+    """The gateway under a server candidate on a free port: (port, process), not yet listening."""
+    port = free_port()
+    return port, spawn(gateway_command(server, port), {**env, "PORT": str(port)}, output)
+
+
+def start_ceiling(upstream_port: int, env: dict) -> tuple[int, subprocess.Popen]:
+    """A bare ASGI + aiohttp forwarder (bench/ceiling_app.py), the ceiling for Python on this machine, on a
+    free port: (port, process), not yet listening."""
+    port = free_port()
+    command = [sys.executable, "-m", "uvicorn", "bench.ceiling_app:app", "--port", str(port)]
+    command += ["--log-level", "warning", "--no-access-log"]
+    return port, spawn(command, {**env, "BENCH_UPSTREAM": f"http://127.0.0.1:{upstream_port}"})
+
+
+def start_gateways(servers: list[str], client: str, env: dict) -> dict[str, tuple[int, subprocess.Popen]]:
+    """One gateway process under each server, all at once, with the given upstream client; once listening."""
+    env = {**env, "KNOXCALL_UPSTREAM_CLIENT": client}
+    started = {server: start_gateway(env, server) for server in servers}
+    try:
+        for port, _ in started.values():
+            wait_for_port(port, timeout=60)
+    except BaseException:
+        stop(process for _, process in started.values())
+        raise
+    return started
+
+
+# --- this script: the gateway under each server candidate against nginx proxy_pass ----------------------
+
+
 def installed(server: str) -> bool:
     module = {"uvicorn-h11": "h11"}.get(server, server)
     return importlib.util.find_spec(module) is not None
 
 
-def measure(name: str, url: str, args, headers: dict | None = None) -> dict:
-    headers = headers or {}
-    wrk(url, 8, 1, headers)  # warm-up: pools, route table, JIT-free but cache-warm
-    result = {}
-    for connections in (1, 32):
-        rounds = [wrk(url, connections, args.duration, headers) for _ in range(args.rounds)]
-        result[connections] = {key: median(r[key] for r in rounds) for key in rounds[0]}
-    print(f"  measured {name}", file=sys.stderr, flush=True)
-    return result
-
-
 def scenarios(raw_key: str, clients: list[str]) -> list[tuple[str, str, dict]]:
     """(label, upstream client, headers): every check on with each client, and the plain route as baseline."""
-    staging = {"x-knoxcall-environment": "staging"}
-    full = {"x-knoxcall-route": "full", "x-knoxcall-key": raw_key, **staging}
-    plain = {"x-knoxcall-route": "plain", **staging}
-    chosen = [(f"every check, {client}", client, full) for client in clients]
+    plain = {"x-knoxcall-route": "plain", "x-knoxcall-environment": "staging"}
+    chosen = [(f"every check, {client}", client, every_check(raw_key)) for client in clients]
     return chosen + [(f"IP check only, {clients[0]}", clients[0], plain)]
 
 
-def measure_interleaved(targets: dict[str, tuple[str, dict]], args) -> dict[str, dict]:
-    """Every target in turn within each round, so a busy machine's drift hits them all alike."""
-    for url, headers in targets.values():
-        wrk(url, 8, 1, headers)  # warm-up: pools, route table
-    runs: dict[str, dict[int, list]] = {name: {1: [], 32: []} for name in targets}
-    for _ in range(args.rounds):
-        for connections in (1, 32):
-            for name, (url, headers) in targets.items():
-                runs[name][connections].append(wrk(url, connections, args.duration, headers))
-    print(f"  measured {', '.join(targets)}", file=sys.stderr, flush=True)
-    return {
-        name: {c: {key: median(r[key] for r in rounds) for key in rounds[0]} for c, rounds in by_c.items()}
-        for name, by_c in runs.items()
-    }
-
-
-def start_gateways(servers: list[str], client: str, env: dict) -> dict[str, tuple[int, subprocess.Popen]]:
-    started = {}
-    for server in servers:
-        port = free_port()
-        process = subprocess.Popen(
-            gateway_command(server, port),
-            cwd=ROOT,
-            env={**env, "PORT": str(port), "KNOXCALL_UPSTREAM_CLIENT": client},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        started[server] = (port, process)
-    for port, _ in started.values():
-        wait_for_port(port, timeout=60)
-    return started
-
-
-def stop(processes) -> None:
-    processes = list(processes)
-    for process in processes:
-        process.send_signal(signal.SIGTERM)
-    for process in processes:
-        process.wait(10)
-
-
 def measure_servers(servers: list[str], scenario: tuple, env: dict, args, reference=None) -> dict:
-    """One scenario on every server at once (one process each), measured interleaved, with the reference."""
+    """One scenario on every server at once (one process each), measured in turn, with the reference."""
     label, client, headers = scenario
     started = start_gateways(servers, client, env)
     targets = dict([reference] if reference else [])
     for server, (port, _) in started.items():
         targets[f"{server}: {label}"] = (f"http://127.0.0.1:{port}/api/users?x=1", headers)
     try:
-        return measure_interleaved(targets, args)
+        return measure_in_turn(targets, args.duration, args.rounds)
     finally:
         stop(process for _, process in started.values())
 
 
-def measure_ceiling(upstream_port: int, port: int, env: dict, args) -> dict:
-    """A bare ASGI + aiohttp forwarder (bench/ceiling_app.py): the ceiling for Python on this machine."""
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "bench.ceiling_app:app",
-        "--port",
-        str(port),
-        "--log-level",
-        "warning",
-        "--no-access-log",
-    ]
-    ceiling_env = {**env, "BENCH_UPSTREAM": f"http://127.0.0.1:{upstream_port}"}
-    process = subprocess.Popen(command, cwd=ROOT, env=ceiling_env, stdout=subprocess.DEVNULL)
+def measure_ceiling(upstream_port: int, env: dict, args) -> dict:
+    port, process = start_ceiling(upstream_port, env)
     try:
         wait_for_port(port)
-        return measure("ceiling", f"http://127.0.0.1:{port}/api/users", args)
+        target = {"uvicorn: bare ASGI + aiohttp": (f"http://127.0.0.1:{port}/api/users", {})}
+        return measure_in_turn(target, args.duration, args.rounds)
     finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(10)
+        stop([process])
 
 
 def run(args) -> None:
-    for tool in ("nginx", "wrk"):
-        if not shutil.which(tool) and not Path(f"/usr/sbin/{tool}").exists():
-            sys.exit(f"{tool} is missing: apt-get install nginx-light wrk")
+    require_tools()
     work = Path(tempfile.mkdtemp(prefix="knoxcall-bench-"))
-    upstream_port, nginx_port, gateway_port = free_port(), free_port(), free_port()
-    (work / "nginx.conf").write_text(
-        NGINX_CONF.format(dir=work, upstream=upstream_port, nginx_proxy=nginx_port)
-    )
-    nginx_bin = shutil.which("nginx") or "/usr/sbin/nginx"
-    processes = [subprocess.Popen([nginx_bin, "-c", str(work / "nginx.conf"), "-p", str(work)])]
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "knoxcall.settings",
-        "KNOXCALL_DATA_DIR": str(work / "var"),
-        "PORT": str(gateway_port),
-        "LOG_LEVEL": "WARNING",
-        "PYTHONPATH": str(ROOT),
-        "REDIS_URL": args.redis,
-        "KNOXCALL_RATE_LIMIT_PREFIX": f"knoxcall-bench-{os.getpid()}:",
-    }
+    upstream_port, nginx_port = free_port(), free_port()
+    env = bench_env(work, REDIS_URL=args.redis)
     results: dict[str, dict] = {}
+    nginx = start_nginx(work, upstream_port, nginx_port)
     try:
-        wait_for_port(upstream_port)
         raw_key = prepare_gateway_data(upstream_port, env)
-        results["upstream direct"] = measure("upstream", f"http://127.0.0.1:{upstream_port}/", args)
-        results["uvicorn: bare ASGI + aiohttp"] = measure_ceiling(upstream_port, gateway_port, env, args)
+        direct = {"upstream direct": (f"http://127.0.0.1:{upstream_port}/", {})}
+        results.update(measure_in_turn(direct, args.duration, args.rounds))
+        results.update(measure_ceiling(upstream_port, env, args))
         servers = [server for server in args.servers.split(",") if installed(server)]
         skipped = set(args.servers.split(",")) - set(servers)
         if skipped:
@@ -265,9 +319,7 @@ def run(args) -> None:
             results.update(measure_servers(servers, scenario, env, args, reference))
             reference = None  # nginx is measured alongside the first scenario
     finally:
-        for process in processes:
-            process.terminate()
-            process.wait(5)
+        stop([nginx], timeout=5)
         shutil.rmtree(work, ignore_errors=True)
     report(results)
 

@@ -23,19 +23,20 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from statistics import median
 from types import SimpleNamespace
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.proxy import (  # noqa: E402
-    NGINX_CONF,
+    bench_env,
     free_port,
+    medians,
     prepare_gateway_data,
+    require_tools,
     start_gateways,
+    start_nginx,
     stop,
-    wait_for_port,
     wrk,
 )
 
@@ -88,35 +89,16 @@ def measure_alternating(targets: dict[str, tuple[str, dict]], args) -> dict[str,
                 url, headers = targets[name]
                 runs[name][connections].append(wrk(url, connections, args.duration, headers))
     print(f"  measured {', '.join(targets)}", file=sys.stderr, flush=True)
-    return {
-        name: {c: {key: median(r[key] for r in rounds) for key in rounds[0]} for c, rounds in by_c.items()}
-        for name, by_c in runs.items()
-    }
+    return medians(runs)
 
 
 def measure(args) -> dict[str, dict]:
-    for tool in ("nginx", "wrk"):
-        if not shutil.which(tool) and not Path(f"/usr/sbin/{tool}").exists():
-            sys.exit(f"{tool} is missing: apt-get install nginx-light wrk")
+    require_tools()
     work = Path(tempfile.mkdtemp(prefix="knoxcall-bench-release-"))
-    upstream_port, nginx_port = free_port(), free_port()
-    (work / "nginx.conf").write_text(
-        NGINX_CONF.format(dir=work, upstream=upstream_port, nginx_proxy=nginx_port)
-    )
-    nginx = subprocess.Popen(
-        [shutil.which("nginx") or "/usr/sbin/nginx", "-c", str(work / "nginx.conf"), "-p", str(work)]
-    )
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "knoxcall.settings",
-        "KNOXCALL_DATA_DIR": str(work / "var"),
-        "LOG_LEVEL": "WARNING",
-        "PYTHONPATH": str(ROOT),
-        "REDIS_URL": "",
-        "KNOXCALL_RATE_LIMIT_PREFIX": f"knoxcall-bench-{os.getpid()}:",
-    }
+    upstream_port = free_port()
+    env = bench_env(work, REDIS_URL="")
+    nginx = start_nginx(work, upstream_port)
     try:
-        wait_for_port(upstream_port)
         raw_key = prepare_gateway_data(upstream_port, env)
         released = prepare_release(upstream_port, env)
         started = start_gateways(["uvicorn"], "aiohttp", env)
@@ -132,8 +114,7 @@ def measure(args) -> dict[str, dict]:
         finally:
             stop(process for _, process in started.values())
     finally:
-        nginx.terminate()
-        nginx.wait(5)
+        stop([nginx], timeout=5)
         shutil.rmtree(work, ignore_errors=True)
 
 

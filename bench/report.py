@@ -26,24 +26,26 @@ Run: `make bench` or `.venv/bin/python bench/report.py [--duration 3] [--rounds 
 import argparse
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-from statistics import median
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.proxy import (  # noqa: E402
-    NGINX_CONF,
+    every_check,
     free_port,
-    gateway_command,
+    measure_in_turn,
     prepare_gateway_data,
+    require_tools,
+    start_ceiling,
+    start_gateway,
+    start_nginx,
+    stop,
     wait_for_port,
-    wrk,
 )
 
 # (title, module in bench/): run after the proxy section when bench/<module>.py exists.
@@ -64,54 +66,22 @@ class Servers:
 
     def __init__(self, work: Path, env: dict) -> None:
         self.work, self.env = work, env
-        self.upstream, self.nginx, self.bare, self.gateway = (free_port() for _ in range(4))
+        self.upstream, self.nginx = free_port(), free_port()
         self.processes: list[subprocess.Popen] = []
 
     def start(self) -> str:
         """Start everything; returns the API key the gateway's `full` route takes."""
-        conf = self.work / "nginx.conf"
-        conf.write_text(NGINX_CONF.format(dir=self.work, upstream=self.upstream, nginx_proxy=self.nginx))
-        nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-        self._spawn([nginx, "-c", str(conf), "-p", str(self.work)], self.env)
-        wait_for_port(self.upstream)
+        self.processes.append(start_nginx(self.work, self.upstream, self.nginx))
         raw_key = prepare_gateway_data(self.upstream, self.env)
-        bare = [sys.executable, "-m", "uvicorn", "bench.ceiling_app:app", "--port", str(self.bare)]
-        bare += ["--log-level", "warning", "--no-access-log"]
-        self._spawn(bare, {**self.env, "BENCH_UPSTREAM": f"http://127.0.0.1:{self.upstream}"})
-        self._spawn(gateway_command("uvicorn", self.gateway), {**self.env, "PORT": str(self.gateway)})
-        for port in (self.nginx, self.bare, self.gateway):
+        self.bare, bare = start_ceiling(self.upstream, self.env)
+        self.gateway, gateway = start_gateway(self.env)
+        self.processes += [bare, gateway]
+        for port in (self.bare, self.gateway):
             wait_for_port(port, timeout=60)
         return raw_key
 
-    def _spawn(self, command: list[str], env: dict) -> None:
-        self.processes.append(
-            subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        )
-
     def stop(self) -> None:
-        for process in self.processes:
-            process.send_signal(signal.SIGTERM)
-        for process in self.processes:
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-
-
-def measure_in_turn(targets: dict[str, tuple[str, dict]], duration: int, rounds: int) -> dict[str, dict]:
-    """Every target in turn within each round, so a busy machine's drift hits them all alike; medians."""
-    for url, headers in targets.values():
-        wrk(url, 8, 1, headers)  # warm-up: pools, route table, caches
-    runs: dict[str, dict[int, list]] = {name: {32: [], 1: []} for name in targets}
-    for round_number in range(rounds):
-        for connections in (32, 1):
-            for name, (url, headers) in targets.items():
-                runs[name][connections].append(wrk(url, connections, duration, headers))
-        print(f"  proxy section: round {round_number + 1}/{rounds} measured", file=sys.stderr, flush=True)
-    return {
-        name: {c: {key: median(r[key] for r in results) for key in results[0]} for c, results in by_c.items()}
-        for name, by_c in runs.items()
-    }
+        stop(self.processes)
 
 
 def proxy_section(duration: int, rounds: int, env: dict) -> list[str]:
@@ -119,18 +89,13 @@ def proxy_section(duration: int, rounds: int, env: dict) -> list[str]:
     servers = Servers(work, {**env, "KNOXCALL_DATA_DIR": str(work / "var")})
     try:
         raw_key = servers.start()
-        every_check = {
-            "x-knoxcall-route": "full",
-            "x-knoxcall-key": raw_key,
-            "x-knoxcall-environment": "staging",
-        }
         targets = {
             "upstream direct": (f"http://127.0.0.1:{servers.upstream}/api/users?x=1", {}),
             "nginx proxy_pass": (f"http://127.0.0.1:{servers.nginx}/api/users?x=1", {}),
             "bare ASGI + aiohttp forwarder": (f"http://127.0.0.1:{servers.bare}/api/users?x=1", {}),
             "gateway, every check, 1 worker": (
                 f"http://127.0.0.1:{servers.gateway}/api/users?x=1",
-                every_check,
+                every_check(raw_key),
             ),
         }
         results = measure_in_turn(targets, duration, rounds)
@@ -191,9 +156,7 @@ def main() -> None:
     parser.add_argument("--redis", default="", help="REDIS_URL for the gateway (default: in memory)")
     parser.add_argument("--only", default="", help="comma-separated: proxy and/or section module names")
     args = parser.parse_args()
-    for tool in ("nginx", "wrk"):
-        if not shutil.which(tool) and not Path(f"/usr/sbin/{tool}").exists():
-            sys.exit(f"{tool} is missing: apt-get install nginx-light wrk")
+    require_tools()
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "knoxcall.settings",

@@ -18,9 +18,7 @@ import argparse
 import os
 import re
 import shutil
-import signal
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import threading
@@ -29,7 +27,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.proxy import NGINX_CONF, free_port, gateway_command, prepare_gateway_data, wait_for_port  # noqa: E402
+from bench.proxy import (  # noqa: E402
+    bench_env,
+    every_check,
+    free_port,
+    missing_tools,
+    prepare_gateway_data,
+    start_gateway,
+    start_nginx,
+    stop,
+    wait_for_port,
+    wrk,
+)
 from bench.scratch_db import DEFAULT_SERVER, scratch_database  # noqa: E402
 
 RECORDER_LINE = re.compile(
@@ -55,23 +64,6 @@ class RssSampler(threading.Thread):
             self.samples.append(rss_kib(self.pid))
 
 
-def wrk_totals(url: str, connections: int, seconds: int, headers: dict[str, str]) -> dict:
-    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", url]
-    for name, value in headers.items():
-        command += ["-H", f"{name}: {value}"]
-    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-    p99 = re.search(r"\s99%\s+([\d.]+)(us|ms|s)", out)
-    return {
-        "requests": int(re.search(r"(\d+) requests in", out).group(1)),
-        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
-        "non2xx": int(non2xx.group(1)) if non2xx else 0,
-        "socket_errors": sum(map(int, socket_errors.groups())) if socket_errors else 0,
-        "p99_ms": float(p99.group(1)) * {"us": 0.001, "ms": 1, "s": 1000}[p99.group(2)],
-    }
-
-
 def rows_logged(env: dict) -> int:
     if env.get("DATABASE_URL"):
         import psycopg
@@ -83,44 +75,28 @@ def rows_logged(env: dict) -> int:
 
 
 def soak(env: dict, work: Path, args) -> list[str]:
-    upstream_port, gateway_port = free_port(), free_port()
-    (work / "nginx.conf").write_text(
-        NGINX_CONF.format(dir=work, upstream=upstream_port, nginx_proxy=free_port())
-    )
-    nginx = subprocess.Popen(
-        [shutil.which("nginx") or "/usr/sbin/nginx", "-c", str(work / "nginx.conf"), "-p", str(work)]
-    )
+    upstream_port = free_port()
+    nginx = start_nginx(work, upstream_port)
     gateway = None
     try:
-        wait_for_port(upstream_port)
         raw_key = prepare_gateway_data(upstream_port, env)
         with open(work / "gateway.log", "w") as gateway_log:
-            gateway = subprocess.Popen(
-                gateway_command("uvicorn", gateway_port),
-                cwd=ROOT,
-                env={**env, "PORT": str(gateway_port)},
-                stdout=gateway_log,
-                stderr=subprocess.STDOUT,
-            )
+            gateway_port, gateway = start_gateway(env, output=gateway_log)
         wait_for_port(gateway_port, timeout=60)
         url = f"http://127.0.0.1:{gateway_port}/api/users?x=1"
-        headers = {"x-knoxcall-route": "full", "x-knoxcall-key": raw_key, "x-knoxcall-environment": "staging"}
+        headers = every_check(raw_key)
         print(f"  soak: warming up {args.warm_up} s, then {args.seconds} s", file=sys.stderr, flush=True)
-        warm = wrk_totals(url, args.connections, args.warm_up, headers)
+        warm = wrk(url, args.connections, args.warm_up, headers)
         rss_warm = rss_kib(gateway.pid)
         sampler = RssSampler(gateway.pid)
         sampler.start()
-        main = wrk_totals(url, args.connections, args.seconds, headers)
+        main = wrk(url, args.connections, args.seconds, headers)
         rss_end = rss_kib(gateway.pid)
         sampler.stopping.set()
         sampler.join()
-        gateway.send_signal(signal.SIGTERM)
-        gateway.wait(30)
+        stop([gateway], timeout=30)  # a clean shutdown: the recorder drains and logs its line
     finally:
-        if gateway is not None and gateway.poll() is None:
-            gateway.kill()
-        nginx.terminate()
-        nginx.wait(5)
+        stop([process for process in (gateway, nginx) if process])
     recorder = RECORDER_LINE.search((work / "gateway.log").read_text())
     sent = warm["requests"] + main["requests"]
     return _report(
@@ -143,7 +119,7 @@ def _report(
     lines = [
         f"soak: {args.seconds} s at {args.connections} connections after a {args.warm_up} s warm-up, "
         f"every check on ({database}, rate limits {limits})",
-        f"  {main['requests']:,} calls, {main['rps']:,.0f} req/s, p99 {main['p99_ms']:.1f} ms; "
+        f"  {main['requests']:,} calls, {main['rps']:,.0f} req/s, p99 {main['p99']:.1f} ms; "
         f"non-2xx: {non2xx}, socket errors: {socket_errors}",
         f"  gateway RSS: {rss_warm / 1024:.1f} MiB after the warm-up, {rss_end / 1024:.1f} MiB at the end "
         f"({(rss_end - rss_warm) / rss_warm:+.1%}), peak {rss_peak / 1024:.1f} MiB",
@@ -179,18 +155,11 @@ def run(
     args = argparse.Namespace(
         seconds=seconds, warm_up=warm_up, connections=connections, redis=redis, postgres=postgres
     )
-    if not shutil.which("wrk") or not (shutil.which("nginx") or Path("/usr/sbin/nginx").exists()):
+    if missing_tools():
         return ["soak: skipped, needs nginx and wrk (apt-get install nginx-light wrk)"]
     work = Path(tempfile.mkdtemp(prefix="knoxcall-soak-"))
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "knoxcall.settings",
-        "KNOXCALL_DATA_DIR": str(work / "var"),
-        "LOG_LEVEL": "INFO",  # the recorder's shutdown line is INFO when nothing was lost
-        "PYTHONPATH": str(ROOT),
-        "REDIS_URL": redis,
-        "KNOXCALL_RATE_LIMIT_PREFIX": f"knoxcall-soak-{os.getpid()}:",
-    }
+    # LOG_LEVEL INFO: the recorder's shutdown line is INFO when nothing was lost.
+    env = bench_env(work, LOG_LEVEL="INFO", REDIS_URL=redis)
     env.pop("DATABASE_URL", None)
     try:
         if not postgres:

@@ -20,7 +20,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -31,29 +30,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.proxy import free_port, wait_for_port  # noqa: E402
-
-NGINX_CONF = """
-worker_processes 1;
-daemon off;
-master_process off;
-error_log {dir}/nginx-error.log warn;
-pid {dir}/nginx.pid;
-events {{ worker_connections 1024; }}
-http {{
-    access_log off;
-    client_body_temp_path {dir}/body;
-    proxy_temp_path {dir}/proxy;
-    fastcgi_temp_path {dir}/fastcgi;
-    uwsgi_temp_path {dir}/uwsgi;
-    scgi_temp_path {dir}/scgi;
-    server {{
-        listen 127.0.0.1:{port};
-        location / {{ default_type application/json; return 200 '{{"ok":true}}'; }}
-    }}
-}}
-"""
-
+from bench.proxy import (  # noqa: E402
+    bench_env,
+    free_port,
+    missing_tools,
+    start_gateway,
+    start_nginx,
+    stop,
+    wait_for_port,
+    wrk,
+)
 
 # --- in the child processes (Django set up on the bench's data dir) ---------------------------------------
 
@@ -204,37 +190,6 @@ def child(env: dict, *args: str) -> subprocess.CompletedProcess:
     return done
 
 
-def wrk(url: str, connections: int, seconds: int, headers: dict[str, str]) -> dict:
-    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", url]
-    for name, value in headers.items():
-        command += ["-H", f"{name}: {value}"]
-    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-
-    def percentile(label: str) -> float:
-        value, unit = re.search(rf"\s{label}%\s+([\d.]+)(us|ms|s)", out).groups()
-        return float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
-
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return {
-        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
-        "p50": percentile("50"),
-        "p99": percentile("99"),
-        "non2xx": int(errors.group(1)) if errors else 0,
-    }
-
-
-def start_gateway(env: dict, log_path: Path) -> tuple[int, subprocess.Popen]:
-    sys.path.insert(0, str(ROOT))
-    from knoxcall.lib.servers import Limits, server_command
-
-    port = free_port()
-    log = log_path.open("w")
-    command = server_command("uvicorn", "127.0.0.1", port, Limits(), quiet=True)
-    process = subprocess.Popen(command, cwd=ROOT, env={**env, "PORT": str(port)}, stdout=log, stderr=log)
-    wait_for_port(port, timeout=120)
-    return port, process
-
-
 def call_latency(env: dict, port: int, args, log_path: Path) -> dict:
     """wrk with no changes and with changes, in turns, at each connection count."""
     url = f"http://127.0.0.1:{port}/x"
@@ -323,36 +278,26 @@ def run(
     )
     work = Path(tempfile.mkdtemp(prefix="knoxcall-bench-changes-"))
     upstream_port = free_port()
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "knoxcall.settings",
-        "DEBUG": "true",
-        "KNOXCALL_DATA_DIR": str(work / "var"),
-        "KNOXCALL_UPSTREAM_ALLOWED_HOSTS": "127.0.0.1",
-        "LOG_LEVEL": "INFO",
-        "PYTHONPATH": str(ROOT),
-    }
+    # The watcher polls (KNOXCALL_CONFIG_POLL_SECONDS) as in `make run`, without Redis; the gateway's INFO
+    # log says how long each table took to apply.
+    env = bench_env(work, DEBUG="true", KNOXCALL_UPSTREAM_ALLOWED_HOSTS="127.0.0.1", LOG_LEVEL="INFO")
     env.pop("DATABASE_URL", None)
-    env.pop("REDIS_URL", None)  # the watcher polls (KNOXCALL_CONFIG_POLL_SECONDS) as in `make run`
-    nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+    env.pop("REDIS_URL", None)
     processes: list[subprocess.Popen] = []
     try:
         upstream = f"http://127.0.0.1:{upstream_port}"
         done = child(env, "--figures", str(routes), str(environments), upstream, str(changes))
         figures = json.loads(done.stdout.strip().splitlines()[-1])
         latency = None
-        if nginx and shutil.which("wrk"):
-            (work / "nginx.conf").write_text(NGINX_CONF.format(dir=work, port=upstream_port))
-            processes.append(subprocess.Popen([nginx, "-c", str(work / "nginx.conf"), "-p", str(work)]))
-            wait_for_port(upstream_port, timeout=120)
-            port, gateway = start_gateway(env, work / "gateway.log")
+        if not missing_tools():
+            processes.append(start_nginx(work, upstream_port))
+            with open(work / "gateway.log", "w") as log:
+                port, gateway = start_gateway(env, output=log)
             processes.append(gateway)
+            wait_for_port(port, timeout=120)
             latency = call_latency(env, port, args, work / "gateway.log")
     finally:
-        for process in processes:
-            process.send_signal(signal.SIGTERM)
-        for process in processes:
-            process.wait(15)
+        stop(processes, timeout=15)
         shutil.rmtree(work, ignore_errors=True)
     return report(args, figures, latency)
 

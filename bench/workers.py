@@ -21,8 +21,6 @@ import argparse
 import importlib.util
 import os
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,32 +31,22 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.proxy import free_port, prepare_gateway_data, wait_for_port, wrk  # noqa: E402
+from bench.proxy import (  # noqa: E402
+    bench_env,
+    every_check,
+    free_port,
+    prepare_gateway_data,
+    require_tools,
+    spawn,
+    start_nginx,
+    stop,
+    wrk,
+)
 from knoxcall.lib.servers import APP, HTTP_PROTOCOL  # noqa: E402
 
 DATABASE_URL = "postgres://postgres@127.0.0.1:5432/knoxcall_bench_workers"
 REDIS_URL = "redis://127.0.0.1:6379/7"
 CONNECTIONS = 32
-UPSTREAM_CONF = """
-worker_processes 1;
-daemon off;
-master_process off;
-error_log {dir}/nginx-error.log warn;
-pid {dir}/nginx.pid;
-events {{ worker_connections 1024; }}
-http {{
-    access_log off;
-    client_body_temp_path {dir}/body;
-    proxy_temp_path {dir}/proxy;
-    fastcgi_temp_path {dir}/fastcgi;
-    uwsgi_temp_path {dir}/uwsgi;
-    scgi_temp_path {dir}/scgi;
-    server {{
-        listen 127.0.0.1:{port};
-        location / {{ default_type application/json; return 200 '{{"ok":true,"service":"bench-upstream"}}'; }}
-    }}
-}}
-"""
 
 try:  # gunicorn's uvicorn worker with the gateway's protocol, for the comparison only
     from uvicorn_worker import UvicornWorker
@@ -209,52 +197,32 @@ def run(args: argparse.Namespace | None = None) -> list[str]:
     section (arguments_from_environment)."""
     args = args or arguments_from_environment()
     database_url = args.database_url
-    for tool in ("nginx", "wrk"):
-        if not shutil.which(tool) and not Path(f"/usr/sbin/{tool}").exists():
-            sys.exit(f"{tool} is missing: apt-get install nginx-light wrk")
+    require_tools()
     work = Path(tempfile.mkdtemp(prefix="knoxcall-bench-workers-"))
     upstream_port = free_port()
-    (work / "nginx.conf").write_text(UPSTREAM_CONF.format(dir=work, port=upstream_port))
-    nginx_bin = shutil.which("nginx") or "/usr/sbin/nginx"
-    nginx = subprocess.Popen([nginx_bin, "-c", str(work / "nginx.conf"), "-p", str(work)])
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "knoxcall.settings",
-        "DATABASE_URL": database_url,
-        "REDIS_URL": args.redis,
-        "KNOXCALL_DATA_DIR": str(work / "var"),
-        "LOG_LEVEL": "WARNING",
-        "PYTHONPATH": str(ROOT),
-        "KNOXCALL_RATE_LIMIT_PREFIX": f"knoxcall-bench-workers-{os.getpid()}:",
-    }
+    env = bench_env(work, DATABASE_URL=database_url, REDIS_URL=args.redis)
     with_gunicorn = LimitedUvicornWorker is not None and importlib.util.find_spec("gunicorn") is not None
-    servers: list[subprocess.Popen] = []
+    processes = [start_nginx(work, upstream_port)]
     try:
         fresh_database(database_url)
-        wait_for_port(upstream_port)
         raw_key = prepare_gateway_data(upstream_port, env)
         names = ["uvicorn, 1 worker", "uvicorn, 2 workers"] + (
             ["gunicorn, 2 uvicorn workers"] * with_gunicorn
         )
         port_of = {name: free_port() for name in names}
-        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
         pid_of = {}
         for name, command in server_commands(port_of, with_gunicorn).items():
-            servers.append(subprocess.Popen(command, cwd=ROOT, env=env, **quiet))
-            pid_of[name] = servers[-1].pid
+            processes.append(spawn(command, env))
+            pid_of[name] = processes[-1].pid
         for port in port_of.values():
             wait_for_health(port)
         time.sleep(5)  # every worker of a multi-process server up, not only the first to answer
-        headers = {"x-knoxcall-route": "full", "x-knoxcall-key": raw_key, "x-knoxcall-environment": "staging"}
         targets = {
             name: (f"http://127.0.0.1:{port}/api/users?x=1", pid_of[name]) for name, port in port_of.items()
         }
-        results = measure_in_turn(targets, headers, args)
+        results = measure_in_turn(targets, every_check(raw_key), args)
     finally:
-        for process in [*servers, nginx]:
-            process.send_signal(signal.SIGTERM)
-        for process in [*servers, nginx]:
-            process.wait(30)
+        stop(processes, timeout=30)
         shutil.rmtree(work, ignore_errors=True)
     return report(results, args.duration, args.rounds)
 

@@ -1,21 +1,35 @@
-"""/v1 endpoints of promotions: propose, read, tick the checklist, approve, reject, apply, cancel."""
+"""/v1 endpoints of promotions (propose, read, tick the checklist, approve, reject, apply, cancel) and of the
+deployments they become (list, and one with its watch figures); read-only, as the watch page's actions
+are the console's.
+"""
 
 import uuid
 from collections.abc import Callable
 from typing import Any
 
 from django.http import Http404
+from django.urls import reverse
 from rest_framework import serializers
 
-from core.http.api import ApiView, WriteSerializer, validated
-from core.http.api_schema import api_doc
+from core.audit import Actor
+from core.http.api import ApiView, WriteSerializer, filterset_of, validated
+from core.http.api_schema import api_doc, filter_parameters
 from environments.selectors import environment_or_404
 from routing.models import BEHAVIOUR_FIELDS
 from routing.selectors import route_or_404
 
 from . import services
-from .models import Promotion
-from .selectors import checklist_state, promotion_current_plan, promotion_list
+from .filters import DeploymentFilterSet
+from .models import Deployment, DeploymentKind, Promotion
+from .selectors import (
+    checklist_state,
+    deployment_routes,
+    deployment_status,
+    deployment_watch,
+    deployments_visible_to,
+    promotion_current_plan,
+    promotion_list,
+)
 
 
 class ChecklistItemSerializer(serializers.Serializer):
@@ -184,3 +198,108 @@ PromotionApplyView = _promotion_action(
 PromotionCancelView = _promotion_action(
     "PromotionCancelView", services.promotion_cancel, None, "Withdraw a pending or approved promotion."
 )
+
+
+# --- Deployments --------------------------------------------------------------------------------------------
+
+
+class TouchedRouteSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField(help_text="Its name now; a deleted route's id.")
+    revision = serializers.IntegerField(allow_null=True, help_text="The revision the deployment wrote.")
+
+
+class DeploymentSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    title = serializers.CharField()
+    kind = serializers.ChoiceField(DeploymentKind.values)
+    environment = serializers.CharField(
+        source="environment.name", allow_null=True, default=None, help_text="null: a whole-route rollback."
+    )
+    routes = serializers.SerializerMethodField()
+    applied_by = serializers.CharField(source="actor_label")
+    applied_at = serializers.DateTimeField(source="started_at")
+    status = serializers.SerializerMethodField(help_text="watching (30 minutes), watch_ended or rolled_back.")
+    auto_rollback_error_rate = serializers.FloatField(
+        allow_null=True, help_text="Rolls back by itself past this error rate (0-1) while watched."
+    )
+    promotion = serializers.UUIDField(source="promotion_id", allow_null=True)
+    reason = serializers.CharField()
+    rolled_back_at = serializers.DateTimeField(allow_null=True)
+    rolled_back_by = serializers.UUIDField(source="rolled_back_by_id", allow_null=True)
+    link = serializers.SerializerMethodField(help_text="Its page in the console.")
+
+    def get_routes(self, deployment: Deployment) -> TouchedRouteSerializer(many=True):
+        routes = deployment_routes(deployment)
+        touched = [{**r, "revision": deployment.revisions.get(r["id"])} for r in routes]
+        return TouchedRouteSerializer(touched, many=True).data
+
+    def get_status(self, deployment: Deployment) -> str:
+        return deployment_status(deployment)
+
+    def get_link(self, deployment: Deployment) -> str:
+        return self.context["request"].build_absolute_uri(
+            reverse("deployments:deployment", args=[deployment.pk])
+        )
+
+
+class WatchFiguresSerializer(serializers.Serializer):
+    calls = serializers.IntegerField(source="total")
+    error_rate = serializers.FloatField(allow_null=True, help_text="0-1; null without calls.")
+    p95_ms = serializers.FloatField(source="p95", allow_null=True)
+
+
+class WatchSerializer(serializers.Serializer):
+    watching = serializers.BooleanField()
+    ends = serializers.DateTimeField(help_text="The end of the 30-minute watch.")
+    before = WatchFiguresSerializer(help_text="The hour before the change.")
+    after = WatchFiguresSerializer(help_text="Since the change, until now or the end of the watch.")
+
+
+class DeploymentDetailSerializer(DeploymentSerializer):
+    watch = serializers.SerializerMethodField(
+        help_text="Its routes in its environment (every one for a whole-route rollback), as its page shows."
+    )
+
+    def get_watch(self, deployment: Deployment) -> WatchSerializer:
+        return WatchSerializer(deployment_watch(deployment)).data
+
+
+def deployment_or_404(ident: str, actor: Actor) -> Deployment:
+    """A deployment the actor may see (deployments_visible_to); any other is 404, as one that never was."""
+    try:
+        found = deployments_visible_to(actor).filter(pk=uuid.UUID(ident)).first()
+    except ValueError:
+        found = None
+    if found is None:
+        raise Http404(f"No deployment '{ident}'.")
+    return found
+
+
+DEPLOYMENT_FILTERS = filter_parameters(
+    DeploymentFilterSet, route="route", environment="environment", status="status"
+)
+
+
+class DeploymentListView(ApiView):
+    @api_doc(
+        response=DeploymentSerializer,
+        paginated=True,
+        parameters=DEPLOYMENT_FILTERS,
+        summary="Applied promotions and rollbacks, newest first; a deployment into a protected environment "
+        "only for Administrators.",
+    )
+    def get(self, request):
+        deployments = filterset_of(DeploymentFilterSet, request).filter(deployments_visible_to(self.actor))
+        context = {"request": request}
+        return self.page(
+            deployments.order_by("-started_at", "-pk"),
+            lambda d: DeploymentSerializer(d, context=context).data,
+        )
+
+
+class DeploymentDetailView(ApiView):
+    @api_doc(response=DeploymentDetailSerializer, summary="A deployment with its watch figures.")
+    def get(self, request, deployment: str):
+        found = deployment_or_404(deployment, self.actor)
+        return self.ok(DeploymentDetailSerializer(found, context={"request": request}).data)

@@ -24,7 +24,7 @@ def rollback_title(route_name: str, to_revision: int) -> str:
 
 
 class DeploymentWatch(RollbackWatch):
-    def rollback_done(self, done: RollbackDone) -> None:
+    def rollback_done(self, done: RollbackDone) -> str:
         route_id = str(done.route_id)
         deployment = Deployment.objects.create(
             kind=DeploymentKind.ROLLBACK,
@@ -40,6 +40,7 @@ class DeploymentWatch(RollbackWatch):
             actor_label=done.actor.label,
         )
         transaction.on_commit(lambda: notify.queue_deployment(deployment.pk, "rolled_back"))
+        return str(deployment.pk)
 
     def watch_pages(self, route_id: UUID) -> dict[int, str]:
         return {

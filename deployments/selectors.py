@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -14,9 +15,12 @@ from analytics.health import HEALTHY, health_verdict
 from analytics.models import RequestLog
 from analytics.rollup import NOT_GATEWAY_ERRORS
 from analytics.selectors import Metrics, metric_buckets_for_window, thresholds_for, window_metrics
+from core.audit import Actor
+from core.permissions import may_change_protected, require_change
 from environments.models import Environment
 from routing.models import Route, RouteClient, RouteOverride
 from routing.selectors import base_values
+from routing.services import protected_holding
 
 from .models import OPEN_STATUSES, Deployment, Promotion
 from .plan import Plan, promotion_plan
@@ -245,6 +249,61 @@ def calls_since_change(deployment: Deployment, until: datetime) -> tuple[int, in
 def deployment_list() -> QuerySet[Deployment]:
     """Promotions applied and rollbacks, newest first."""
     return Deployment.objects.select_related("environment")
+
+
+def deployments_visible_to(actor: Actor) -> QuerySet[Deployment]:
+    """The deployments an actor may see (the management API's rule; the console pages show every one).
+
+    How a protected environment fares after a change is as much its own as what it serves, so only those
+    who may change protected environments (core.permissions) see a deployment into one. A whole-route
+    rollback (environment None) is watched in every environment at once; the console has no rule of its
+    own for it, so it is shown only to those allowed to change every environment of its routes: Viewers
+    never, a Developer when no protected environment holds anything of them (routing.services), nobody
+    but an Administrator when one of them is deleted (what it held then is not known now)."""
+    deployments = deployment_list()
+    if may_change_protected(actor):
+        return deployments
+    whole_route = list(deployments.filter(environment__isnull=True).values_list("pk", "route_ids"))
+    route_ids = {route_id for _, ids in whole_route for route_id in ids}
+    changeable = {
+        str(route.pk)
+        for route in Route.objects.filter(pk__in=route_ids)
+        if _may_change(actor, protected_holding(route))
+    }
+    hidden = [pk for pk, ids in whole_route if not set(ids) <= changeable]
+    return deployments.exclude(environment__is_protected=True).exclude(pk__in=hidden)
+
+
+def _may_change(actor: Actor, protected: list[str]) -> bool:
+    try:
+        require_change(actor, protected=protected)
+    except PermissionDenied:
+        return False
+    return True
+
+
+# What the management API calls a deployment's state: rolled back, or in or past its watch.
+DEPLOYMENT_STATUSES = ("watching", "watch_ended", "rolled_back")
+
+
+def deployment_status(deployment: Deployment, now: datetime | None = None) -> str:
+    if deployment.rolled_back_at is not None:
+        return "rolled_back"
+    now = now or timezone.now()
+    return "watching" if now < deployment.started_at + timedelta(minutes=WATCH_MINUTES) else "watch_ended"
+
+
+def deployments_in_status(
+    deployments: QuerySet[Deployment], status: str, now: datetime | None = None
+) -> QuerySet[Deployment]:
+    """The deployments whose deployment_status is `status`."""
+    if status == "rolled_back":
+        return deployments.filter(rolled_back_at__isnull=False)
+    watch_began = (now or timezone.now()) - timedelta(minutes=WATCH_MINUTES)
+    standing = deployments.filter(rolled_back_at__isnull=True)
+    if status == "watching":
+        return standing.filter(started_at__gt=watch_began)
+    return standing.filter(started_at__lte=watch_began)
 
 
 def deployment_for_page(pk) -> Deployment | None:

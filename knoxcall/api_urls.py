@@ -91,4 +91,6 @@ urlpatterns = [
     path("promotions/<str:promotion>/reject", deployments.PromotionRejectView.as_view()),
     path("promotions/<str:promotion>/apply", deployments.PromotionApplyView.as_view()),
     path("promotions/<str:promotion>/cancel", deployments.PromotionCancelView.as_view()),
+    path("deployments", deployments.DeploymentListView.as_view()),
+    path("deployments/<str:deployment>", deployments.DeploymentDetailView.as_view()),
 ]

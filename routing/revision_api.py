@@ -51,6 +51,14 @@ class RevisionDetailSerializer(RevisionSerializer):
     )
 
 
+class RollbackAnswerSerializer(RevisionDetailSerializer):
+    deployment = serializers.UUIDField(
+        allow_null=True,
+        help_text="The deployment watching the change (GET /v1/deployments/{id}); null when the route "
+        "already was that revision and nothing was written.",
+    )
+
+
 class FieldDiffSerializer(serializers.Serializer):
     environment = serializers.CharField()
     field = serializers.CharField()
@@ -135,7 +143,7 @@ class RevisionDiffView(ApiView):
 class RollbackView(ApiView):
     @api_doc(
         request=RollbackSerializer,
-        response=RevisionDetailSerializer,
+        response=RollbackAnswerSerializer,
         summary="Make the route (scope route) or one environment's view of it (scope environment) what it "
         "was in revision to_revision: one new revision, one audit entry. Secret values are not rolled back; "
         "a template whose secret no longer exists is refused with secret_missing. A rollback that changes "
@@ -151,7 +159,7 @@ class RollbackView(ApiView):
         if environment:
             environment = environment_or_404(environment).name
         try:
-            revision = route_rollback(
+            done = route_rollback(
                 actor=self.actor,
                 route_id=route_id,
                 to_revision=values["to_revision"],
@@ -161,7 +169,7 @@ class RollbackView(ApiView):
             )
         except ObjectDoesNotExist as exc:
             raise Http404(str(exc)) from None
-        return self.ok(RevisionDetailSerializer(revision).data)
+        return self.ok({**RevisionDetailSerializer(done.revision).data, "deployment": done.watch})
 
 
 class CompareView(ApiView):

@@ -64,11 +64,20 @@ class RollbackDone:
     reason: str
 
 
+@dataclass(frozen=True)
+class RollbackResult:
+    revision: RouteRevision  # the new one, or the latest when the route already equalled the target
+    # The id of what watches the change (a deployment); None when nothing changed or nothing watches.
+    watch: str | None
+
+
 class RollbackWatch:
     """What routing asks of the app watching rollbacks; with nothing installed, nothing watches."""
 
-    def rollback_done(self, done: RollbackDone) -> None:
-        """Called inside the rollback's transaction, after its revision is recorded."""
+    def rollback_done(self, done: RollbackDone) -> str | None:
+        """Called inside the rollback's transaction, after its revision is recorded; returns the id of
+        what now watches the change."""
+        return None
 
     def watch_pages(self, route_id: UUID) -> dict[int, str]:
         """Revision number → URL of the page watching the change that revision made."""
@@ -208,12 +217,12 @@ def route_rollback(
     environment: str | None = None,
     reason: str = "",
     watched: bool = True,
-) -> RouteRevision:
+) -> RollbackResult:
     """Make the route (or one environment's view of it) what it was in revision `to_revision`.
 
     Returns the new revision, or the latest one when the route already equals the target (then nothing is
-    written or audited). `watched=False`: the caller (a deployment's rollback, which covers several
-    routes) watches the change itself.
+    written or audited), with the id of the change's watch. `watched=False`: the caller (a deployment's
+    rollback, which covers several routes) watches the change itself.
     """
     require_change(actor)  # a Viewer is refused before anything is looked at
     with transaction.atomic():
@@ -225,8 +234,9 @@ def route_rollback(
         # Inside another write's revision scope the revision is recorded when that scope ends: the outer
         # write (a promotion, an apply) is then the change to watch, not this part of it.
         recorded = route is not None and (before is None or revision.number > before.number)
+        watch = None
         if recorded and watched:
-            _watch.rollback_done(
+            watch = _watch.rollback_done(
                 RollbackDone(
                     actor=actor,
                     route_id=route_id,
@@ -239,7 +249,7 @@ def route_rollback(
                     reason=reason,
                 )
             )
-    return revision
+    return RollbackResult(revision, watch)
 
 
 def _rollback_write(

@@ -450,7 +450,7 @@ def route_rollback(request: HttpRequest, route_id, number: int) -> HttpResponse:
     scope, environment = _rollback_choice(request)
     errors, status = [], 200
     if request.method == "POST":
-        revision, errors, status = call_service(
+        done, errors, status = call_service(
             rollback_service,
             actor=actor,
             route_id=route.pk,
@@ -462,7 +462,7 @@ def route_rollback(request: HttpRequest, route_id, number: int) -> HttpResponse:
         if not errors:
             messages.success(request, f"Rolled back to revision {number}.")
             # The change is watched like a deployment when an app watches rollbacks: show that page.
-            watch = watch_pages(route.pk).get(revision.number)
+            watch = watch_pages(route.pk).get(done.revision.number)
             return redirect(watch or reverse("routing:history", kwargs={"route_id": route.pk}))
     try:
         preview = rollback_preview(route.pk, number, scope, environment)

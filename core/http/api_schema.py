@@ -23,12 +23,17 @@ FILTER_TYPES = (
 
 def filter_parameters(filterset: type[FilterSet], **names: str) -> list[OpenApiParameter]:
     """The query parameters of a list endpoint that filters with `filterset`: each `parameter=field` names
-    the set's field it fills, typed and described by that field (one definition for console and API)."""
+    the set's field it fills, typed, described and (a choice) enumerated by that field (one definition for
+    console and API)."""
     parameters = []
     for parameter, field_name in names.items():
         field = filterset.base_fields[field_name]
         kind = next((t for form_type, t in FILTER_TYPES if isinstance(field, form_type)), OpenApiTypes.STR)
-        parameters.append(OpenApiParameter(parameter, kind, description=str(field.help_text or "")))
+        choices = (
+            [value for value, _ in field.choices if value] if isinstance(field, forms.ChoiceField) else None
+        )
+        description = str(field.help_text or "")
+        parameters.append(OpenApiParameter(parameter, kind, enum=choices, description=description))
     return parameters
 
 

@@ -291,7 +291,13 @@ class HttpxClient:
         await self._client.aclose()
 
 
-_IMPLEMENTATIONS = {"aiohttp": AiohttpClient, "httpx": HttpxClient}
+def _http1_client() -> UpstreamClient:
+    from .http1 import Http1Client  # imports this module's errors, so it is imported when first used
+
+    return Http1Client()
+
+
+_IMPLEMENTATIONS = {"http1": _http1_client, "aiohttp": AiohttpClient, "httpx": HttpxClient}
 _clients: dict[asyncio.AbstractEventLoop, UpstreamClient] = {}
 
 

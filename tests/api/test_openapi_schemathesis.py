@@ -18,7 +18,7 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 from alerts.models import AlertIncident, AlertRule
 from analytics.models import RequestLog
 from core.audit import SYSTEM
-from deployments.models import Promotion
+from deployments.models import Deployment, DeploymentKind, Promotion
 from deployments.services import promotion_create
 from environments.models import ApiKey, Client, Environment, RegionNetwork
 from environments.regions import region_network_create
@@ -88,7 +88,17 @@ def seed() -> dict[str, str]:
     release = Release.objects.filter(route=route).first() or start_release(
         SYSTEM, route, staging, candidate={"target_base_url": "https://api.example.com/v2"}
     )
+    deployment = Deployment.objects.filter(title="seeded").first() or Deployment.objects.create(
+        kind=DeploymentKind.ROLLBACK,
+        title="seeded",
+        environment=staging,
+        route_ids=[str(route.pk)],
+        revisions={str(route.pk): 1},
+        started_at=timezone.now(),
+        actor_label="seed",
+    )
     return {
+        "deployment": str(deployment.pk),
         "release": str(release.pk),
         "promotion": str(promotion.pk),
         "route": "orders",

@@ -47,7 +47,10 @@ def test_it_never_returns_a_secret_value(admin):
         {"candidate": {"target_base_url": "https://b.example.com"}},
     )
     assert release.status_code == 201, release.body
+    rollback = admin.post("/v1/routes/orders/rollback", {"to_revision": 1})
+    assert rollback.status_code == 200 and rollback.body["data"]["deployment"], rollback.body
     ids = {
+        "{deployment}": rollback.body["data"]["deployment"],
         "{release}": release.body["data"]["id"],
         "{route}": "orders",
         "{env}": "staging",
@@ -58,7 +61,7 @@ def test_it_never_returns_a_secret_value(admin):
     }
     required_query = {"from": "production", "to": "staging"}  # the compare endpoint's environments
     schema = admin.get("/v1/openapi.json").body
-    answers = [json.dumps(w.body) for w in writes]
+    answers = [json.dumps(w.body) for w in [*writes, rollback]]
     for path, operations in schema["paths"].items():
         if "get" not in operations or re.search(r"\{(client|key|rule|incident|network)\}", path):
             continue

@@ -6,8 +6,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from alerts.services import alert_rule_create, notification_channel_create
-from analytics import histogram
-from analytics.models import MetricBucket, RequestLog
+from analytics.models import RequestLog
 from core.audit import SYSTEM, Actor
 from deployments.models import Deployment, DeploymentKind, DeploymentNotice
 from deployments.selectors import checklist_state, deployment_watch
@@ -16,6 +15,7 @@ from deployments.watch import auto_rollback_due
 from environments.models import Environment
 from routing.models import Route, RouteRevision
 from routing.selectors import effective_for
+from tests.support.metrics import minute_bucket
 
 
 def _production_timeout() -> int:
@@ -34,19 +34,6 @@ def _applied(people, error_rate=None) -> Deployment:
         auto_rollback_error_rate=error_rate,
     )
     return promotion_apply(actor=alice, promotion=promotion, break_glass_reason="test of the watch")
-
-
-def _bucket(environment: str, route: Route, minute, total: int, errors: int) -> None:
-    MetricBucket.objects.create(
-        route_id=route.pk,
-        environment=environment,
-        minute=minute.replace(second=0, microsecond=0),
-        total=total,
-        status_2xx=total - errors,
-        status_5xx=errors,
-        errors=errors,
-        latency_histogram=histogram.empty(),
-    )
 
 
 def test_apply_records_one_revision_per_route_and_rollback_restores_it(people, orders):
@@ -74,8 +61,8 @@ def test_deployment_events_reach_the_targets_channels(people, orders, production
 def test_the_watch_compares_after_with_the_hour_before_and_rolls_back_past_the_threshold(people, orders):
     deployment = _applied(people, error_rate=0.1)
     start = deployment.started_at
-    _bucket("production", orders, start - timedelta(minutes=30), total=100, errors=1)
-    _bucket("production", orders, start + timedelta(minutes=2), total=40, errors=20)
+    minute_bucket("production", orders, start - timedelta(minutes=30), total=100, errors=1)
+    minute_bucket("production", orders, start + timedelta(minutes=2), total=40, errors=20)
     watch = deployment_watch(deployment, now=start + timedelta(minutes=5))
     assert (watch.before.total, watch.after.total, watch.after.errors) == (100, 40, 20)
 
@@ -123,7 +110,7 @@ def test_evidence_items_are_checked_from_data(people, orders, environments):
         "rollback_plan": True,
         "team_notified": False,
     }
-    _bucket("staging", orders, timezone.now() - timedelta(minutes=10), total=50, errors=0)
+    minute_bucket("staging", orders, timezone.now() - timedelta(minutes=10), total=50, errors=0)
     channel = notification_channel_create(
         actor=SYSTEM,
         name="Deploys",

@@ -8,8 +8,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from analytics import histogram
-from analytics.models import MetricBucket, RequestLog
+from analytics.models import RequestLog
 from core.audit import SYSTEM, Actor
 from core.models import AuditEntry
 from deployments.errors import NotOpen
@@ -21,6 +20,7 @@ from environments.models import Environment
 from routing.models import Route, RouteRevision
 from routing.selectors import effective_for
 from routing.services import route_update
+from tests.support.metrics import minute_bucket
 
 
 def _timeout(environment: str) -> int:
@@ -97,19 +97,6 @@ def test_the_console_rollback_of_one_environment_lands_on_its_deployment_page(pe
     assert f'href="/deployments/{deployment.pk}/"' in history
 
 
-def _bucket(environment: str, route: Route, minute, total: int, errors: int) -> None:
-    MetricBucket.objects.create(
-        route_id=route.pk,
-        environment=environment,
-        minute=minute.replace(second=0, microsecond=0),
-        total=total,
-        status_2xx=total - errors,
-        status_5xx=errors,
-        errors=errors,
-        latency_histogram=histogram.empty(),
-    )
-
-
 def _logs(route: Route, environment: str, at, ok: int, failed: int) -> None:
     RequestLog.objects.bulk_create(
         RequestLog(
@@ -130,9 +117,9 @@ def test_a_whole_route_rollback_is_watched_in_every_environment_and_rolls_back_b
     _rollback(people["alice"]["api"], {"to_revision": 1})
     deployment = Deployment.objects.get()
     start = deployment.started_at
-    _bucket("production", orders, start - timedelta(minutes=20), total=60, errors=0)
-    _bucket("staging", orders, start - timedelta(minutes=20), total=40, errors=2)
-    _bucket("staging", orders, start + timedelta(minutes=1), total=30, errors=15)
+    minute_bucket("production", orders, start - timedelta(minutes=20), total=60, errors=0)
+    minute_bucket("staging", orders, start - timedelta(minutes=20), total=40, errors=2)
+    minute_bucket("staging", orders, start + timedelta(minutes=1), total=30, errors=15)
     watch = deployment_watch(deployment, now=start + timedelta(minutes=5))
     assert (watch.before.total, watch.before.errors, watch.after.total, watch.after.errors) == (
         100,

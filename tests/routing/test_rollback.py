@@ -58,7 +58,9 @@ def test_rollback_restores_base_overrides_and_clients_in_one_revision(route, env
     allow_local_callers(route, ["development"])
     audits = AuditEntry.objects.count()
 
-    revision = route_rollback(actor=ADMIN, route_id=route.pk, to_revision=target.number, reason="bad deploy")
+    revision = route_rollback(
+        actor=ADMIN, route_id=route.pk, to_revision=target.number, reason="bad deploy"
+    ).revision
 
     assert revision.number == target.number + 5 and revision.digest == target.digest
     assert (revision.action, revision.restored_from, revision.reason) == (
@@ -116,7 +118,7 @@ def test_a_deleted_route_comes_back_with_its_id_and_slug(route, environments):
     route_id = route.pk
     services.route_delete(actor=SYSTEM, route=route)
 
-    revision = route_rollback(actor=ADMIN, route_id=route_id, to_revision=target.number)
+    revision = route_rollback(actor=ADMIN, route_id=route_id, to_revision=target.number).revision
 
     restored = Route.objects.get(pk=route_id)
     assert (restored.slug, revision.digest) == ("payments", target.digest)
@@ -171,7 +173,7 @@ def test_a_rollback_that_leaves_a_running_releases_fields_as_they_are_proceeds(r
     release = releases.start_release(ADMIN, route, staging, candidate=CANDIDATE)
 
     # The base target moves back where staging overrides it, and staging's other settings move back.
-    revision = route_rollback(actor=ADMIN, route_id=route.pk, to_revision=target.number)
+    revision = route_rollback(actor=ADMIN, route_id=route.pk, to_revision=target.number).revision
 
     assert revision.digest == target.digest
     assert Release.objects.get(pk=release.pk).state == release.state

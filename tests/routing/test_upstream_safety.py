@@ -110,7 +110,7 @@ def test_it_tells_the_caller_no_upstream_address_when_the_upstream_is_unreachabl
     assert f"127.0.0.1:{closed_port}" in log.error_detail
 
 
-@pytest.mark.parametrize("client", ["aiohttp", "httpx"])
+@pytest.mark.parametrize("client", ["http1", "aiohttp", "httpx"])
 def test_each_upstream_client_checks_the_resolved_address_of_localhost(environments, upstream, client):
     """`localhost` resolves through the system's hosts file in a gateway process of its own (no fake DNS)."""
     slug = a_route(f"http://localhost:{upstream.port}")  # saved while the suite's allow-list covers it
