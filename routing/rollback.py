@@ -2,9 +2,11 @@
 
 One transaction, one audit entry ("rollback"), one new revision. The writes go through the same cleaning,
 model validation, permission rule and secret check as any route write; a revision whose `{{secret:NAME}}`
-no longer resolves is refused with `secret_missing` and nothing changes. Secret values are never rolled
-back (they are shared by every route and may have been rotated on purpose): the preview lists the ones
-whose value version changed since. A deleted route comes back with its id and slug.
+no longer resolves is refused with `secret_missing` and nothing changes. A rollback that would change a
+running release's candidate fields where it runs is refused with `release_in_progress`, as a direct write
+is (release_guard). Secret values are never rolled back (they are shared by every route and may have been
+rotated on purpose): the preview lists the ones whose value version changed since. A deleted route comes
+back with its id and slug.
 
 What else a rollback starts is not routing's business: deployments opens a watched deployment for it (its
 page, its events on the notification channels). Deployments sits above routing, so it installs a watcher
@@ -27,6 +29,7 @@ from .compare import FieldDiff, compare_views, revision_diff
 from .document import SECRET_REFS, current_secrets, document_digest, secret_refs
 from .effective import effective_config
 from .models import OVERRIDABLE_FIELDS, Route, RouteClient, RouteOverride, RouteRevision
+from .release_guard import refuse_document_change_during_release
 from .revisions import current_document, latest_revision, revision_capture, revision_scope
 from .validation import check_secret_references, clean_route_values
 
@@ -254,9 +257,12 @@ def _rollback_write(
 ) -> Route | None:
     """The rollback's writes and audit entry; None when the route already equals the target."""
     preview = rollback_preview(route_id, to_revision, scope, environment)
-    if document_digest(preview.desired) == document_digest(current_document(route_id)):
+    current = current_document(route_id)
+    if document_digest(preview.desired) == document_digest(current):
         return None
     require_change(actor, protected=preview.protected, why=ROLLBACK_REACHES)
+    # A running release's baseline is not the rollback's to move (release_guard).
+    refuse_document_change_during_release(route_id, current, preview.desired)
     before = latest_revision(route_id)
     route = _write_document(route_id, preview.desired)
     check_secret_references(route)

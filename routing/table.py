@@ -64,6 +64,12 @@ class ResolvedRoute:
     is_loop: bool
     # Secret injection, prepared with this environment's decrypted values (None: injects nothing).
     injection: Injection | None = None
+    # The proxy's rate limits of this object per calling API key id (routing/proxy/ratelimit.py). Kept on
+    # the object so each one, a stable route and its release's candidate alike, has its own, and they are
+    # dropped with it (with an old table's decrypted values). Never compared, copied or set by a caller.
+    limits_by_key: dict[str, tuple[Any, list]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -260,21 +260,26 @@ def get_limiter() -> MemoryLimiter | RedisLimiter:
     return limiter
 
 
-# (route, key) -> their limits, for the objects of the current route table: checked by identity, so a new
-# table (new objects) is worked out afresh, and bounded by the table's routes × keys that call.
-_limits_of: dict[tuple[str, str, str], tuple[object, object, list[Limit]]] = {}
+MEMO_BOUND = 10_000  # API key ids remembered per route object; keys come and go, the table's calls refill it
 
 
 def limits_for(route, key) -> list[Limit]:
-    """The route's limit in its environment (effective config) and the API key's own, when set."""
-    slot = (route.route_id, route.environment, key.id if key is not None else "")
-    cached = _limits_of.get(slot)
-    if cached is not None and cached[0] is route and cached[1] is key:
-        return cached[2]
+    """The route's limit in its environment (effective config) and the API key's own, when set.
+
+    Worked out once per route object and key object (both belong to a route table; a new table's are new
+    objects) and kept on the route object, so it goes with its table. A release's candidate is an object of
+    its own with its own memo, so calls alternating between the sides recompute nothing; its limits are the
+    stable side's (a candidate sets no rate-limit field, and counts under the same route and environment),
+    and the proxy checks them before it picks a side anyway (split.choose_side)."""
+    memo = route.limits_by_key
+    key_id = key.id if key is not None else ""
+    cached = memo.get(key_id)
+    if cached is not None and cached[0] is key:  # the memo holds `key`, so its identity cannot be reused
+        return cached[1]
     limits = _work_out_limits(route, key)
-    if len(_limits_of) > 100_000:
-        _limits_of.clear()  # keys and routes come and go; a table's worth is rebuilt on the next calls
-    _limits_of[slot] = (route, key, limits)
+    if len(memo) >= MEMO_BOUND:
+        memo.clear()
+    memo[key_id] = (key, limits)
     return limits
 
 

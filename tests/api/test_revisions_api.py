@@ -3,8 +3,10 @@
 import pytest
 
 from core.audit import SYSTEM
+from deployments.models import Deployment
 from routing.document import document_digest, route_document
 from routing.models import Route, RouteRevision
+from routing.releases import start_release
 from routing.services import route_create, route_delete, route_override_update, route_update
 from secrets_vault.services import secret_create, secret_rename, secret_set_value
 
@@ -97,6 +99,28 @@ def test_rollback_refused_with_secret_missing_changes_nothing(admin, route, envi
     assert (answer.status_code, answer.body["error"]["type"]) == (400, "secret_missing")
     assert document_digest(route_document(Route.objects.get(pk=route.pk))) == digest
     assert admin.get("/v1/routes/orders/revisions").body["meta"]["total"] == 5
+
+
+def test_rollback_that_would_move_a_running_releases_baseline_is_refused_with_its_code(
+    admin, route, environments
+):
+    start_release(
+        SYSTEM, route, environments["production"], candidate={"target_base_url": "http://127.0.0.1:9/v2"}
+    )
+    digest = document_digest(route_document(Route.objects.get(pk=route.pk)))
+
+    answer = admin.post(
+        "/v1/routes/orders/rollback", {"to_revision": 2}
+    )  # production's timeout 9000 -> 30000
+
+    assert (answer.status_code, answer.body["status"]) == (409, 409)
+    assert answer.body["error"]["type"] == "release_in_progress"
+    assert "in production: timeout_ms" in answer.body["error"]["message"]
+    assert document_digest(route_document(Route.objects.get(pk=route.pk))) == digest
+    assert admin.get("/v1/routes/orders/revisions").body["meta"]["total"] == 3
+    assert not Deployment.objects.exists()
+    staging = {"to_revision": 1, "scope": "environment", "environment": "staging"}
+    assert admin.post("/v1/routes/orders/rollback", staging).status_code == 200  # not the release's
 
 
 def test_roles_apply_to_rollback(viewer, developer, route):

@@ -3,8 +3,10 @@
 from django.test import Client
 
 from core.audit import SYSTEM
+from deployments.models import Deployment
 from routing.document import document_digest, route_document
 from routing.models import Route, RouteRevision
+from routing.releases import start_release
 from routing.services import route_update
 from secrets_vault.services import secret_create, secret_rename, secret_set_value
 from tests.support.console import make_user, seed_world
@@ -66,6 +68,25 @@ def test_a_rollback_refused_for_a_missing_secret_says_so_and_changes_nothing(db)
     assert answer.status_code == 400
     assert "Secrets are missing" in answer.content.decode()
     assert document_digest(route_document(Route.objects.get(pk=route.pk))) == digest
+
+
+def test_a_rollback_that_would_move_a_running_releases_baseline_is_refused_and_changes_nothing(db):
+    world, _, target = _world()
+    route = world["route"]
+    start_release(
+        SYSTEM,
+        route,
+        world["environments"]["staging"],
+        candidate={"target_base_url": "http://127.0.0.1:9/v2"},
+    )
+    digest = document_digest(route_document(Route.objects.get(pk=route.pk)))
+
+    answer = _client().post(f"/routes/{route.pk}/history/{target.number}/rollback/", {})
+
+    assert answer.status_code == 409
+    assert "A release is running on this route in staging: timeout_ms" in answer.content.decode()
+    assert document_digest(route_document(Route.objects.get(pk=route.pk))) == digest
+    assert not Deployment.objects.exists()
 
 
 def test_a_deleted_route_is_listed_and_restored_from_its_history(db):

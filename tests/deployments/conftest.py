@@ -1,14 +1,21 @@
-"""Fixtures of the promotion tests: two Administrators (Alice requests, Bob approves), each with an API key,
-a route live in every environment whose staging has changes to promote."""
+"""Fixtures of the deployment tests: two Administrators (Alice requests, Bob approves), each with an API key,
+a route live in every environment whose staging has changes to promote, and a Slack-like receiver on the
+alert rules of an environment, where that environment's deployment and release events go."""
+
+from collections.abc import Iterator
 
 import pytest
 
+from alerts.services import alert_rule_create, notification_channel_create
 from core.audit import SYSTEM, Actor
+from environments.models import Environment
 from environments.services import api_key_create, environment_update
+from knoxcall.celery import app as celery_app
 from routing.models import Route
 from routing.services import route_create, route_override_update
 from tests.api.conftest import Api
 from tests.support.console import make_user
+from tests.support.receivers import NotificationReceiver
 
 
 @pytest.fixture
@@ -49,3 +56,51 @@ def orders(environments) -> Route:
         rate_limit_enabled=True,
     )
     return Route.objects.get(pk=route.pk)
+
+
+@pytest.fixture(scope="session")
+def slack_server() -> NotificationReceiver:
+    """Started once; `slack` empties it for each test."""
+    return NotificationReceiver(kind="slack").start()
+
+
+@pytest.fixture
+def slack(slack_server, settings) -> Iterator[NotificationReceiver]:
+    """The receiver, empty and allowed as a notification target, with notification tasks run at once."""
+    slack_server.reset()
+    settings.ALERTS_ALLOWED_HOSTS = ["127.0.0.1"]
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield slack_server
+    celery_app.conf.task_always_eager = previous
+
+
+@pytest.fixture
+def staging_slack(slack, environments) -> NotificationReceiver:
+    """`slack` on staging's alert rule: where staging's events go."""
+    return slack_watching(slack, environments["staging"])
+
+
+@pytest.fixture
+def production_slack(slack, environments) -> NotificationReceiver:
+    """`slack` on production's alert rule: where production's events go."""
+    return slack_watching(slack, environments["production"])
+
+
+def slack_watching(receiver: NotificationReceiver, environment: Environment) -> NotificationReceiver:
+    """A Slack channel to `receiver` on an error-rate rule watching `environment`."""
+    channel = notification_channel_create(
+        actor=SYSTEM,
+        name=f"{environment.name} events",
+        kind="slack",
+        config={"webhook_url": f"{receiver.url}/hook"},
+    )
+    alert_rule_create(
+        actor=SYSTEM,
+        name=f"{environment.name} errors",
+        type="error_rate",
+        threshold=5.0,
+        environments=[environment],
+        channels=[channel],
+    )
+    return receiver

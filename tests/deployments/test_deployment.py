@@ -3,7 +3,6 @@ deployment events on the notification channels, and the checklist's evidence."""
 
 from datetime import timedelta
 
-import pytest
 from django.utils import timezone
 
 from alerts.services import alert_rule_create, notification_channel_create
@@ -14,26 +13,9 @@ from deployments.selectors import checklist_state, deployment_watch
 from deployments.services import deployment_rollback, promotion_apply, promotion_create
 from deployments.watch import auto_rollback_due
 from environments.models import Environment
-from knoxcall.celery import app as celery_app
 from routing.models import Route, RouteRevision
 from routing.selectors import effective_for
 from tests.support.metrics import minute_bucket
-from tests.support.receivers import NotificationReceiver
-
-
-@pytest.fixture(scope="module")
-def slack_server() -> NotificationReceiver:
-    return NotificationReceiver(kind="slack").start()
-
-
-@pytest.fixture
-def slack(slack_server, settings):
-    slack_server.reset()
-    settings.ALERTS_ALLOWED_HOSTS = ["127.0.0.1"]
-    previous = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield slack_server
-    celery_app.conf.task_always_eager = previous
 
 
 def _production_timeout() -> int:
@@ -69,22 +51,11 @@ def test_apply_records_one_revision_per_route_and_rollback_restores_it(people, o
     assert Deployment.objects.get(pk=deployment.pk).rolled_back_by == rollback
 
 
-def test_deployment_events_reach_the_targets_channels(people, orders, environments, slack):
-    channel = notification_channel_create(
-        actor=SYSTEM, name="Deploys", kind="slack", config={"webhook_url": f"{slack.url}/hook"}
-    )
-    alert_rule_create(
-        actor=SYSTEM,
-        name="Prod errors",
-        type="error_rate",
-        threshold=5.0,
-        environments=[environments["production"]],
-        channels=[channel],
-    )
+def test_deployment_events_reach_the_targets_channels(people, orders, production_slack):
     _applied(people)
     events = list(DeploymentNotice.objects.values_list("event", "delivered"))
     assert ("applied_break_glass", True) in events
-    assert any("break-glass" in str(d.json) for d in slack.received)
+    assert any("break-glass" in str(d.json) for d in production_slack.received)
 
 
 def test_the_watch_compares_after_with_the_hour_before_and_rolls_back_past_the_threshold(people, orders):

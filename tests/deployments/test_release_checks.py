@@ -4,50 +4,19 @@ release as the issue says, with a notification to a local Slack-like receiver fo
 
 from datetime import timedelta
 
-import pytest
 from django.utils import timezone
 
-from alerts.services import alert_rule_create, notification_channel_create
 from analytics import histogram
 from analytics.models import MetricBucket
 from core.audit import SYSTEM
 from deployments.models import ReleaseNotice
 from deployments.releases.checks import judge_release, judge_running_releases
 from deployments.tasks import judge_releases_task
-from knoxcall.celery import app as celery_app
 from routing import releases
 from routing.models import Release, ReleaseCheck, RouteOverride
 from routing.services import route_create
-from tests.support.receivers import NotificationReceiver
 
 CANDIDATE_URL = "http://127.0.0.1:9/candidate"
-
-
-@pytest.fixture(scope="module")
-def slack_server() -> NotificationReceiver:
-    return NotificationReceiver(kind="slack").start()
-
-
-@pytest.fixture
-def slack(slack_server, settings, environments):
-    """A Slack channel on staging's alert rule, the receiver allowed, notification tasks run eagerly."""
-    slack_server.reset()
-    settings.ALERTS_ALLOWED_HOSTS = ["127.0.0.1"]
-    channel = notification_channel_create(
-        actor=SYSTEM, name="Releases", kind="slack", config={"webhook_url": f"{slack_server.url}/hook"}
-    )
-    alert_rule_create(
-        actor=SYSTEM,
-        name="Staging errors",
-        type="error_rate",
-        threshold=5.0,
-        environments=[environments["staging"]],
-        channels=[channel],
-    )
-    previous = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield slack_server
-    celery_app.conf.task_always_eager = previous
 
 
 def started(environments, *, steps=None, strategy="canary", step_age_seconds=0, **spec) -> Release:
@@ -137,7 +106,7 @@ def test_it_holds_a_passing_step_until_its_hold_has_elapsed_and_promotes_once_wh
     assert release.current_step == 1
 
 
-def test_it_rolls_a_failing_candidate_back_and_tells_the_alert_channels(environments, slack):
+def test_it_rolls_a_failing_candidate_back_and_tells_the_alert_channels(environments, staging_slack):
     release = started(environments, step_age_seconds=60)
     traffic(release, "candidate", 60, errors=25)
     traffic(release, "stable", 1140, errors=0)
@@ -150,11 +119,11 @@ def test_it_rolls_a_failing_candidate_back_and_tells_the_alert_channels(environm
     check = ReleaseCheck.objects.get(release=release)
     assert (check.verdict, check.numbers["action"]) == ("fail", "roll_back")
     assert [(n.event, n.delivered) for n in ReleaseNotice.objects.all()] == [("release_rolled_back", True)]
-    text = slack.received[0].json["text"]
+    text = staging_slack.received[0].json["text"]
     assert "Orders @ staging: rolled back automatically" in text and "25/60" in text
 
 
-def test_it_pauses_a_release_inconclusive_past_its_timeout_and_never_promotes_it(environments, slack):
+def test_it_pauses_a_release_inconclusive_past_its_timeout_and_never_promotes_it(environments, staging_slack):
     release = started(environments, steps=two_steps(60), step_age_seconds=899)
     traffic(release, "candidate", 10)
     traffic(release, "stable", 1000)
@@ -171,7 +140,7 @@ def test_it_pauses_a_release_inconclusive_past_its_timeout_and_never_promotes_it
     assert (release.state, release.current_step, release.weight_percent) == ("paused", 0, 5.0)
     assert "10 of 50 calls" in release.reason
     assert ReleaseNotice.objects.get().event == "release_paused"
-    assert "paused" in slack.received[0].json["text"]
+    assert "paused" in staging_slack.received[0].json["text"]
     assert judge_running_releases() == []  # a paused release is not judged until a person resumes it
 
 
@@ -206,7 +175,7 @@ def test_it_finalizes_after_the_last_step_passes_judged_against_the_stable_side_
     assert (last.numbers["stable_baseline"], last.numbers["stable"]["calls"]) == ("release", 1900)
 
 
-def test_it_switches_a_failing_blue_green_release_back_to_its_preview(environments, slack):
+def test_it_switches_a_failing_blue_green_release_back_to_its_preview(environments, staging_slack):
     release = started(environments, strategy="blue_green", step_age_seconds=30)
     traffic(release, "stable", 2000)
     traffic(release, "candidate", 100, errors=80)
@@ -218,7 +187,7 @@ def test_it_switches_a_failing_blue_green_release_back_to_its_preview(environmen
     assert ReleaseNotice.objects.get().event == "release_switched_back"
 
 
-def test_it_pauses_with_the_reason_when_finalizing_is_refused(environments, slack):
+def test_it_pauses_with_the_reason_when_finalizing_is_refused(environments, staging_slack):
     release = started(environments, steps=[{"weight_percent": 100, "hold_seconds": 0}], step_age_seconds=61)
     traffic(release, "candidate", 100)
     environments["staging"].changes_require_approval = True  # only a promotion may write staging now

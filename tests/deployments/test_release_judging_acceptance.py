@@ -18,13 +18,13 @@ import pytest
 from aiohttp import web
 from django.utils import timezone
 
-from alerts.services import alert_rule_create, notification_channel_create
 from analytics.models import RequestLog
 from core.audit import SYSTEM
 from routing import releases
 from routing.models import Release, ReleaseCheck
 from routing.services import route_create
 from tests.alerts.test_beat_latency import CeleryProcesses, wait_until
+from tests.deployments.conftest import slack_watching
 from tests.support.access import allow_local_callers
 from tests.support.receivers import NotificationReceiver
 from tests.support.upstream import RecordingUpstream
@@ -61,28 +61,13 @@ def healthy_candidate() -> RecordingUpstream:
     return RecordingUpstream().start()
 
 
-@pytest.fixture(scope="module")
-def slack_server() -> NotificationReceiver:
-    return NotificationReceiver(kind="slack").start()
-
-
 @pytest.fixture
-def slack(slack_server, environments, settings) -> NotificationReceiver:
-    """A Slack channel on staging's alert rule: where staging's release events go."""
+def worker_slack(slack_server, environments, settings) -> NotificationReceiver:
+    """The receiver on staging's alert rule: where staging's release events go. The Celery worker sends
+    them, so unlike `slack` this runs no task here."""
     slack_server.reset()
     settings.ALERTS_ALLOWED_HOSTS = ["127.0.0.1"]  # the worker has KNOXCALL_ALERTS_ALLOWED_HOSTS likewise
-    channel = notification_channel_create(
-        actor=SYSTEM, name="Releases", kind="slack", config={"webhook_url": f"{slack_server.url}/hook"}
-    )
-    alert_rule_create(
-        actor=SYSTEM,
-        name="Staging errors",
-        type="error_rate",
-        threshold=5.0,
-        environments=[environments["staging"]],
-        channels=[channel],
-    )
-    return slack_server
+    return slack_watching(slack_server, environments["staging"])
 
 
 class Traffic:
@@ -139,7 +124,7 @@ def state_of(release: Release) -> str:
 
 
 def test_it_rolls_back_a_candidate_failing_half_its_calls_within_120_s_and_stable_sees_no_errors(
-    gateway, upstream, slack, celery_processes
+    gateway, upstream, worker_slack, celery_processes
 ):
     flaky = HalfFailingUpstream().start()
     release = canary("orders", upstream.url, flaky.url, gateway_environments(), sticky="none")
@@ -165,8 +150,8 @@ def test_it_rolls_back_a_candidate_failing_half_its_calls_within_120_s_and_stabl
     assert {variant for _, variant, _ in traffic.answers[after:]} == {""}  # no release: all on stable
     fail = ReleaseCheck.objects.get(release=release, verdict="fail")
     assert fail.numbers["candidate"]["errors"] > 0 and fail.numbers["stable"]["errors"] == 0
-    assert wait_until(lambda: slack.received, 10), celery_processes.logs()
-    assert "rolled back automatically" in slack.received[0].json["text"]
+    assert wait_until(lambda: worker_slack.received, 10), celery_processes.logs()
+    assert "rolled back automatically" in worker_slack.received[0].json["text"]
 
 
 def test_it_finishes_ten_releases_between_identical_healthy_upstreams_with_no_rollback(
@@ -208,7 +193,7 @@ def test_it_finishes_ten_releases_between_identical_healthy_upstreams_with_no_ro
 
 
 def test_it_never_promotes_a_release_with_10_candidate_calls_in_15_minutes_and_says_why(
-    gateway, upstream, healthy_candidate, slack, celery_processes
+    gateway, upstream, healthy_candidate, worker_slack, celery_processes
 ):
     release = canary(
         "orders",
@@ -246,8 +231,8 @@ def test_it_never_promotes_a_release_with_10_candidate_calls_in_15_minutes_and_s
     release.refresh_from_db()
     assert release.current_step == 0 and "10 of 50 calls" in release.reason
     assert not ReleaseCheck.objects.filter(release=release, numbers__action="promote").exists()
-    assert wait_until(lambda: slack.received, 10)
-    assert "paused" in slack.received[0].json["text"]
+    assert wait_until(lambda: worker_slack.received, 10)
+    assert "paused" in worker_slack.received[0].json["text"]
 
 
 def gateway_environments() -> dict:

@@ -8,7 +8,6 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from alerts.services import alert_rule_create, notification_channel_create
 from analytics.models import RequestLog
 from core.audit import SYSTEM, Actor
 from core.models import AuditEntry
@@ -18,39 +17,10 @@ from deployments.selectors import deployment_watch
 from deployments.services import deployment_rollback, deployment_watch_update
 from deployments.watch import auto_rollback_due
 from environments.models import Environment
-from knoxcall.celery import app as celery_app
 from routing.models import Route, RouteRevision
 from routing.selectors import effective_for
 from routing.services import route_update
 from tests.support.metrics import minute_bucket
-from tests.support.receivers import NotificationReceiver
-
-
-@pytest.fixture(scope="module")
-def slack_server() -> NotificationReceiver:
-    return NotificationReceiver(kind="slack").start()
-
-
-@pytest.fixture
-def slack(slack_server, settings, environments):
-    """A Slack channel on an alert rule covering production, and tasks run at once."""
-    slack_server.reset()
-    settings.ALERTS_ALLOWED_HOSTS = ["127.0.0.1"]
-    channel = notification_channel_create(
-        actor=SYSTEM, name="Deploys", kind="slack", config={"webhook_url": f"{slack_server.url}/hook"}
-    )
-    alert_rule_create(
-        actor=SYSTEM,
-        name="Prod errors",
-        type="error_rate",
-        threshold=5.0,
-        environments=[environments["production"]],
-        channels=[channel],
-    )
-    previous = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield slack_server
-    celery_app.conf.task_always_eager = previous
 
 
 def _timeout(environment: str) -> int:
@@ -179,7 +149,7 @@ def test_the_watch_cannot_be_changed_after_it_ended_or_past_one(people, orders):
         deployment_watch_update(actor=alice, deployment=deployment, auto_rollback_error_rate=0.1)
 
 
-def test_rollback_events_reach_the_notification_channels(people, orders, slack):
+def test_rollback_events_reach_the_notification_channels(people, orders, production_slack):
     _rollback(people["alice"]["api"], {"to_revision": 1, "reason": "staging broke", "scope": "route"})
     deployment = Deployment.objects.get()
     [notice] = DeploymentNotice.objects.all()
@@ -189,7 +159,7 @@ def test_rollback_events_reach_the_notification_channels(people, orders, slack):
         "rolled_back",
         True,
     )
-    [delivery] = slack.received
+    [delivery] = production_slack.received
     text = str(delivery.json)
     assert "Orders: back to revision 1" in text and "staging broke" in text and "every environment" in text
 
@@ -198,18 +168,18 @@ def test_rollback_events_reach_the_notification_channels(people, orders, slack):
     auto_rollback_due(now=deployment.started_at + timedelta(minutes=2))
     events = list(DeploymentNotice.objects.order_by("sent_at", "id").values_list("event", flat=True))
     assert events == ["rolled_back", "auto_rolled_back"]
-    assert "automatically" in str(slack.received[-1].json)
+    assert "automatically" in str(production_slack.received[-1].json)
 
 
-def test_an_environment_rollback_notifies_that_environments_channels_only(people, orders, slack):
+def test_an_environment_rollback_notifies_that_environments_channels_only(people, orders, production_slack):
     route_update(actor=SYSTEM, route=orders, timeout_ms=25000)  # production and development now 25000
     alice = people["alice"]["api"]
     _rollback(alice, {"to_revision": 1, "scope": "environment", "environment": "staging"})
     assert _timeout("staging") == 30000 and _timeout("production") == 25000
-    assert not slack.received  # the only rule watches production
+    assert not production_slack.received  # the only rule watches production
     _rollback(alice, {"to_revision": 2, "scope": "environment", "environment": "production"})
     assert _timeout("production") == 30000
-    [delivery] = slack.received
+    [delivery] = production_slack.received
     assert "(production)" in str(delivery.json)
     assert [d.environment.name for d in Deployment.objects.order_by("started_at")] == [
         "staging",

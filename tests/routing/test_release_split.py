@@ -6,7 +6,9 @@ import dataclasses
 import secrets
 
 from knoxcall.lib.client_ip import parse_client_network
-from routing.models import OVERRIDABLE_FIELDS
+from routing.models import OVERRIDABLE_FIELDS, Route
+from routing.proxy import ratelimit
+from routing.proxy.ratelimit import MemoryLimiter, check_limits
 from routing.proxy.split import sticky_bucket
 from routing.table import ActiveRelease, resolve_route
 from tests.support.proxy_harness import FakeUpstream, open_route, run, table_of
@@ -17,12 +19,17 @@ RELEASE_ID = "3f2b8c1e-0000-4000-8000-000000000001"
 
 
 def with_release(
-    weight: float, sticky: str = "client_ip", header: str = "", allow_variant: bool = False, **cand
+    weight: float,
+    sticky: str = "client_ip",
+    header: str = "",
+    allow_variant: bool = False,
+    route: Route = ORDERS,
+    **cand,
 ):
-    table = table_of([ORDERS])
-    base = {name: getattr(ORDERS, name) for name in OVERRIDABLE_FIELDS}
+    table = table_of([route])
+    base = {name: getattr(route, name) for name in OVERRIDABLE_FIELDS}
     candidate = resolve_route(
-        base, ORDERS, "production", {"target_base_url": "http://candidate.test/v2", **cand}
+        base, route, "production", {"target_base_url": "http://candidate.test/v2", **cand}
     )
     release = ActiveRelease(
         release_id=RELEASE_ID,
@@ -34,10 +41,10 @@ def with_release(
         sticky_header=header.encode(),
         allow_variant_header=allow_variant,
     )
-    return dataclasses.replace(table, releases={(str(ORDERS.pk), "production"): release})
+    return dataclasses.replace(table, releases={(str(route.pk), "production"): release})
 
 
-def call(table, headers=None, client_ip="203.0.113.9"):
+def call(table, headers=None, client_ip="203.0.113.9", **options):
     upstream = FakeUpstream()
     answer = run(
         table,
@@ -45,6 +52,7 @@ def call(table, headers=None, client_ip="203.0.113.9"):
         headers={"x-knoxcall-route": "orders", **(headers or {})},
         upstream=upstream,
         client_ip=client_ip,
+        **options,
     )
     return answer, upstream.sent[0].url if upstream.sent else None
 
@@ -125,3 +133,41 @@ def test_raising_the_weight_only_adds_callers():
     other = secrets.token_bytes(32)
     fresh = {k for k in keys if sticky_bucket(other, k) < int(5 / 100 * 2**64)}
     assert len(fresh & at[5]) < len(at[5]) / 2  # a new salt draws a new cohort
+
+
+def _user_on(release: ActiveRelease, side: str) -> str:
+    """An x-user-id that the release's sticky split sends to `side`."""
+    on_candidate = side == "candidate"
+    users = map(str, range(1000))
+    return next(
+        u for u in users if (sticky_bucket(release.salt, u.encode()) < release.threshold) == on_candidate
+    )
+
+
+def test_both_sides_count_against_one_rate_limit_and_alternating_works_out_no_limits_again(monkeypatch):
+    limiter = MemoryLimiter()  # one for every call (each runs in an event loop of its own)
+    monkeypatch.setattr(ratelimit, "get_limiter", lambda: limiter)
+    worked_out = []
+    work_out = ratelimit._work_out_limits
+    monkeypatch.setattr(ratelimit, "_work_out_limits", lambda r, k: worked_out.append(r) or work_out(r, k))
+    metered = open_route(
+        "metered",
+        "http://stable.test/v1",
+        rate_limit_enabled=True,
+        rate_limit_requests=4,
+        rate_limit_window_sec=86_400,
+    )
+    table = with_release(50.0, sticky="header", header="x-user-id", route=metered)
+    release = table.releases[(str(metered.pk), "production")]
+    user = {side: _user_on(release, side) for side in ("stable", "candidate")}
+
+    answers = [
+        call(table, {"x-knoxcall-route": "metered", "x-user-id": user[side]}, limit=check_limits)[0]
+        for side in ("stable", "candidate") * 3
+    ]
+
+    assert [a.headers.get("x-knoxcall-variant") for a in answers[:4]] == ["stable", "candidate"] * 2
+    assert [a.status for a in answers] == [200, 200, 200, 200, 429, 429]  # the 5th call, on either side
+    assert [a.headers["x-ratelimit-limit"] for a in answers] == ["4"] * 6
+    assert [a.headers["x-ratelimit-remaining"] for a in answers[:4]] == ["3", "2", "1", "0"]
+    assert len(worked_out) == 1  # checked on the stable object before a side is picked; never again

@@ -7,16 +7,20 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from core.audit import SYSTEM, Actor
 from core.models import AuditEntry
-from routing import services
+from deployments.models import Deployment
+from routing import releases, services
 from routing.document import document_digest, route_document
-from routing.models import Route, RouteRevision
+from routing.models import Release, Route, RouteRevision
+from routing.release_guard import ReleaseInProgress
 from routing.rollback import rollback_preview, route_rollback
+from routing.selectors import effective_for
 from secrets_vault.models import Secret
 from secrets_vault.services import secret_create, secret_rename, secret_set_value
 from tests.support.access import allow_local_callers
 
 ADMIN = Actor(label="alice", role="administrator")
 DEVELOPER = Actor(label="dev", role="developer")
+CANDIDATE = {"target_base_url": "http://127.0.0.1:9/api-v3"}
 
 
 def _secret(environments, name="TOKEN", value="tok-1") -> Secret:
@@ -28,6 +32,12 @@ def _secret(environments, name="TOKEN", value="tok-1") -> Secret:
 
 def _last(route_id) -> RouteRevision:
     return RouteRevision.objects.filter(route_id=route_id).order_by("-number").first()
+
+
+def _written(route: Route) -> tuple:
+    """What a refused rollback must leave as it was: the route, its revisions, the audit log, deployments."""
+    document = route_document(Route.objects.get(pk=route.pk))
+    return document, RouteRevision.objects.count(), AuditEntry.objects.count(), Deployment.objects.count()
 
 
 @pytest.fixture
@@ -71,22 +81,13 @@ def test_rollback_refused_for_a_missing_secret_changes_nothing(route, environmen
     target = _last(route.pk)
     services.route_update(actor=SYSTEM, route=route, inject_headers_json={}, timeout_ms=9000)
     secret_rename(actor=SYSTEM, secret=secret, name="TOKEN_V2")
-    before = (
-        route_document(Route.objects.get(pk=route.pk)),
-        RouteRevision.objects.count(),
-        AuditEntry.objects.count(),
-    )
+    before = _written(route)
 
     with pytest.raises(ValidationError) as refused:
         route_rollback(actor=ADMIN, route_id=route.pk, to_revision=target.number)
 
     assert refused.value.code == "secret_missing"
-    after = (
-        route_document(Route.objects.get(pk=route.pk)),
-        RouteRevision.objects.count(),
-        AuditEntry.objects.count(),
-    )
-    assert after == before
+    assert _written(route) == before
 
 
 def test_rollback_of_one_environment_leaves_the_others(route, environments):
@@ -137,6 +138,46 @@ def test_a_developer_cannot_roll_back_what_production_serves(route, environments
         environment="staging",
     )
     assert route_document(Route.objects.get(pk=route.pk))["overrides"] == {"staging": {"timeout_ms": 30000}}
+
+
+def test_a_rollback_that_would_move_a_running_releases_baseline_is_refused(route, environments):
+    target = _last(route.pk)
+    services.route_update(actor=SYSTEM, route=route, target_base_url="http://127.0.0.1:9/api-v2")
+    releases.start_release(ADMIN, route, environments["staging"], candidate=CANDIDATE)
+    before = _written(route)
+
+    with pytest.raises(ReleaseInProgress, match="in staging: target_base_url"):  # staging inherits the base
+        route_rollback(actor=ADMIN, route_id=route.pk, to_revision=target.number)
+    with pytest.raises(ReleaseInProgress, match="in staging: target_base_url"):
+        route_rollback(
+            actor=ADMIN,
+            route_id=route.pk,
+            to_revision=target.number,
+            scope="environment",
+            environment="staging",
+        )
+
+    assert _written(route) == before
+
+
+def test_a_rollback_that_leaves_a_running_releases_fields_as_they_are_proceeds(route, environments):
+    staging = environments["staging"]
+    services.route_override_update(
+        actor=SYSTEM, route=route, environment=staging, target_base_url="http://127.0.0.1:9/staging"
+    )
+    target = _last(route.pk)
+    services.route_update(
+        actor=SYSTEM, route=route, target_base_url="http://127.0.0.1:9/api-v2", allowed_methods=["GET"]
+    )
+    services.route_override_update(actor=SYSTEM, route=route, environment=staging, rate_limit_enabled=True)
+    release = releases.start_release(ADMIN, route, staging, candidate=CANDIDATE)
+
+    # The base target moves back where staging overrides it, and staging's other settings move back.
+    revision = route_rollback(actor=ADMIN, route_id=route.pk, to_revision=target.number).revision
+
+    assert revision.digest == target.digest
+    assert Release.objects.get(pk=release.pk).state == release.state
+    assert effective_for(route, staging)["target_base_url"] == "http://127.0.0.1:9/staging"
 
 
 def test_the_preview_lists_field_changes_and_secret_values_rotated_since(route, environments):
