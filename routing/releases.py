@@ -41,7 +41,7 @@ from .models import (
     StickyBy,
 )
 from .release_guard import ReleaseError, ReleaseInProgress
-from .revisions import revision_scope
+from .revisions import lock_route, revision_scope
 from .services import route_override_update
 from .validation import INJECTION_FIELDS, clean_route_values
 
@@ -226,6 +226,9 @@ def start_release(actor: Actor, route: Route, environment: Environment, **spec: 
     release = _new_release(actor, route, environment, strategy, spec)
     try:
         with transaction.atomic():
+            # The route's writers check for a running release under this lock (route_update, rollback):
+            # taking it here means none of them can pass that check while this release begins.
+            lock_route(route.pk)
             _refuse_second_active(route, environment)
             release.save()
             _audit(actor, release, "start", None)

@@ -30,7 +30,7 @@ from .document import SECRET_REFS, current_secrets, document_digest, secret_refs
 from .effective import effective_config
 from .models import OVERRIDABLE_FIELDS, Route, RouteClient, RouteOverride, RouteRevision
 from .release_guard import refuse_document_change_during_release
-from .revisions import current_document, latest_revision, revision_capture, revision_scope
+from .revisions import current_document, latest_revision, lock_route, revision_capture, revision_scope
 from .validation import check_secret_references, clean_route_values
 
 SCOPES = ("route", "environment")
@@ -256,6 +256,9 @@ def _rollback_write(
     actor: Actor, route_id: UUID, to_revision: int, scope: str, environment: str | None, reason: str
 ) -> Route | None:
     """The rollback's writes and audit entry; None when the route already equals the target."""
+    # Under the route's lock from the first read: start_release takes it too, so no release can begin
+    # between the release check below and the write, and no other writer can change what was compared.
+    lock_route(route_id)
     preview = rollback_preview(route_id, to_revision, scope, environment)
     current = current_document(route_id)
     if document_digest(preview.desired) == document_digest(current):
