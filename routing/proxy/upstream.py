@@ -1,9 +1,10 @@
 """The one place the proxy talks to upstreams: a pooled HTTP client per process, behind a small interface.
 
-Two implementations share the interface so bench/ can measure both in one run; settings choose
-(`KNOXCALL_UPSTREAM_CLIENT`, default aiohttp). aiohttp was chosen by the figures: on this kind of machine
-httpx.AsyncClient spends about 1 ms of CPU per call at 32 in flight, aiohttp about 0.12 ms (see the
-benchmark in bench/proxy.py and ../shared/PERFORMANCE.md).
+Three implementations share the interface, chosen by settings (`KNOXCALL_UPSTREAM_CLIENT`): `http1`, the
+default, the gateway's own client (routing/proxy/http1.py, README "Upstream client"), and aiohttp and httpx,
+kept so bench/ can measure them in one run and an operator can switch back. By the figures on this kind of
+machine: httpx.AsyncClient spends about 1 ms of CPU per call at 32 in flight; a bare ASGI forwarder costs
+about 76 µs of CPU per call on aiohttp and about 50 µs on http1 (bench/report.py).
 
 Errors before the response headers become UpstreamError with the gateway's error code (502/504); errors
 while streaming the body raise UpstreamBodyError, which the consumer turns into an aborted connection.
