@@ -372,7 +372,7 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run")
     parser.add_argument("--rounds", type=int, default=1, help="wrk runs per figure (median)")
     parser.add_argument("--servers", default="uvicorn,uvicorn-h11,granian,daphne")
-    parser.add_argument("--clients", default="aiohttp,httpx", help="upstream clients to compare")
+    parser.add_argument("--clients", default="http1,aiohttp,httpx", help="upstream clients to compare")
     parser.add_argument("--redis", default="", help="REDIS_URL for the rate limiter (default: in memory)")
     run(parser.parse_args())
 

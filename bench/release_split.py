@@ -101,7 +101,7 @@ def measure(args) -> dict[str, dict]:
     try:
         raw_key = prepare_gateway_data(upstream_port, env)
         released = prepare_release(upstream_port, env)
-        started = start_gateways(["uvicorn"], "aiohttp", env)
+        started = start_gateways(["uvicorn"], "http1", env)
         port = started["uvicorn"][0]
         headers = {"x-knoxcall-environment": "staging", "x-knoxcall-key": raw_key}
         url = f"http://127.0.0.1:{port}/api/users?x=1"
@@ -138,7 +138,7 @@ def side_choice_microseconds(calls: int = 200_000) -> float:
 
 def report(results: dict[str, dict]) -> None:
     print(
-        f"\n{'every check, uvicorn + aiohttp':32} {'req/s @32':>10} {'p50 @32 ms':>11} {'req/s @1':>9} "
+        f"\n{'every check, uvicorn + http1':32} {'req/s @32':>10} {'p50 @32 ms':>11} {'req/s @1':>9} "
         f"{'non-2xx':>8}"
     )
     for name, result in results.items():

@@ -103,17 +103,22 @@ def soak(env: dict, work: Path, args) -> list[str]:
         args,
         warm,
         main,
-        (rss_warm, rss_end, max(sampler.samples, default=rss_end)),
+        (rss_warm, _half_way(sampler.samples, rss_warm), rss_end, max(sampler.samples, default=rss_end)),
         recorder,
         sent,
         rows_logged(env),
     )
 
 
+def _half_way(samples: list[int], default: int) -> int:
+    """The RSS sampled half-way through the soak (one sample a second)."""
+    return samples[len(samples) // 2] if samples else default
+
+
 def _report(
-    args, warm: dict, main: dict, rss: tuple[int, int, int], recorder, sent: int, rows: int
+    args, warm: dict, main: dict, rss: tuple[int, int, int, int], recorder, sent: int, rows: int
 ) -> list[str]:
-    rss_warm, rss_end, rss_peak = rss
+    rss_warm, rss_half, rss_end, rss_peak = rss
     database, limits = "PostgreSQL" if args.postgres else "SQLite", "in Redis" if args.redis else "in memory"
     non2xx, socket_errors = main["non2xx"] + warm["non2xx"], main["socket_errors"] + warm["socket_errors"]
     lines = [
@@ -122,7 +127,8 @@ def _report(
         f"  {main['requests']:,} calls, {main['rps']:,.0f} req/s, p99 {main['p99']:.1f} ms; "
         f"non-2xx: {non2xx}, socket errors: {socket_errors}",
         f"  gateway RSS: {rss_warm / 1024:.1f} MiB after the warm-up, {rss_end / 1024:.1f} MiB at the end "
-        f"({(rss_end - rss_warm) / rss_warm:+.1%}), peak {rss_peak / 1024:.1f} MiB",
+        f"({(rss_end - rss_warm) / rss_warm:+.1%}), peak {rss_peak / 1024:.1f} MiB; over the second half "
+        f"{(rss_end - rss_half) / rss_half:+.1%} (a leak keeps growing there, a filling cache does not)",
     ]
     if recorder is None:
         return lines + ["  recorder: its shutdown line was not found in the gateway's log"]
