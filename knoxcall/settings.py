@@ -168,6 +168,9 @@ PROXY_CONFIG_POLL_SECONDS = env.float("KNOXCALL_CONFIG_POLL_SECONDS", default=0.
 PROXY_RECORDER_FLUSH_SECONDS = env.float("KNOXCALL_RECORDER_FLUSH_SECONDS", default=0.5)
 PROXY_RECORDER_BATCH_SIZE = env.int("KNOXCALL_RECORDER_BATCH_SIZE", default=500)
 PROXY_RECORDER_MAX_QUEUE = env.int("KNOXCALL_RECORDER_MAX_QUEUE", default=100_000)
+# The longest the event loop waits for the GIL while a background thread (recorder, table watcher) runs
+# Python: the interpreter's switch interval, 5 ms by default, set in the gateway process at start-up.
+PROXY_GIL_SWITCH_SECONDS = env.float("KNOXCALL_GIL_SWITCH_SECONDS", default=0.001)
 # The ASGI server `make run` starts and its limits on what a caller may send (README "Limits").
 GATEWAY_SERVER = env.str("KNOXCALL_SERVER", default="uvicorn")
 GATEWAY_MAX_HEADER_BYTES = env.int("KNOXCALL_MAX_HEADER_BYTES", default=32 * 1024)
