@@ -78,7 +78,7 @@ def roll(state: list[float], now: float, window: int) -> float:
 
 
 def decide(state: list[float], limit: int, window: int, elapsed: float) -> Verdict:
-    """The verdict of one limit: allowed, remaining after this call, window end, seconds until a call passes."""
+    """One limit's verdict: allowed, remaining after this call, window end, seconds until a call passes."""
     start, current, previous = state
     estimate = previous * (window - elapsed) / window + current
     if estimate < limit:
@@ -226,11 +226,13 @@ class RedisLimiter:
         finally:
             self._probing = False
         self._down_until = 0.0
-        verdicts = [
-            Verdict(bool(raw[1 + 4 * i]), limit.limit, int(raw[2 + 4 * i]), int(raw[3 + 4 * i]), int(raw[4 + 4 * i]))
-            for i, limit in enumerate(limits)
-        ]
-        return _pick(verdicts)
+        answers = [raw[1 + 4 * i : 5 + 4 * i] for i in range(len(limits))]
+        return _pick(
+            [
+                Verdict(bool(allowed), limit.limit, int(remaining), int(reset), int(retry))
+                for (allowed, remaining, reset, retry), limit in zip(answers, limits, strict=True)
+            ]
+        )
 
     def _failed_open(self, exc: Exception | None) -> None:
         stats.redis_failures += 1
