@@ -314,7 +314,8 @@ async def _forward(call: Call, url: str, headers: list, body: Body, route, upstr
         read=route.timeout_seconds,
         total=route.timeout_seconds,
     )
-    attempts = 2 if call.method in IDEMPOTENT and not isinstance(body, AsyncIterator) else 1
+    in_hand = body is None or isinstance(body, bytes)  # not a stream, which cannot be sent twice
+    attempts = 2 if call.method in IDEMPOTENT and in_hand else 1
     for attempt in range(attempts):
         try:
             response = await upstream.send(call.method, url, headers, body, timeouts)
