@@ -116,6 +116,10 @@ class Injection:
     uses_timestamp: bool = False
     secret_names: tuple[str, ...] = ()
     header_names: frozenset[bytes] = frozenset()  # what a caller's copy is removed for
+    # When no template names the request id or the time, every call renders alike: its context and its
+    # headers are made once, here, instead of on every call.
+    fixed_context: RenderContext | None = field(default=None, repr=False, compare=False)
+    fixed_headers: tuple[tuple[bytes, bytes], ...] = field(default=(), repr=False, compare=False)
 
     def context(self, request_id: str, now: float | None = None) -> RenderContext:
         """The values for one call, or InjectionRefused when a secret is missing, expired or unusable."""
@@ -126,6 +130,8 @@ class Injection:
         for expires, slot in self.expiring:
             if expires <= now:
                 self._expired(slot)
+        if self.fixed_context is not None:
+            return self.fixed_context
         values = dict(self.values)
         values[REQUEST_ID] = request_id
         if self.uses_timestamp:
@@ -142,9 +148,9 @@ class Injection:
 
     def render_headers(self, context: RenderContext) -> list[tuple[bytes, bytes]]:
         """Header values were checked for CR/LF/NUL at build time (request ids are sanitised tokens)."""
-        return [
-            (name.encode("latin-1"), value.encode()) for name, value in render_headers(self.headers, context)
-        ]
+        if context is self.fixed_context:
+            return list(self.fixed_headers)
+        return _encoded(render_headers(self.headers, context))
 
     def merge_body(self, body: bytes, context: RenderContext) -> bytes:
         """The caller's JSON body with inject_body_json merged in; ValueError when it is not a JSON object."""
@@ -152,6 +158,10 @@ class Injection:
         if not isinstance(caller, dict):
             raise ValueError("the JSON body is not an object")
         return json.dumps(merge_json(caller, render_body(self.body, context))).encode()
+
+
+def _encoded(headers: list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
+    return [(name.encode("latin-1"), value.encode()) for name, value in headers]
 
 
 def _value_source(info: SecretInfo, chain: tuple[str, ...], vault: Vault) -> tuple[str, str | None]:
@@ -200,6 +210,7 @@ class Templates:
     secrets: tuple[Placeholder, ...] = ()  # the distinct secret placeholders, in order of appearance
     header_placeholders: tuple[tuple[str, tuple[Placeholder, ...]], ...] = ()
     uses_timestamp: bool = False
+    uses_request_id: bool = False
     invalid: str = ""  # why the templates cannot be parsed; every call is then refused
 
 
@@ -211,12 +222,14 @@ def parse_templates(headers_json: Any, body_json: Any) -> Templates | None:
         headers, body = parse_headers(headers_json), parse_body(body_json) if body_json else None
     except TemplateError as exc:
         return Templates(invalid=str(exc))
+    used = set(placeholders((headers, body)))
     return Templates(
         headers,
         body,
         secrets=tuple(secret_placeholders((headers, body))),
         header_placeholders=tuple((name, tuple(placeholders(template))) for name, template in headers),
-        uses_timestamp=TIMESTAMP in set(placeholders((headers, body))),
+        uses_timestamp=TIMESTAMP in used,
+        uses_request_id=REQUEST_ID in used,
     )
 
 
@@ -244,17 +257,22 @@ def bind_injection(
     slots = tuple(_slot(p, (environment, *parents), vault) for p in templates.secrets)
     values = {slot.placeholder: slot.value for slot in slots if slot.value is not None}
     values |= {ENVIRONMENT: environment, ROUTE_NAME: route_name}
+    refusal = _refusal(slots, templates, values)
+    fixed = refusal is None and not templates.uses_timestamp and not templates.uses_request_id
+    fixed_context = RenderContext.from_values(values) if fixed else None
     return Injection(
         environment,
         route_name,
         templates.headers,
         templates.body,
-        refusal=_refusal(slots, templates, values),
+        refusal=refusal,
         expiring=tuple((s.expires_at.timestamp(), s) for s in slots if s.expires_at is not None),
         values=values,
         uses_timestamp=templates.uses_timestamp,
         secret_names=tuple(dict.fromkeys(slot.used_as for slot in slots)),
         header_names=frozenset(name.encode("latin-1") for name, _ in templates.headers),
+        fixed_context=fixed_context,
+        fixed_headers=tuple(_encoded(render_headers(templates.headers, fixed_context))) if fixed else (),
     )
 
 

@@ -38,20 +38,29 @@ def is_trusted(address, networks: Sequence[Network]) -> bool:
     return address is not None and any(address in network for network in networks)
 
 
+@lru_cache(maxsize=4096)
+def canonical_ip(value: str) -> str:
+    """A parseable address as text, the way the request log and the allowlist check write it (cached: str()
+    of an ipaddress object costs more than the rest of the lookup)."""
+    return str(normalise_ip(value))
+
+
 def resolve_client_ip(peer: str, forwarded_for: Iterable[str], trusted: Sequence[Network]) -> str:
     """Return the caller's address as text; `forwarded_for` are the raw X-Forwarded-For header values."""
-    current = normalise_ip(peer)
-    if current is None or not is_trusted(current, trusted):
-        return str(current) if current is not None else peer
-    hops = [hop for value in forwarded_for for hop in value.split(",") if hop.strip()]
-    for hop in reversed(hops):
-        address = normalise_ip(hop)
-        if address is None:
-            break  # garbage in the chain: stop at the last address we could trust
-        current = address
-        if not is_trusted(address, trusted):
-            break
-    return str(current)
+    address = normalise_ip(peer)
+    if address is None:
+        return peer
+    caller = peer
+    if is_trusted(address, trusted):
+        hops = [hop for value in forwarded_for for hop in value.split(",") if hop.strip()]
+        for hop in reversed(hops):
+            address = normalise_ip(hop)
+            if address is None:
+                break  # garbage in the chain: stop at the last address we could trust
+            caller = hop
+            if not is_trusted(address, trusted):
+                break
+    return canonical_ip(caller)
 
 
 def parse_client_network(spec: str) -> Network:

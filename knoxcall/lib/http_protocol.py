@@ -83,6 +83,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self._field_count = 0
         self._refusal = 0  # the status to answer instead of uvicorn's 400, once a limit is hit
         self._head_timer: asyncio.TimerHandle | None = None
+        self._head_began = 0.0  # the loop's time when the current head began
         self._started = False  # a request has begun on this connection
 
     def connection_made(self, transport) -> None:
@@ -103,10 +104,13 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        self._end_head()
         self._in_head, self._head_bytes, self._parsed_head, self._field_count = True, 0, 0, 0
         self._started = True
-        self._head_timer = self.loop.call_later(self.head_timeout, self._head_timed_out)
+        self._head_began = self.loop.time()
+        # One timer per connection, not one per request: when it fires during a later head than the one it
+        # was set for, it is set again for that head's own deadline (see _head_timed_out).
+        if self._head_timer is None:
+            self._head_timer = self.loop.call_later(self.head_timeout, self._head_timed_out)
 
     def on_url(self, url: bytes) -> None:
         self._count(len(url))
@@ -128,7 +132,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             raise HeadTooLarge
 
     def on_headers_complete(self) -> None:
-        self._end_head()
+        self._in_head = False
         super().on_headers_complete()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -146,7 +150,11 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         if self.transport.is_closing():
             return
         if self._in_head:
-            self._refuse(408, "Request header timeout.")
+            left = self._head_began + self.head_timeout - self.loop.time()
+            if left > 0:  # a later request's head, begun after this timer was set
+                self._head_timer = self.loop.call_later(left, self._head_timed_out)
+            else:
+                self._refuse(408, "Request header timeout.")
         elif not self._started:
             self.transport.close()  # connected, never sent a byte
 

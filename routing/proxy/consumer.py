@@ -3,7 +3,8 @@
 It works on raw ASGI events so bodies stream both ways (Channels' AsyncHttpConsumer buffers the request
 body), and it is not a Channels consumer at all: a consumer's dispatch loop would run
 `aclose_old_connections()` in a thread for every message, and even an instance per call costs on the hot
-path, while the proxy never touches the database. knoxcall/asgi.py calls `proxy` behind the framing guard.
+path, while the proxy never touches the database. knoxcall/asgi.py calls `proxy` behind the framing guard
+(routing/proxy/framing.py), which has refused malformed header fields and framing already.
 Every decision reads the in-memory route table (routing/proxy/snapshot.py).
 """
 
@@ -24,7 +25,6 @@ from .errors import GatewayError
 from .headers import (
     VIA_TOKEN,
     downstream_response_headers,
-    invalid_header,
     request_id_from,
     upstream_request_headers,
 )
@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 
 SMALL_BODY = 64 * 1024  # bodies up to this size with a Content-Length are read whole: one write upstream
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+READ_FIELDS = frozenset({b"content-length", b"transfer-encoding", b"via", b"host"})  # and every x- field
 
 
 def new_request_id() -> str:
@@ -142,9 +143,10 @@ class Call:
 
 
 def _read_headers(scope: dict) -> dict[bytes, list[bytes]]:
+    """The fields the proxy decides on, read in one pass over the caller's headers."""
     found: dict[bytes, list[bytes]] = {}
     for name, value in scope["headers"]:
-        if name.startswith(b"x-") or name in (b"content-length", b"transfer-encoding", b"via"):
+        if name.startswith(b"x-") or name in READ_FIELDS:
             found.setdefault(name, []).append(value)
     return found
 
@@ -220,7 +222,7 @@ async def _stream_body(receive, call: Call, cap: int) -> AsyncIterator[bytes]:
 
 def _forwarded_headers(scope: dict, found: dict, call: Call, route) -> list[tuple[bytes, bytes]]:
     headers = upstream_request_headers(scope["headers"])
-    host = next((v for n, v in scope["headers"] if n == b"host"), b"")
+    host = found[b"host"][0] if b"host" in found else b""
     headers += [
         (b"host", route.host_header),
         (b"x-forwarded-for", call.client_ip.encode()),
@@ -312,7 +314,8 @@ async def _forward(call: Call, url: str, headers: list, body: Body, route, upstr
         read=route.timeout_seconds,
         total=route.timeout_seconds,
     )
-    attempts = 2 if call.method in IDEMPOTENT and not isinstance(body, AsyncIterator) else 1
+    in_hand = body is None or isinstance(body, bytes)  # not a stream, which cannot be sent twice
+    attempts = 2 if call.method in IDEMPOTENT and in_hand else 1
     for attempt in range(attempts):
         try:
             response = await upstream.send(call.method, url, headers, body, timeouts)
@@ -375,7 +378,7 @@ async def _send_error(send, error: GatewayError, call: Call) -> None:
 async def _relay_response(send, response, call: Call) -> None:
     """Stream the upstream's answer; a failure mid-body propagates so the server aborts the connection."""
     own_limits = call.rate_limit_headers  # replace the upstream's copies: a caller must see one figure
-    headers = downstream_response_headers(response.headers, replaced=[name for name, _ in own_limits])
+    headers = downstream_response_headers(response.headers, replaced={name for name, _ in own_limits})
     headers += [
         (b"x-request-id", call.request_id.encode()),
         (b"x-knoxcall-environment", call.environment.encode()),
@@ -396,14 +399,6 @@ async def _relay_response(send, response, call: Call) -> None:
         previous = chunk
     call.finish()
     await send({"type": "http.response.body", "body": previous or b""})
-
-
-def _refuse_invalid_headers(scope: dict) -> None:
-    name = invalid_header(scope["headers"])
-    if name is not None:
-        shown = name[:100].decode("latin-1").encode("unicode_escape").decode()
-        message = f"Header '{shown}' is not a valid field name or its value holds a control character."
-        raise GatewayError("bad_request", message, close=True)
 
 
 async def _send_internal_error(send, call: Call) -> None:
@@ -427,7 +422,6 @@ async def proxy(scope: dict, receive, send, parts: ProxyParts = PRODUCTION) -> N
         call.client_ip = resolve_client_ip(
             peer, forwarded_for, parse_networks(tuple(settings.TRUSTED_PROXIES))
         )
-        _refuse_invalid_headers(scope)
         route = _choose_route(table, found, call, call.method)
         call.rate_limit_headers = await enforce_access(table, route, found, call, parts.limit)
         route = choose_side(table, route, found, call)  # once per call: a switch never moves it midway

@@ -42,6 +42,8 @@ GATEWAY_SET_REQUEST = frozenset(
 # Set by the gateway itself on the way back; an upstream's copy never reaches the caller, who would
 # otherwise see two request ids (or an environment the upstream chose) and could not tell which is ours.
 GATEWAY_SET_RESPONSE = frozenset({b"x-request-id"})
+REQUEST_NOT_FORWARDED = HOP_BY_HOP | GATEWAY_SET_REQUEST
+RESPONSE_NOT_FORWARDED = HOP_BY_HOP | GATEWAY_SET_RESPONSE
 KNOXCALL_PREFIX = b"x-knoxcall-"
 # RFC 9110 §5.1 and §5.5: a field name is a token; a field value is visible characters, spaces and tabs
 # (obs-text allowed). Anything else is refused rather than handed to the upstream client, which raises on it.
@@ -64,34 +66,30 @@ def connection_listed(headers: Iterable[tuple[bytes, bytes]]) -> set[bytes]:
     return listed
 
 
-def _drop(headers: Headers, extra: frozenset[bytes] | set[bytes]) -> Headers:
+def upstream_request_headers(headers: Headers) -> Headers:
+    """The caller's headers minus hop-by-hop, Connection-listed, gateway-set and x-knoxcall-* fields."""
     listed = connection_listed(headers)
     return [
         (name, value)
         for name, value in headers
-        if name not in HOP_BY_HOP and name not in extra and name not in listed
-    ]
-
-
-def upstream_request_headers(headers: Headers) -> Headers:
-    """The caller's headers minus hop-by-hop, Connection-listed, gateway-set and x-knoxcall-* fields."""
-    return [
-        (name, value)
-        for name, value in _drop(headers, GATEWAY_SET_REQUEST)
-        if not name.startswith(KNOXCALL_PREFIX)
+        if name not in REQUEST_NOT_FORWARDED and name not in listed and not name.startswith(KNOXCALL_PREFIX)
     ]
 
 
 def downstream_response_headers(
-    headers: Iterable[tuple[bytes, bytes]], replaced: Iterable[bytes] = ()
+    headers: Iterable[tuple[bytes, bytes]], replaced: frozenset[bytes] | set[bytes] = frozenset()
 ) -> Headers:
     """The upstream's response headers minus hop-by-hop, Connection-listed, x-knoxcall-* and gateway-set
     fields; `replaced` names more fields the gateway sets on this response (its rate-limit headers)."""
-    dropped = GATEWAY_SET_RESPONSE.union(replaced)
+    lowered = [(name.lower(), value) for name, value in headers]
+    listed = connection_listed(lowered)
     return [
         (name, value)
-        for name, value in _drop([(name.lower(), value) for name, value in headers], dropped)
-        if not name.startswith(KNOXCALL_PREFIX)
+        for name, value in lowered
+        if name not in RESPONSE_NOT_FORWARDED
+        and name not in replaced
+        and name not in listed
+        and not name.startswith(KNOXCALL_PREFIX)
     ]
 
 

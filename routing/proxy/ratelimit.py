@@ -19,6 +19,7 @@ import logging
 import math
 import time
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from django.conf import settings
 
@@ -35,8 +36,9 @@ class Limit:
     window: int  # seconds
 
 
-@dataclass(frozen=True, slots=True)
-class Verdict:
+class Verdict(NamedTuple):
+    """One limit's answer to a call (a named tuple: one is made per limit and call)."""
+
     allowed: bool
     limit: int
     remaining: int
@@ -75,29 +77,25 @@ def roll(state: list[float], now: float, window: int) -> float:
     return now - start
 
 
-def decide(state: list[float], limit: int, window: int, elapsed: float) -> tuple[bool, int, int, int]:
-    """(allowed, remaining after this call, window end, seconds until a call would pass)."""
+def decide(state: list[float], limit: int, window: int, elapsed: float) -> Verdict:
+    """One limit's verdict: allowed, remaining after this call, window end, seconds until a call passes."""
     start, current, previous = state
     estimate = previous * (window - elapsed) / window + current
-    allowed = estimate < limit
-    remaining = max(0, math.floor(limit - estimate - 1)) if allowed else 0
-    if allowed:
-        retry = 0.0
-    elif current >= limit:  # wait into the next window until this window's weight has faded enough
+    if estimate < limit:
+        return Verdict(True, limit, max(0, math.floor(limit - estimate - 1)), int(start + window), 1)
+    if current >= limit:  # wait into the next window until this window's weight has faded enough
         retry = (window - elapsed) + window * (1 - limit / current) if current else window - elapsed
     else:  # the previous window's share must fade
         retry = (window - (limit - current) * window / previous) - elapsed
-    return allowed, remaining, int(start + window), max(1, math.ceil(retry))
+    return Verdict(False, limit, 0, int(start + window), max(1, math.ceil(retry)))
 
 
-def _pick(results: list[tuple[bool, int, int, int]], limits: list[Limit]) -> Verdict:
+def _pick(verdicts: list[Verdict]) -> Verdict:
     """The verdict to report: the refusal lasting longest, else the limit closest to refusing."""
-    refused = [(r, lim) for r, lim in zip(results, limits, strict=True) if not r[0]]
+    refused = [verdict for verdict in verdicts if not verdict.allowed]
     if refused:
-        result, limit = max(refused, key=lambda pair: pair[0][3])
-    else:
-        result, limit = min(zip(results, limits, strict=True), key=lambda pair: pair[0][1])
-    return Verdict(result[0], limit.limit, result[1], result[2], result[3])
+        return max(refused, key=lambda verdict: verdict.retry_after)
+    return min(verdicts, key=lambda verdict: verdict.remaining)
 
 
 class MemoryLimiter:
@@ -110,15 +108,15 @@ class MemoryLimiter:
     async def check(self, limits: list[Limit]) -> Verdict:
         now = time.time()
         states = [self._state.setdefault(limit.name, [0.0, 0.0, 0.0]) for limit in limits]
-        results = [
+        verdicts = [
             decide(state, limit.limit, limit.window, roll(state, now, limit.window))
             for state, limit in zip(states, limits, strict=True)
         ]
-        if all(result[0] for result in results):
+        if all(verdict.allowed for verdict in verdicts):
             for state in states:
                 state[1] += 1
         self._prune(now, limits)
-        return _pick(results, limits)
+        return _pick(verdicts)
 
     def _prune(self, now: float, limits: list[Limit]) -> None:
         """Forget counters idle for two windows now and then, so memory stays bounded (the TTL's role)."""
@@ -228,8 +226,13 @@ class RedisLimiter:
         finally:
             self._probing = False
         self._down_until = 0.0
-        results = [tuple(raw[1 + 4 * i : 5 + 4 * i]) for i in range(len(limits))]
-        return _pick([(bool(r[0]), int(r[1]), int(r[2]), int(r[3])) for r in results], limits)
+        answers = [raw[1 + 4 * i : 5 + 4 * i] for i in range(len(limits))]
+        return _pick(
+            [
+                Verdict(bool(allowed), limit.limit, int(remaining), int(reset), int(retry))
+                for (allowed, remaining, reset, retry), limit in zip(answers, limits, strict=True)
+            ]
+        )
 
     def _failed_open(self, exc: Exception | None) -> None:
         stats.redis_failures += 1

@@ -53,6 +53,22 @@ def exchange(port: int, payload: bytes, *, pieces: int = 65536) -> bytes:
         return received
 
 
+def read_response(sock: socket.socket) -> bytes:
+    """One whole response with a Content-Length, however the server split its writes."""
+    received = b""
+    while b"\r\n\r\n" not in received:
+        received += sock.recv(65536)
+    head, _, body = received.partition(b"\r\n\r\n")
+    length = next(
+        int(line.split(b":")[1])
+        for line in head.lower().split(b"\r\n")
+        if line.startswith(b"content-length:")
+    )
+    while len(body) < length:
+        body += sock.recv(65536)
+    return head + b"\r\n\r\n" + body
+
+
 def json_error(answer: bytes) -> dict:
     """The gateway's JSON error body of a raw answer (the server's own refusals are JSON too)."""
     head, _, body = answer.partition(b"\r\n\r\n")
@@ -136,3 +152,19 @@ def test_it_never_writes_a_request_body_to_disk(demo_route, upstream, start_gate
     assert answer.startswith(b"HTTP/1.1 200 ")
     assert list(spool.iterdir()) == []
     assert len(upstream.received[0].body) == len(body)
+
+
+def test_it_times_each_head_from_its_own_start_on_a_kept_alive_connection(
+    demo_route, upstream, start_gateway
+):
+    gateway = start_gateway(KNOXCALL_HEADER_TIMEOUT="0.5")
+    with socket.create_connection(("127.0.0.1", gateway.port), timeout=30) as sock:
+        sock.sendall(HEAD + b"\r\n")
+        assert read_response(sock).startswith(b"HTTP/1.1 200 ")
+        time.sleep(0.3)  # the connection's timer was set at connect: it fires in the middle of the next head
+        began = time.monotonic()
+        sock.sendall(HEAD + b"X-Slow: ")
+        answer = sock.recv(65536)
+        waited = time.monotonic() - began
+    assert answer.startswith(b"HTTP/1.1 408 ")
+    assert waited >= 0.45  # the second head had its own half second
