@@ -18,6 +18,7 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from django.urls import path, re_path  # noqa: E402
 
 from analytics.consumers import AnalyticsConsumer  # noqa: E402
+from knoxcall.lib.http_date import http_date  # noqa: E402
 from knoxcall.lib.websocket import websocket_not_found  # noqa: E402
 from routing.proxy import framing, lifecycle  # noqa: E402
 from routing.proxy.consumer import proxy  # noqa: E402
@@ -26,6 +27,17 @@ ROUTE_HEADER = b"x-knoxcall-route"
 websocket_urlpatterns: list = [
     path("ws/analytics/", AllowedHostsOriginValidator(AuthMiddlewareStack(AnalyticsConsumer.as_asgi()))),
 ]
+
+
+def dated(send):
+    """The console's and the API's answers with a Date (uvicorn runs with --no-date-header)."""
+
+    async def send_dated(message):
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message.get("headers", ()), (b"date", http_date())]}
+        await send(message)
+
+    return send_dated
 
 
 def build_application(websocket_routes: list | None = None):
@@ -42,7 +54,7 @@ def build_application(websocket_routes: list | None = None):
             for name, _ in scope["headers"]:
                 if name == ROUTE_HEADER:
                     return await proxy_app(scope, receive, send)
-            return await django_app(scope, receive, send)
+            return await django_app(scope, receive, dated(send))
         if kind == "websocket":
             return await websocket_app(scope, receive, send)
         if kind == "lifespan":

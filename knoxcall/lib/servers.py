@@ -80,6 +80,10 @@ def server_command(
         str(limits.keepalive_timeout),
         "--no-access-log",
         "--no-proxy-headers",
+        # No `server: uvicorn` (it names the software to every caller) and no Date of uvicorn's: a proxied
+        # answer keeps the upstream's, the gateway dates its own (knoxcall/lib/http_date.py).
+        "--no-server-header",
+        "--no-date-header",
     ]
     if workers > 1:
         command += ["--workers", str(workers)]

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from django.conf import settings
 
 from knoxcall.lib.client_ip import parse_networks, resolve_client_ip
+from knoxcall.lib.http_date import http_date
 from secrets_vault.injection import Injection, InjectionRefused
 from secrets_vault.rendering import RenderContext
 
@@ -356,6 +357,7 @@ def _release_headers(call: Call) -> list[tuple[bytes, bytes]]:
 async def _send_error(send, error: GatewayError, call: Call) -> None:
     body = error.body(call.request_id)
     headers = [
+        (b"date", http_date()),
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),
         (b"x-request-id", call.request_id.encode()),
@@ -389,6 +391,8 @@ async def _relay_response(send, response, call: Call) -> None:
         headers.append((b"x-knoxcall-failover-from", call.failover_from.encode()))
     if call.variant:
         headers += _release_headers(call)
+    if not any(name == b"date" for name, _ in headers):  # an upstream without a clock (RFC 9110 §6.6.1)
+        headers.append((b"date", http_date()))
     call.status = response.status
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
     previous = None

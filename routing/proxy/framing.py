@@ -16,6 +16,8 @@ from urllib.parse import unquote
 
 from django.conf import settings
 
+from knoxcall.lib.http_date import http_date
+
 from .errors import GatewayError
 from .headers import invalid_header
 
@@ -131,6 +133,7 @@ async def _refuse(send, error: GatewayError) -> None:
 
     body = error.body(new_request_id())
     headers = [
+        (b"date", http_date()),
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),
         (b"connection", b"close"),

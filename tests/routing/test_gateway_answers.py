@@ -159,3 +159,15 @@ def test_a_header_with_a_control_character_never_reaches_the_upstream_under_uvic
     # Refused by the server's parser before the application runs, and still answered as the gateway's JSON.
     assert_gateway_error(raw, 400, "bad_request")
     assert upstream.received == []
+
+
+def test_every_answer_has_one_date_and_none_names_the_server_software(gateway, upstream, route):
+    proxied = gateway.get("/echo", environment="staging")
+    refused = gateway.get("/echo", route="no-such-route")
+    console = gateway.get("/healthz", route=None)
+
+    assert proxied.status_code == 200 and refused.status_code == 404 and console.status_code == 200
+    for answer in (proxied, refused, console):
+        assert len(answer.headers.get_list("date")) == 1
+        assert "uvicorn" not in ",".join(answer.headers.get_list("server")).lower()
+    assert len(proxied.headers.get_list("server")) == 1  # the upstream's own, passed on

@@ -36,6 +36,8 @@ class GatewayServer:
             timeout_graceful_shutdown=1,
             proxy_headers=False,
             http=LimitedHttpToolsProtocol,
+            server_header=False,
+            date_header=False,
         )
         self.server = uvicorn.Server(config)
 
