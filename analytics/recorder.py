@@ -18,6 +18,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import fields
 from datetime import datetime, tzinfo
+from json.encoder import encode_basestring_ascii
 from operator import attrgetter
 
 from django.conf import settings
@@ -105,7 +106,14 @@ def _uuid_hex(value: str | None) -> str | None:
 
 
 def _json(value: object) -> str:
-    return "[]" if value == [] else json.dumps(value)  # most calls inject no secret
+    """json.dumps of the names of the secrets a call injected, without the encoder it sets up per call (four
+    times the cost of encoding a few names)."""
+    if type(value) is list:
+        try:
+            return f"[{', '.join(map(encode_basestring_ascii, value))}]"
+        except TypeError:  # not a list of names: json.dumps encodes it, or says why not
+            pass
+    return json.dumps(value)
 
 
 def _statement() -> tuple[list[str], Callable[[RequestRecord], list]]:

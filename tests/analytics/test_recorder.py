@@ -111,6 +111,17 @@ def test_it_stores_each_call_at_its_instant_whatever_the_zone_it_was_taken_in(tr
     assert [stored[entry.request_id] for entry in entries] == instants
 
 
+def test_it_records_the_names_of_the_secrets_a_call_used_as_they_are(transactional_db):
+    recorder.flush()
+    names = [[], ["STRIPE_KEY"], ['quote"d', "clé", "back\\slash"]]
+    entries = [a_record(secrets_used=used) for used in names]
+    for entry in entries:
+        recorder.record(entry)
+    recorder.flush()
+    stored = dict(RequestLog.objects.values_list("request_id", "secrets_used"))
+    assert [stored[entry.request_id] for entry in entries] == names
+
+
 def test_it_drops_only_the_row_the_database_refuses_and_counts_it(transactional_db):
     recorder.flush()
     rejected = recorder.stats.rejected
