@@ -1,21 +1,27 @@
 #!/usr/bin/env python
-"""Request-log recorder throughput on PostgreSQL: rows/s through its real write path, nothing else.
+"""Request-log recorder throughput on PostgreSQL or SQLite: rows/s through its real write path, nothing else.
 
-    .venv/bin/python bench/recorder.py [--rows 100000] [--batch-sizes 500,2000] [--writers 1,2]
+    .venv/bin/python bench/recorder.py [--rows 100000] [--batch-sizes 500,2000] [--writers 1,2] [--sqlite]
 
 Each writer is its own process (as each gateway process has its own recorder) with DATABASE_URL pointing at
-a scratch database (created, migrated, dropped afterwards): it queues --rows RequestRecords with
-`analytics.recorder.record()` and times `recorder.flush()`, i.e. the same executemany the writer thread runs,
-with every index of the request log maintained. With several writers the figure is their sum over the
-slowest one's time: what the database takes from N gateway processes at once. Figures only.
+a scratch database (created, migrated, dropped afterwards; with --sqlite a scratch SQLite file, as the
+embedded default): it queues --rows RequestRecords with `analytics.recorder.record()` and times
+`recorder.flush()`, i.e. the same COPY or executemany the writer thread runs, with every index of the
+request log maintained. With several writers the figure is their sum over the slowest one's time: what the
+database takes from N gateway processes at once. The CPU the writers spent per row is what each gateway
+process pays for its log (on PostgreSQL the server's own work is elsewhere): on a shared machine it varies
+less than the rate. Figures only.
 """
 
 import argparse
+import contextlib
 import os
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -69,12 +75,13 @@ def child(rows: int, batch_size: int) -> None:
     settings.PROXY_RECORDER_MAX_QUEUE = rows + 1
     for entry in _records(rows):
         recorder.record(entry)
-    began = time.perf_counter()
+    began, cpu = time.perf_counter(), time.thread_time()
     written = recorder.flush()
-    print(f"{written} {time.perf_counter() - began:.3f}")
+    print(f"{written} {time.perf_counter() - began:.3f} {time.thread_time() - cpu:.3f}")
 
 
-def _writers(env: dict, rows: int, batch_size: int, writers: int) -> tuple[int, float]:
+def _writers(env: dict, rows: int, batch_size: int, writers: int) -> tuple[int, float, float]:
+    """Rows written, the slowest writer's seconds and the CPU seconds of all of them."""
     command = [sys.executable, __file__, "--child", "--rows", str(rows), "--batch-sizes", str(batch_size)]
     processes = [
         subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.PIPE, text=True)
@@ -83,23 +90,48 @@ def _writers(env: dict, rows: int, batch_size: int, writers: int) -> tuple[int, 
     results = [process.communicate()[0].split() for process in processes]
     if any(process.returncode for process in processes):
         raise RuntimeError("a writer failed")
-    return sum(int(r[0]) for r in results), max(float(r[1]) for r in results)
+    return (
+        sum(int(r[0]) for r in results),
+        max(float(r[1]) for r in results),
+        sum(float(r[2]) for r in results),
+    )
+
+
+@contextlib.contextmanager
+def _database(sqlite: bool) -> Iterator[dict]:
+    """The writers' environment, on a scratch database migrated for them."""
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "knoxcall.settings", "PYTHONPATH": str(ROOT)}
+    env["LOG_LEVEL"] = "WARNING"
+    if sqlite:
+        env.pop("DATABASE_URL", None)
+        with tempfile.TemporaryDirectory(prefix="knoxcall-bench-recorder-") as data_dir:
+            yield _migrated({**env, "KNOXCALL_DATA_DIR": data_dir})
+    else:
+        with scratch_database(DATABASE) as url:
+            yield _migrated({**env, "DATABASE_URL": url})
+
+
+def _migrated(env: dict) -> dict:
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], env=env, cwd=ROOT, check=True)
+    return env
 
 
 def run(
-    rows: int = 100_000, batch_sizes: tuple[int, ...] = (500, 2000), writers: tuple[int, ...] = (1, 2)
+    rows: int = 100_000,
+    batch_sizes: tuple[int, ...] = (500, 2000),
+    writers: tuple[int, ...] = (1, 2),
+    sqlite: bool = False,
 ) -> list[str]:
-    lines = [f"recorder on PostgreSQL: {rows:,} rows per writer, every request-log index maintained"]
-    with scratch_database(DATABASE) as url:
-        env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "knoxcall.settings"}
-        env.update(PYTHONPATH=str(ROOT), LOG_LEVEL="WARNING")
-        subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], env=env, cwd=ROOT, check=True)
+    database = "SQLite" if sqlite else "PostgreSQL"
+    lines = [f"recorder on {database}: {rows:,} rows per writer, every request-log index maintained"]
+    with _database(sqlite) as env:
         for count in writers:
             for batch_size in batch_sizes:
-                written, seconds = _writers(env, rows, batch_size, count)
+                written, seconds, cpu = _writers(env, rows, batch_size, count)
                 lines.append(
                     f"  {count} writer{'s' if count > 1 else ' '} batch {batch_size:>5}: "
-                    f"{written:>8,} rows in {seconds:6.2f} s = {written / seconds:>8,.0f} rows/s"
+                    f"{written:>8,} rows in {seconds:6.2f} s = {written / seconds:>8,.0f} rows/s, "
+                    f"writer CPU {cpu / written * 1e6:5.1f} µs/row"
                 )
     return lines
 
@@ -113,12 +145,14 @@ def main() -> None:
         "--batch-sizes", default="500,2000", help="PROXY_RECORDER_BATCH_SIZE values to compare"
     )
     parser.add_argument("--writers", default="1,2", help="writer processes at once (one per gateway process)")
+    parser.add_argument("--sqlite", action="store_true", help="a scratch SQLite file instead of PostgreSQL")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     sizes = tuple(int(s) for s in args.batch_sizes.split(","))
     if args.child:
         return child(args.rows, sizes[0])
-    print("\n".join(run(args.rows, sizes, tuple(int(w) for w in args.writers.split(",")))))
+    writers = tuple(int(w) for w in args.writers.split(","))
+    print("\n".join(run(args.rows, sizes, writers, args.sqlite)))
 
 
 if __name__ == "__main__":

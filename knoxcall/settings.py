@@ -166,7 +166,10 @@ PROXY_POOL_SIZE = env.int("KNOXCALL_POOL_SIZE", default=200)
 PROXY_UPSTREAM_CLIENT = env.str("KNOXCALL_UPSTREAM_CLIENT", default="http1")
 PROXY_CONFIG_POLL_SECONDS = env.float("KNOXCALL_CONFIG_POLL_SECONDS", default=0.25)
 PROXY_RECORDER_FLUSH_SECONDS = env.float("KNOXCALL_RECORDER_FLUSH_SECONDS", default=0.5)
-PROXY_RECORDER_BATCH_SIZE = env.int("KNOXCALL_RECORDER_BATCH_SIZE", default=500)
+# Rows per insert. Each commit writes every index page its rows touched (request ids are random), so on
+# SQLite a batch of 2,000 costs the gateway ~2.5 µs less CPU per call than one of 500 (the flush interval,
+# not the size, bounds the batches below ~4,000 calls/s).
+PROXY_RECORDER_BATCH_SIZE = env.int("KNOXCALL_RECORDER_BATCH_SIZE", default=2000)
 PROXY_RECORDER_MAX_QUEUE = env.int("KNOXCALL_RECORDER_MAX_QUEUE", default=100_000)
 # The longest the event loop waits for the GIL while a background thread (recorder, table watcher) runs
 # Python: the interpreter's switch interval, 5 ms by default, set in the gateway process at start-up.

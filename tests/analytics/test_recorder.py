@@ -8,7 +8,7 @@ value longer than its varchar column fails the INSERT (SQLite would store it).
 import logging
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 import httpx
 import pytest
@@ -95,6 +95,31 @@ def test_it_bounds_every_recorded_value_to_its_column(transactional_db):
     assert set(rows) == {entry.request_id for entry in [long_one, *normal]}
     bounded = rows[long_one.request_id]
     assert (len(bounded.method), len(bounded.upstream_host), len(bounded.path)) == (16, 255, 2048)
+
+
+def test_it_stores_each_call_at_its_instant_whatever_the_zone_it_was_taken_in(transactional_db):
+    recorder.flush()
+    instants = [
+        datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone(timedelta(hours=2))),  # whole seconds print shorter
+        datetime(2026, 1, 2, 3, 4, 5, 678, tzinfo=UTC),
+    ]
+    entries = [a_record(timestamp=instant) for instant in instants]
+    for entry in entries:
+        recorder.record(entry)
+    recorder.flush()
+    stored = dict(RequestLog.objects.values_list("request_id", "timestamp"))
+    assert [stored[entry.request_id] for entry in entries] == instants
+
+
+def test_it_records_the_names_of_the_secrets_a_call_used_as_they_are(transactional_db):
+    recorder.flush()
+    names = [[], ["STRIPE_KEY"], ['quote"d', "clé", "back\\slash"]]
+    entries = [a_record(secrets_used=used) for used in names]
+    for entry in entries:
+        recorder.record(entry)
+    recorder.flush()
+    stored = dict(RequestLog.objects.values_list("request_id", "secrets_used"))
+    assert [stored[entry.request_id] for entry in entries] == names
 
 
 def test_it_drops_only_the_row_the_database_refuses_and_counts_it(transactional_db):
