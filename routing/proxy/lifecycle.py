@@ -5,6 +5,7 @@ warms up lazily and the recorder flushes at exit.
 """
 
 import asyncio
+import gc
 import logging
 import sys
 
@@ -26,6 +27,19 @@ def start_background() -> None:
         key_usage.start()
     finally:
         connection.close()
+    freeze_startup_objects()
+
+
+def freeze_startup_objects() -> None:
+    """Keep what start-up made (Django, the apps, the route table) out of every later garbage collection.
+
+    A full collection walks every tracked object: with the whole process in the oldest generation it
+    stopped the event loop for 50-130 ms now and then, which was the gateway's p99 at 32 connections
+    (bench/report.py: 74 ms with the collector on, 11 ms with it off). Frozen objects are still freed by
+    reference counting; only cycles among them wait, and start-up objects live as long as the process.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def stop_background() -> None:

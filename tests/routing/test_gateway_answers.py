@@ -1,6 +1,7 @@
 """Every answer the gateway makes itself is JSON with a code, and it never repeats an upstream's copy of its
 own headers: odd headers, deeply nested bodies, unknown WebSocket paths and its own unexpected failures."""
 
+import gc
 import json
 import logging
 import socket
@@ -183,3 +184,14 @@ def test_the_gateways_request_ids_are_32_hex_digits_that_grow_with_time():
     clock = [i[:13] for i in ids]
     assert clock == sorted(clock)
     assert abs(int(clock[-1], 16) - time.time_ns() // 1000) < 1_000_000  # microseconds of now
+
+
+def test_start_up_objects_are_kept_out_of_later_collections():
+    from routing.proxy import lifecycle
+
+    gc.unfreeze()
+    try:
+        lifecycle.freeze_startup_objects()
+        assert gc.get_freeze_count() > 10_000  # Django, the apps and the tests' modules, at least
+    finally:
+        gc.unfreeze()
