@@ -18,6 +18,8 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import fields
 from datetime import datetime, tzinfo
+from functools import lru_cache
+from itertools import chain
 from json.encoder import encode_basestring_ascii
 from operator import attrgetter
 
@@ -42,7 +44,7 @@ class Stats:
     written = 0  # rows inserted
     dropped = 0  # oldest records discarded because the queue was full (the database was away too long)
     rejected = 0  # records the database refused for their values, dropped so the rest could be written
-    deepest_queue = 0  # the most records waiting at the start of a flush: a writer falling behind shows here
+    deepest_queue = 0  # the most records waiting before a batch: a writer falling behind shows here
 
     @property
     def enqueued(self) -> int:
@@ -72,6 +74,7 @@ def record(entry: RequestRecord) -> None:
 
 
 def _take_batch() -> list[RequestRecord]:
+    stats.deepest_queue = max(stats.deepest_queue, len(_queue))  # before every batch, so a lag shows
     batch = []
     while _queue and len(batch) < settings.PROXY_RECORDER_BATCH_SIZE:
         batch.append(_queue.popleft())
@@ -171,10 +174,10 @@ def _insert_sql(columns: list[str]) -> str:
 
 
 def _insert(batch: list[RequestRecord]) -> None:
-    """The whole batch in one statement and one transaction: COPY on PostgreSQL, executemany elsewhere.
+    """The whole batch in one transaction: COPY on PostgreSQL, multi-row INSERTs on SQLite.
 
-    Through the driver's cursor (Django's errors still): the batch is one statement, so Django's query
-    logging and wrappers around it only cost time.
+    Through the driver (Django's errors still): the batch is a few statements, so Django's query logging
+    and wrappers around them only cost time.
     """
     columns, parameters = _statement()
     rows = [parameters(entry) for entry in batch]
@@ -182,7 +185,30 @@ def _insert(batch: list[RequestRecord]) -> None:
         if connection.vendor == "postgresql":
             _copy(cursor.cursor, columns, rows)
         else:
-            cursor.cursor.executemany(_insert_sql(columns), rows)
+            _insert_many(columns, rows)
+
+
+def _insert_many(columns: list[str], rows: list[list]) -> None:
+    """As many rows per INSERT as SQLite takes parameters. executemany steps once per row, and every step
+    lets go of the GIL and must win it back from a busy event loop (up to the switch interval each time):
+    at full load the writer fell behind the proxy and the queue overflowed. A statement of many rows does
+    that once."""
+    per_statement = max(1, connection.features.max_query_params // len(columns))
+    for start in range(0, len(rows), per_statement):
+        chunk = rows[start : start + per_statement]
+        connection.connection.execute(_multi_row_sql(tuple(columns), len(chunk)), list(chain(*chunk)))
+
+
+@lru_cache(maxsize=8)
+def _multi_row_sql(columns: tuple[str, ...], rows: int) -> str:
+    from .models import RequestLog
+
+    quote = connection.ops.quote_name
+    row = f"({', '.join('?' * len(columns))})"
+    return (
+        f"INSERT INTO {quote(RequestLog._meta.db_table)} ({', '.join(quote(c) for c in columns)}) "
+        f"VALUES {', '.join([row] * rows)}"
+    )
 
 
 def _copy(cursor, columns: list[str], rows: list[list]) -> None:
@@ -233,7 +259,6 @@ def flush() -> int:
     """Write everything queued now; returns the number of rows written."""
     written = 0
     with _flush_lock:
-        stats.deepest_queue = max(stats.deepest_queue, len(_queue))
         while batch := _take_batch():
             try:
                 _insert(batch)

@@ -34,13 +34,14 @@ DATABASE = f"{DEFAULT_SERVER}/knoxcall_bench_recorder"
 
 
 def _records(count: int):
+    from routing.proxy.consumer import new_request_id  # time-ordered, as the gateway's own ids are
     from routing.proxy.records import RequestRecord
 
     routes = [str(uuid.uuid4()) for _ in range(20)]
     key = str(uuid.uuid4())
     for i in range(count):
         yield RequestRecord(
-            request_id=uuid.uuid4().hex,
+            request_id=new_request_id(),
             timestamp=datetime.now(UTC),
             route_id=routes[i % 20],
             route_slug=f"route-{i % 20}",
