@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Soak: the gateway with every check on, at the highest rate one process sustains, for a minute.
 
-    .venv/bin/python bench/soak.py [--seconds 60] [--warm-up 10] [--connections 32] [--redis URL]
+    .venv/bin/python bench/soak.py [--seconds 60] [--warm-up 30] [--connections 32] [--redis URL]
         [--postgres]
 
 Sets up what `make bench` measures (bench/proxy.py: an nginx upstream, the gateway under uvicorn as
@@ -144,7 +144,7 @@ def _report(
 
 def run(
     seconds: int | None = None,
-    warm_up: int = 10,
+    warm_up: int = 30,  # the RSS climbs for about 30 s at full load (allocator high-water marks), then stays
     connections: int = 32,
     redis: str | None = None,
     postgres: bool | None = None,
@@ -182,7 +182,7 @@ def main() -> None:
     )
     parser.add_argument("--seconds", type=int, default=None, help="soak length after the warm-up (60)")
     parser.add_argument(
-        "--warm-up", type=int, default=10, help="seconds of load before the first RSS reading"
+        "--warm-up", type=int, default=30, help="seconds of load before the first RSS reading"
     )
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--redis", default=None, help="REDIS_URL for the rate limits (default: $REDIS_URL)")
