@@ -43,12 +43,12 @@ def _generate_sql(table: str, routes: list[str]) -> str:
     return f"""
     INSERT INTO {table} (request_id, timestamp, route_id, route_slug, environment, method, path, query,
         status, latency_ms, bytes_in, bytes_out, client_ip, upstream_host, error_code, error_detail,
-        api_key_id, secrets_used, failover_from, rolled_up)
+        api_key_id, secrets_used, failover_from, release_id, variant, rolled_up)
     SELECT md5(i::text), %(since)s + make_interval(secs => %(span)s * i::float8 / %(rows)s),
         r.route, 'route-' || r.n, e.name,
         CASE WHEN i %% 10 < 8 THEN 'GET' WHEN i %% 10 = 8 THEN 'POST' ELSE 'DELETE' END,
         '/api/users/' || (i %% 1000), 'page=' || (i %% 7), s.status, (i %% 997) * 0.7 + 0.3,
-        0, 512, c.ip, 'upstream.internal:8080', s.code, '', NULL, '["BENCH_TOKEN"]'::jsonb, '',
+        0, 512, c.ip, 'upstream.internal:8080', s.code, '', NULL, '["BENCH_TOKEN"]'::jsonb, '', NULL, '',
         i < %(rows)s - 10000
     FROM generate_series(%(start)s, %(stop)s - 1) AS i,
     LATERAL (SELECT CASE WHEN i %% 100003 = 0 THEN {RARE_ROUTE} ELSE i %% 20 END AS n) AS rn,
