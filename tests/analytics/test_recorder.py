@@ -103,23 +103,22 @@ def test_it_stores_each_call_at_its_instant_whatever_the_zone_it_was_taken_in(tr
         datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone(timedelta(hours=2))),  # whole seconds print shorter
         datetime(2026, 1, 2, 3, 4, 5, 678, tzinfo=UTC),
     ]
-    entries = [a_record(timestamp=instant) for instant in instants]
-    for entry in entries:
-        recorder.record(entry)
-    recorder.flush()
-    stored = dict(RequestLog.objects.values_list("request_id", "timestamp"))
-    assert [stored[entry.request_id] for entry in entries] == instants
+    assert stored_as([a_record(timestamp=instant) for instant in instants], "timestamp") == instants
 
 
 def test_it_records_the_names_of_the_secrets_a_call_used_as_they_are(transactional_db):
     recorder.flush()
     names = [[], ["STRIPE_KEY"], ['quote"d', "clé", "back\\slash"]]
-    entries = [a_record(secrets_used=used) for used in names]
+    assert stored_as([a_record(secrets_used=used) for used in names], "secrets_used") == names
+
+
+def stored_as(entries: list, column: str) -> list:
+    """Record the entries through the recorder; each one's `column` as the request log stored it."""
     for entry in entries:
         recorder.record(entry)
     recorder.flush()
-    stored = dict(RequestLog.objects.values_list("request_id", "secrets_used"))
-    assert [stored[entry.request_id] for entry in entries] == names
+    stored = dict(RequestLog.objects.values_list("request_id", column))
+    return [stored[entry.request_id] for entry in entries]
 
 
 def test_it_drops_only_the_row_the_database_refuses_and_counts_it(transactional_db):

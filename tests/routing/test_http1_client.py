@@ -93,6 +93,13 @@ async def fetch(client, url, method="GET", headers=(), body=None, timeouts=FAST)
         await response.release()
 
 
+async def refusal(client, url, **kwargs) -> str:
+    """The gateway error code a call that must fail raised."""
+    with pytest.raises(UpstreamError) as refused:
+        await fetch(client, url, **kwargs)
+    return refused.value.code
+
+
 @pytest.fixture(autouse=True)
 def loopback_upstreams(settings):
     settings.UPSTREAM_ALLOWED_HOSTS = ["127.0.0.1"]
@@ -196,23 +203,14 @@ def test_a_header_value_with_a_line_break_is_never_sent():
 
 
 def test_a_connection_closed_before_any_answer_is_upstream_unavailable():
-    async def exchange(client, upstream):
-        with pytest.raises(UpstreamError) as refused:
-            await fetch(client, upstream.url + "/")
-        return refused.value.code
-
-    code, _ = call([CLOSE], exchange)
+    code, _ = call([CLOSE], lambda client, upstream: refusal(client, upstream.url + "/"))
 
     assert code == "upstream_unavailable"
 
 
 def test_no_answer_within_the_read_timeout_is_upstream_timeout():
-    async def exchange(client, upstream):
-        with pytest.raises(UpstreamError) as refused:
-            await fetch(client, upstream.url + "/", timeouts=Timeouts(connect=1, read=0.3, total=1))
-        return refused.value.code
-
-    code, _ = call([HANG], exchange)
+    quick = Timeouts(connect=1, read=0.3, total=1)
+    code, _ = call([HANG], lambda client, upstream: refusal(client, upstream.url + "/", timeouts=quick))
 
     assert code == "upstream_timeout"
 
@@ -239,9 +237,7 @@ def test_a_refused_port_is_upstream_unavailable():
         url = upstream.url
         upstream.server.close()
         await upstream.server.wait_closed()
-        with pytest.raises(UpstreamError) as refused:
-            await fetch(client, url + "/")
-        return refused.value.code
+        return await refusal(client, url + "/")
 
     code, _ = call([], exchange)
 
@@ -251,12 +247,7 @@ def test_a_refused_port_is_upstream_unavailable():
 def test_a_literal_address_the_allow_list_does_not_cover_is_refused_before_connecting(settings):
     settings.UPSTREAM_ALLOWED_HOSTS = []
 
-    async def exchange(client, upstream):
-        with pytest.raises(UpstreamError) as refused:
-            await fetch(client, upstream.url + "/")
-        return refused.value.code
-
-    code, upstream = call([OK], exchange)
+    code, upstream = call([OK], lambda client, upstream: refusal(client, upstream.url + "/"))
 
     assert code == "upstream_forbidden"
     assert upstream.connections == 0
