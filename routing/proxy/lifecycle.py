@@ -56,8 +56,8 @@ async def lifespan(scope, receive, send) -> None:
         message = await receive()
         if message["type"] == "lifespan.startup":
             # A call that arrives while the recorder builds a batch or the watcher applies a table change
-            # waits for the GIL up to the switch interval: at the default 5 ms, that is the p99 at 1
-            # connection (README "Benchmarks").
+            # waits for the GIL up to the switch interval: the p99 at 1 connection was about 3.8 ms at the
+            # default 5 ms, 2.9-3.5 ms at 1 ms (bench/report.py, same machine, same hour).
             sys.setswitchinterval(settings.PROXY_GIL_SWITCH_SECONDS)
             try:
                 await asyncio.to_thread(start_background)
