@@ -54,7 +54,10 @@ def main(base_url: str, api_key: str, upstream_url: str) -> dict:
     def call():
         return client.call(route["slug"], path="/orders/42", query={"x": "1"}, environment="qa")
 
-    response = until(call, lambda r: r.status_code != 404)  # the gateway sees new routes within a second
+    # The gateway applies configuration within its poll interval (0.25 s here): a call made at once can be
+    # served by a table that has the route but not yet the qa override written just before it.
+    time.sleep(1.0)
+    response = until(call, lambda r: r.status_code != 404)
     seen["call"] = {
         "status": response.status_code,
         "body": response.json(),
