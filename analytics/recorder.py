@@ -17,7 +17,7 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import fields
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from functools import lru_cache
 from itertools import chain
 from json.encoder import encode_basestring_ascii
@@ -60,6 +60,7 @@ class Stats:
 
 stats = Stats()
 _queue: deque[RequestRecord] = deque()
+ROWS_PER_STATEMENT = 100  # SQLite: a statement's values, bound in one call while the GIL is held
 _flush_lock = threading.Lock()
 
 
@@ -91,16 +92,19 @@ def _bounded(convert: Callable | None, max_length: int | None) -> Callable | Non
     return lambda v: convert(v[:max_length] if isinstance(v, str) else v)
 
 
-def _sqlite_datetime(tz: tzinfo) -> Callable[[datetime | None], str | None]:
-    """SQLite's adapt_datetimefield_value under USE_TZ without its per-call checks (1.4 → 0.6 µs a row): an
-    aware value as naive text in the connection's zone, a naive one as it is."""
+def _sqlite_datetime(tz: tzinfo) -> Callable[[float], str]:
+    """A record's instant as SQLite's adapt_datetimefield_value stores an aware value under USE_TZ (naive
+    text in the connection's zone), without its per-call checks."""
 
-    def adapt(value: datetime | None) -> str | None:
-        if value is None:
-            return None  # refused by the column (NOT NULL), so the row alone is dropped
-        return str(value.astimezone(tz).replace(tzinfo=None) if value.utcoffset() is not None else value)
+    def adapt(instant: float) -> str:
+        return str(datetime.fromtimestamp(instant, tz).replace(tzinfo=None))
 
     return adapt
+
+
+def _datetime(adapt: Callable[[datetime], object]) -> Callable[[float], object]:
+    """A record's instant as the backend's own adapter stores an aware datetime."""
+    return lambda instant: adapt(datetime.fromtimestamp(instant, UTC))
 
 
 def _uuid_hex(value: str | None) -> str | None:
@@ -140,7 +144,7 @@ def _statement() -> tuple[list[str], Callable[[RequestRecord], list]]:
         "timestamp": (
             _sqlite_datetime(connection.timezone)
             if connection.vendor == "sqlite" and settings.USE_TZ
-            else connection.ops.adapt_datetimefield_value
+            else _datetime(connection.ops.adapt_datetimefield_value)
         ),
         "secrets_used": _json,
         "route_id": uuid_text,
@@ -189,17 +193,24 @@ def _insert(batch: list[RequestRecord]) -> None:
 
 
 def _insert_many(columns: list[str], rows: list[list]) -> None:
-    """As many rows per INSERT as SQLite takes parameters. executemany steps once per row, and every step
-    lets go of the GIL and must win it back from a busy event loop (up to the switch interval each time):
-    at full load the writer fell behind the proxy and the queue overflowed. A statement of many rows does
-    that once."""
-    per_statement = max(1, connection.features.max_query_params // len(columns))
-    for start in range(0, len(rows), per_statement):
-        chunk = rows[start : start + per_statement]
-        connection.connection.execute(_multi_row_sql(tuple(columns), len(chunk)), list(chain(*chunk)))
+    """Statements of ROWS_PER_STATEMENT rows, the rest one row a step.
+
+    executemany steps once per row, and in a writer thread every step lets go of the GIL and must win it
+    back from a busy event loop (up to the switch interval each time): at full load it fell behind the proxy.
+    Statements of many rows do that once each. Their length is fixed because SQLite's module keeps every
+    distinct statement prepared (128 of them): one for each batch length grew the writer's memory by about
+    6 MiB a second under load, each statement of ~1,500 rows holding megabytes.
+    """
+    per_statement = min(ROWS_PER_STATEMENT, max(1, connection.features.max_query_params // len(columns)))
+    whole = len(rows) - len(rows) % per_statement
+    sql = _multi_row_sql(tuple(columns), per_statement)
+    for start in range(0, whole, per_statement):
+        connection.connection.execute(sql, list(chain(*rows[start : start + per_statement])))
+    if whole < len(rows):
+        connection.connection.executemany(_multi_row_sql(tuple(columns), 1), rows[whole:])
 
 
-@lru_cache(maxsize=8)
+@lru_cache(maxsize=4)
 def _multi_row_sql(columns: tuple[str, ...], rows: int) -> str:
     from .models import RequestLog
 
@@ -276,7 +287,26 @@ def flush() -> int:
 
 
 _writer = PeriodicFlusher("knoxcall-recorder", flush, lambda: settings.PROXY_RECORDER_FLUSH_SECONDS)
-start = _writer.start
+wake = _writer.wake
+
+
+def waiting() -> int:
+    return len(_queue)
+
+
+def start() -> None:
+    """Start writing: from a child process when PROXY_RECORDER_PROCESS is on and the database is not in
+    this process's memory (the child then becomes the proxy's writer), else from a thread of this one."""
+    from routing.proxy import records
+
+    from . import writer_process
+
+    if settings.PROXY_RECORDER_PROCESS and writer_process.supported():
+        child = writer_process.ChildWriter()
+        records.install(child)
+        child.start()
+    else:
+        _writer.start()
 
 
 def stop() -> None:

@@ -22,7 +22,6 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,7 +41,7 @@ def _records(count: int):
     for i in range(count):
         yield RequestRecord(
             request_id=new_request_id(),
-            timestamp=datetime.now(UTC),
+            timestamp=time.time(),
             route_id=routes[i % 20],
             route_slug=f"route-{i % 20}",
             environment=("production", "staging", "development")[i % 3],

@@ -24,6 +24,8 @@ import tempfile
 import threading
 from pathlib import Path
 
+import psutil
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -45,11 +47,13 @@ RECORDER_LINE = re.compile(
     r"request log recorder: (\d+) queued, (\d+) written, (\d+) dropped .*?, (\d+) rejected .*?, "
     r"(\d+) waiting, deepest queue (\d+)"
 )
+SHIPPER_LINE = re.compile(r"request log shipper: (\d+) shipped .*?, (\d+) dropped .*?, (\d+) unsent")
 
 
 def rss_kib(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as status:
-        return int(next(line for line in status if line.startswith("VmRSS:")).split()[1])
+    """The RSS of the gateway and of its request-log writer process (analytics/writer_process.py)."""
+    gateway = psutil.Process(pid)
+    return sum(process.memory_info().rss for process in [gateway, *gateway.children()]) // 1024
 
 
 class RssSampler(threading.Thread):
@@ -97,7 +101,8 @@ def soak(env: dict, work: Path, args) -> list[str]:
         stop([gateway], timeout=30)  # a clean shutdown: the recorder drains and logs its line
     finally:
         stop([process for process in (gateway, nginx) if process])
-    recorder = RECORDER_LINE.search((work / "gateway.log").read_text())
+    gateway_log = (work / "gateway.log").read_text()
+    recorder, shipper = RECORDER_LINE.search(gateway_log), SHIPPER_LINE.search(gateway_log)
     sent = warm["requests"] + main["requests"]
     return _report(
         args,
@@ -105,6 +110,7 @@ def soak(env: dict, work: Path, args) -> list[str]:
         main,
         (rss_warm, _half_way(sampler.samples, rss_warm), rss_end, max(sampler.samples, default=rss_end)),
         recorder,
+        shipper,
         sent,
         rows_logged(env),
     )
@@ -116,7 +122,7 @@ def _half_way(samples: list[int], default: int) -> int:
 
 
 def _report(
-    args, warm: dict, main: dict, rss: tuple[int, int, int, int], recorder, sent: int, rows: int
+    args, warm: dict, main: dict, rss: tuple[int, int, int, int], recorder, shipper, sent: int, rows: int
 ) -> list[str]:
     rss_warm, rss_half, rss_end, rss_peak = rss
     database, limits = "PostgreSQL" if args.postgres else "SQLite", "in Redis" if args.redis else "in memory"
@@ -126,13 +132,17 @@ def _report(
         f"every check on ({database}, rate limits {limits})",
         f"  {main['requests']:,} calls, {main['rps']:,.0f} req/s, p99 {main['p99']:.1f} ms; "
         f"non-2xx: {non2xx}, socket errors: {socket_errors}",
-        f"  gateway RSS: {rss_warm / 1024:.1f} MiB after the warm-up, {rss_end / 1024:.1f} MiB at the end "
+        f"  gateway RSS (with its writer process): {rss_warm / 1024:.1f} MiB after the warm-up, "
+        f"{rss_end / 1024:.1f} MiB at the end "
         f"({(rss_end - rss_warm) / rss_warm:+.1%}), peak {rss_peak / 1024:.1f} MiB; over the second half "
         f"{(rss_end - rss_half) / rss_half:+.1%} (a leak keeps growing there, a filling cache does not)",
     ]
     if recorder is None:
         return lines + ["  recorder: its shutdown line was not found in the gateway's log"]
     queued, written, dropped, rejected, waiting, deepest = map(int, recorder.groups())
+    if shipper:  # the writer process's line says what it got; the gateway's, what it could not hand over
+        _, shipper_dropped, unsent = map(int, shipper.groups())
+        dropped, waiting = dropped + shipper_dropped, waiting + unsent
     return lines + [
         f"  recorder: {queued:,} records queued, {written:,} written, {dropped:,} dropped, "
         f"{rejected:,} rejected, {waiting:,} left; deepest queue {deepest:,} records",

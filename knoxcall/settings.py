@@ -171,6 +171,9 @@ PROXY_RECORDER_FLUSH_SECONDS = env.float("KNOXCALL_RECORDER_FLUSH_SECONDS", defa
 # not the size, bounds the batches below ~4,000 calls/s).
 PROXY_RECORDER_BATCH_SIZE = env.int("KNOXCALL_RECORDER_BATCH_SIZE", default=2000)
 PROXY_RECORDER_MAX_QUEUE = env.int("KNOXCALL_RECORDER_MAX_QUEUE", default=100_000)
+# The server writes the request log from a child process (analytics/writer_process.py), not a thread that
+# shares the event loop's GIL. In-process tests turn it off (tests/conftest.py) to read the recorder's state.
+PROXY_RECORDER_PROCESS = env.bool("KNOXCALL_RECORDER_PROCESS", default=True)
 # The longest the event loop waits for the GIL while a background thread (recorder, table watcher) runs
 # Python: the interpreter's switch interval, 5 ms by default, set in the gateway process at start-up.
 PROXY_GIL_SWITCH_SECONDS = env.float("KNOXCALL_GIL_SWITCH_SECONDS", default=0.001)

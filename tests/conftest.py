@@ -21,6 +21,16 @@ def require_service(name: str, reason: str) -> None:
     pytest.skip(f"{name} unreachable: {reason}")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def recorder_in_process():
+    """The in-process gateway writes its request log from a thread, so tests can flush it and read its
+    counts; the child-process writer has its own tests (tests/analytics/test_writer_process.py) and is what
+    every server started as a process here uses."""
+    from django.conf import settings
+
+    settings.PROXY_RECORDER_PROCESS = False
+
+
 @pytest.fixture(scope="session")
 def upstream_server() -> RecordingUpstream:
     return RecordingUpstream().start()

@@ -12,7 +12,6 @@ import logging
 import random
 import time
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
 
 from django.conf import settings
 
@@ -124,7 +123,7 @@ class Call:
         self.record(
             RequestRecord(
                 request_id=self.request_id,
-                timestamp=datetime.now(UTC),
+                timestamp=time.time(),
                 route_id=route.route_id if route else None,
                 route_slug=route.slug if route else "",
                 environment=self.environment,
