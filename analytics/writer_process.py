@@ -166,8 +166,8 @@ class ChildWriter:
     def _restart(self, child: subprocess.Popen) -> None:
         """Start another child (at most once a second: one that dies at once is not spawned in a loop)."""
         self._sent_of_first = 0  # the new child is sent the first frame whole
-        if time.monotonic() - self._last_spawn < 1:
-            return  # the next ship tries again
+        if self._stopping.is_set() or time.monotonic() - self._last_spawn < 1:
+            return  # stopping: what is left is counted as unsent; else the next ship tries again
         log.error(
             "request log writer process exited (code %s); the records it had not written are lost; "
             "starting another",
