@@ -1,5 +1,8 @@
 """The proxy's recorder: `record()` queues a call's facts, a background thread writes them in batches.
 
+A server runs it in a child process (analytics/writer_process.py, which feeds it what the proxy ships);
+in-process tests, and servers with PROXY_RECORDER_PROCESS off, run it in a thread beside the event loop.
+
 `record()` is a deque append, so the proxy never waits for the database; the writer thread flushes every
 PROXY_RECORDER_FLUSH_SECONDS or PROXY_RECORDER_BATCH_SIZE rows with one bulk insert. A clean shutdown
 flushes what is queued (atexit and the ASGI lifespan both call `flush`). When the database is down the rows
