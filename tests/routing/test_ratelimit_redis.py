@@ -208,3 +208,30 @@ def test_it_fails_open_while_redis_is_down_and_limits_again_when_it_returns(
     finally:
         if own.process.poll() is None:
             own.stop()
+
+
+def test_callers_take_turns_for_the_limiters_connections_and_none_passes_unchecked(redis_client, prefix):
+    """32 callers on 2 connections, 200 checks each, as a busy gateway makes them. Each waits its turn, first
+    come first served: none waits out the timeout and fails open, so the limit of 50 passes exactly 50.
+    (In the connection pool's own queue a caller could lose its turn to newcomers again and again: a quarter
+    of such checks waited out a 2 s timeout and passed unchecked.)"""
+    limit = ratelimit.Limit(name="route:turns", limit=50, window=3600)
+
+    async def storm() -> list[ratelimit.Verdict | None]:
+        limiter = ratelimit.RedisLimiter(REDIS_URL, prefix)
+
+        async def caller() -> list[ratelimit.Verdict | None]:
+            return [await limiter.check([limit]) for _ in range(200)]
+
+        return [
+            verdict
+            for verdicts in await asyncio.gather(*[caller() for _ in range(32)])
+            for verdict in verdicts
+        ]
+
+    failures_before = ratelimit.stats.redis_failures
+    with override_settings(RATE_LIMIT_REDIS_MAX_CONNECTIONS=2, RATE_LIMIT_REDIS_TIMEOUT=1.0):
+        verdicts = run_in_fresh_loop(storm())
+    assert ratelimit.stats.redis_failures == failures_before
+    assert None not in verdicts and len(verdicts) == 6400
+    assert sum(verdict.allowed for verdict in verdicts) == 50
