@@ -36,8 +36,9 @@ log = logging.getLogger(__name__)
 
 # Errors that belong to one row's values: retrying cannot help, but the batch's other rows can be written.
 # ValueError and OverflowError come from drivers that refuse a value before the server sees it (an integer
-# too large for SQLite, a NUL byte for PostgreSQL is raised as DataError by psycopg).
-ROW_DATA_ERRORS = (DataError, IntegrityError, ValueError, OverflowError)
+# too large for SQLite, a NUL byte for PostgreSQL is raised as DataError by psycopg); TypeError from a value
+# of a type its column's converter cannot take (an instant that is not a number).
+ROW_DATA_ERRORS = (DataError, IntegrityError, ValueError, OverflowError, TypeError)
 
 
 class Stats:
@@ -99,15 +100,17 @@ def _sqlite_datetime(tz: tzinfo) -> Callable[[float], str]:
     """A record's instant as SQLite's adapt_datetimefield_value stores an aware value under USE_TZ (naive
     text in the connection's zone), without its per-call checks."""
 
-    def adapt(instant: float) -> str:
+    def adapt(instant: float | None) -> str | None:
+        if instant is None:
+            return None  # refused by the column (NOT NULL), so the row alone is dropped
         return str(datetime.fromtimestamp(instant, tz).replace(tzinfo=None))
 
     return adapt
 
 
-def _datetime(adapt: Callable[[datetime], object]) -> Callable[[float], object]:
+def _datetime(adapt: Callable[[datetime], object]) -> Callable[[float | None], object]:
     """A record's instant as the backend's own adapter stores an aware datetime."""
-    return lambda instant: adapt(datetime.fromtimestamp(instant, UTC))
+    return lambda instant: None if instant is None else adapt(datetime.fromtimestamp(instant, UTC))
 
 
 def _uuid_hex(value: str | None) -> str | None:

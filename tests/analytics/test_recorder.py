@@ -122,11 +122,20 @@ def stored_as(entries: list, column: str) -> list:
     return [stored[entry.request_id] for entry in entries]
 
 
-def test_it_drops_only_the_row_the_database_refuses_and_counts_it(transactional_db):
+@pytest.mark.parametrize(
+    "poison_values",
+    [
+        # No column holds this byte count: PostgreSQL refuses it (bigint), SQLite's driver too.
+        {"bytes_in": 2**70},
+        {"timestamp": None},  # the column is NOT NULL
+        {"timestamp": "yesterday"},  # not an instant: its converter raises TypeError before the database
+    ],
+    ids=["too-large", "no-instant", "not-an-instant"],
+)
+def test_it_drops_only_the_row_the_database_refuses_and_counts_it(transactional_db, poison_values):
     recorder.flush()
     rejected = recorder.stats.rejected
-    # No column can hold this byte count: PostgreSQL refuses it (bigint), SQLite's driver too (OverflowError).
-    poison = a_record(bytes_in=2**70)
+    poison = a_record(**poison_values)
     good = [a_record(), a_record()]
     for entry in (good[0], poison, good[1]):
         recorder.record(entry)
