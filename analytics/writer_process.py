@@ -1,8 +1,9 @@
 """The request log written by a process of its own, so the proxy's event loop never waits for its writer.
 
 A writer thread shares the GIL with the event loop: while it turned records into rows and SQLite bound
-their values, calls waited (bench/report.py, one process on SQLite: the recorder cost about 10% of the
-gateway's throughput and most of its p99 at 1 connection, 5.4 ms against 2.9 ms with no recorder). Here the
+their values, calls waited (the gateway with every check on SQLite against the same with recording
+switched off, two runs on a 2-core machine: 3-10% of its throughput, and its p99 at 1 connection 5.4 ms
+against 2.9-3.6 ms). Here the
 proxy's side (`ChildWriter`, installed by AnalyticsConfig when PROXY_RECORDER_PROCESS is on) only reads each
 record's values into a tuple; every SHIP_ROWS records, or SHIP_SECONDS after the first, they are pickled in
 one call and written to a pipe without blocking. The child (`main`, `python -m analytics.writer_process`)
