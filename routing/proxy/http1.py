@@ -39,9 +39,9 @@ from .upstream import (
     Timeouts,
     UpstreamBodyError,
     UpstreamError,
-    _allowed_hosts,
-    _describe,
-    _literal_refusal,
+    allowed_hosts,
+    describe_error,
+    literal_refusal,
 )
 
 HIGH_WATER = 64 * 1024  # response bytes buffered unread before the connection stops reading
@@ -234,7 +234,8 @@ class _Exchange:
         while not self.has_head:
             if self._error is not None:
                 error = self._error
-                raise UpstreamError("upstream_unavailable", UNAVAILABLE_MESSAGE, _describe(error)) from error
+                detail = describe_error(error)
+                raise UpstreamError("upstream_unavailable", UNAVAILABLE_MESSAGE, detail) from error
             try:
                 await self._wait()
             except TimeoutError as exc:
@@ -253,7 +254,7 @@ class _Exchange:
             elif self.complete:
                 return
             elif self._error is not None:
-                raise UpstreamBodyError(_describe(self._error))
+                raise UpstreamBodyError(describe_error(self._error))
             else:
                 try:
                     await self._wait()
@@ -381,14 +382,14 @@ class _Pool:
         except TimeoutError as exc:
             raise UpstreamError("upstream_timeout", TIMEOUT_MESSAGE, "connect timed out") from exc
         except (OSError, ssl.SSLError) as exc:
-            detail = f"cannot connect to {host}:{port}: {_describe(exc)}"  # for the log only
+            detail = f"cannot connect to {host}:{port}: {describe_error(exc)}"  # for the log only
             raise UpstreamError("upstream_unavailable", UNAVAILABLE_MESSAGE, detail) from exc
         conn.origin = origin
         return conn
 
     async def _address(self, host: str, port: int) -> str:
         """The address to connect to, once the SSRF rules passed it."""
-        allowed = _allowed_hosts()
+        allowed = allowed_hosts()
         if _is_literal(host):  # checked by `send`
             return host
         loop = asyncio.get_running_loop()
@@ -401,7 +402,7 @@ class _Pool:
         except UnsafeTargetError as exc:
             raise UpstreamError("upstream_forbidden", FORBIDDEN_MESSAGE, str(exc)) from None
         except OSError as exc:
-            raise UpstreamError("upstream_unavailable", UNAVAILABLE_MESSAGE, _describe(exc)) from exc
+            raise UpstreamError("upstream_unavailable", UNAVAILABLE_MESSAGE, describe_error(exc)) from exc
         self._addresses[key] = (loop.time() + DNS_TTL, address)
         return address
 
@@ -446,7 +447,7 @@ class Http1Client:
         head = _request_head(method, target, headers)
         # On every send, not only at connect: a pooled connection must not outlive the allow-list that let
         # it be made (names are checked when they are resolved, as aiohttp's resolver did).
-        refusal = _literal_refusal(origin[1], _allowed_hosts())
+        refusal = literal_refusal(origin[1], allowed_hosts())
         if refusal:
             raise UpstreamError("upstream_forbidden", FORBIDDEN_MESSAGE, refusal)
         conn = await self._pool.acquire(origin, timeouts.connect)

@@ -61,22 +61,22 @@ class ForbiddenAddressError(OSError):
     """A resolver's refusal: an OSError, so aiohttp reports it like a failed lookup (ClientConnectorError)."""
 
 
-def _allowed_hosts() -> tuple[str, ...]:
+def allowed_hosts() -> tuple[str, ...]:
     return tuple(settings.UPSTREAM_ALLOWED_HOSTS)  # read per use: tests and a reload may change it
 
 
 @functools.lru_cache(maxsize=1024)
-def _literal_refusal(host: str, allowed_hosts: tuple[str, ...]) -> str:
+def literal_refusal(host: str, allowed: tuple[str, ...]) -> str:
     """Why an IP-literal host may not be connected to ("" when it may, and for any name, which aiohttp
     resolves through GuardedResolver). Cached: it runs on every call."""
     try:
-        check_resolved_address(host, host, allowed_hosts)
+        check_resolved_address(host, host, allowed)
     except UnsafeTargetError as exc:
         return str(exc)
     return ""
 
 
-def _describe(exc: BaseException) -> str:
+def describe_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
@@ -139,7 +139,7 @@ class GuardedResolver(AbstractResolver):
 
     async def resolve(self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET):
         results = await self._inner.resolve(host, port, family)
-        allowed = _allowed_hosts()
+        allowed = allowed_hosts()
         for result in results:
             try:
                 check_resolved_address(host, result["host"], allowed)
@@ -188,7 +188,7 @@ class AiohttpClient:
 
         aiohttp = self._aiohttp
         target = URL(url, encoded=True)
-        refusal = _literal_refusal(target.raw_host or "", _allowed_hosts())  # a name: "" (see the resolver)
+        refusal = literal_refusal(target.raw_host or "", allowed_hosts())  # a name: "" (see the resolver)
         if refusal:
             raise UpstreamError("upstream_forbidden", FORBIDDEN_MESSAGE, refusal)
         try:
@@ -202,13 +202,13 @@ class AiohttpClient:
                 compress=None,
             )
         except (aiohttp.ServerTimeoutError, TimeoutError) as exc:
-            raise UpstreamError("upstream_timeout", TIMEOUT_MESSAGE, _describe(exc)) from exc
+            raise UpstreamError("upstream_timeout", TIMEOUT_MESSAGE, describe_error(exc)) from exc
         except aiohttp.ClientConnectorError as exc:
             if isinstance(exc.os_error, ForbiddenAddressError):
                 raise UpstreamError("upstream_forbidden", FORBIDDEN_MESSAGE, str(exc.os_error)) from exc
-            raise UpstreamError("upstream_unavailable", UNAVAILABLE_MESSAGE, _describe(exc)) from exc
+            raise UpstreamError("upstream_unavailable", UNAVAILABLE_MESSAGE, describe_error(exc)) from exc
         except aiohttp.ClientError as exc:
-            raise UpstreamError("upstream_unavailable", UNAVAILABLE_MESSAGE, _describe(exc)) from exc
+            raise UpstreamError("upstream_unavailable", UNAVAILABLE_MESSAGE, describe_error(exc)) from exc
         return _AiohttpResponse(response)
 
     async def close(self) -> None:
@@ -259,11 +259,11 @@ class HttpxClient:
         if cached is not None and cached[0] > loop.time():
             return cached[1]
         try:
-            address = await loop.run_in_executor(None, resolve_checked, host, port or 0, _allowed_hosts())
+            address = await loop.run_in_executor(None, resolve_checked, host, port or 0, allowed_hosts())
         except UnsafeTargetError as exc:
             raise UpstreamError("upstream_forbidden", FORBIDDEN_MESSAGE, str(exc)) from None
         except OSError as exc:
-            raise UpstreamError("upstream_unavailable", UNAVAILABLE_MESSAGE, _describe(exc)) from exc
+            raise UpstreamError("upstream_unavailable", UNAVAILABLE_MESSAGE, describe_error(exc)) from exc
         self._addresses[(host, port)] = (loop.time() + self.DNS_TTL, address)
         return address
 
@@ -283,9 +283,9 @@ class HttpxClient:
             async with asyncio.timeout_at(deadline):
                 response = await self._client.send(request, stream=True)
         except (httpx.TimeoutException, TimeoutError) as exc:
-            raise UpstreamError("upstream_timeout", TIMEOUT_MESSAGE, _describe(exc)) from exc
+            raise UpstreamError("upstream_timeout", TIMEOUT_MESSAGE, describe_error(exc)) from exc
         except httpx.HTTPError as exc:
-            raise UpstreamError("upstream_unavailable", UNAVAILABLE_MESSAGE, _describe(exc)) from exc
+            raise UpstreamError("upstream_unavailable", UNAVAILABLE_MESSAGE, describe_error(exc)) from exc
         return _HttpxResponse(response, deadline)
 
     async def close(self) -> None:
