@@ -214,8 +214,10 @@ def main() -> None:
     recorder.start()
     stdin = sys.stdin.buffer
     try:
-        while head := stdin.read(FRAME_HEAD.size):
-            payload = stdin.read(FRAME_HEAD.unpack(head)[0])
+        while len(head := stdin.read(FRAME_HEAD.size)) == FRAME_HEAD.size:
+            size = FRAME_HEAD.unpack(head)[0]
+            if len(payload := stdin.read(size)) < size:
+                break  # the parent died half-way through a frame: write what came whole
             for values in pickle.loads(payload):
                 recorder.record(RequestRecord(*values))
             while recorder.waiting() > settings.PROXY_RECORDER_BATCH_SIZE * CHILD_WAITING_LIMIT:

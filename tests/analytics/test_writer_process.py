@@ -10,7 +10,7 @@ import time
 import pytest
 
 from analytics.models import RequestLog
-from analytics.writer_process import ChildWriter
+from analytics.writer_process import FRAME_HEAD, ChildWriter
 from tests.analytics.test_recorder import a_record
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -90,3 +90,20 @@ def test_a_stalled_writer_never_blocks_and_only_the_oldest_waiting_records_are_d
     assert RequestLog.objects.count() == total - writer.dropped == writer.shipped
     newest = RequestLog.objects.filter(path=f"/p/{total - 1}")
     assert newest.exists(), "the newest records are kept; the oldest waiting ones are dropped"
+
+
+def test_a_frame_cut_short_by_a_dying_proxy_loses_only_itself():
+    writer = ChildWriter()
+    writer.start()
+    child = writer._child
+    for _ in range(10):
+        writer.record(a_record())
+    writer.ship()  # one whole frame in the pipe
+    fd = child.stdin.fileno()
+    os.set_blocking(fd, True)
+    os.write(fd, FRAME_HEAD.pack(1_000) + b"\x80\x05half a frame")  # then the proxy dies mid-frame
+    child.stdin.close()
+    assert child.wait(30) == 0
+    assert RequestLog.objects.count() == 10
+    writer._child = None  # nothing left to stop
+    writer.stop()
