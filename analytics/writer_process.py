@@ -125,6 +125,8 @@ class ChildWriter:
             if self._child is not None:  # once stopped, a writer is not restarted by calls
                 self._pickle_pending()
                 self._write_frames(self._child)
+        except Exception:  # the request log must never fail a call, nor end the timer's shipping
+            log.exception("request log shipper: shipping failed; the next ship tries again")
         finally:
             self._lock.release()
 
@@ -174,9 +176,9 @@ class ChildWriter:
             "starting another",
             child.poll(),
         )
+        self._spawn()  # raises when no process can be started: `ship` logs it, a second later it retries
         with contextlib.suppress(OSError):
             child.stdin.close()
-        self._spawn()
 
     def _spawn(self) -> None:
         self._last_spawn = time.monotonic()

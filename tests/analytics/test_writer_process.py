@@ -107,3 +107,29 @@ def test_a_frame_cut_short_by_a_dying_proxy_loses_only_itself():
     assert RequestLog.objects.count() == 10
     writer._child = None  # nothing left to stop
     writer.stop()
+
+
+def test_a_writer_process_that_cannot_be_started_again_never_fails_a_call(monkeypatch, caplog):
+    writer = ChildWriter()
+    writer.start()
+    first = writer._child
+    first.kill()
+    first.wait(10)
+
+    def no_process(*args, **kwargs):
+        raise OSError(11, "Resource temporarily unavailable")
+
+    try:
+        errors = caplog.at_level(logging.ERROR, logger="analytics.writer_process")
+        with monkeypatch.context() as patched, errors:
+            patched.setattr("analytics.writer_process.subprocess.Popen", no_process)
+            time.sleep(1.1)  # a replacement is tried at most once a second
+            for _ in range(300):
+                writer.record(a_record())  # the full frame meets the broken pipe; no process can start
+        assert "shipping failed" in caplog.text and writer._child is first
+        time.sleep(1.1)
+        writer.ship()  # processes can be started again: a new child takes the frames kept meanwhile
+        assert writer._child is not first
+    finally:
+        writer.stop()
+    assert RequestLog.objects.count() == 300
