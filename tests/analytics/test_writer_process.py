@@ -126,9 +126,15 @@ def test_a_writer_process_that_cannot_be_started_again_never_fails_a_call(monkey
             time.sleep(1.1)  # a replacement is tried at most once a second
             for _ in range(300):
                 writer.record(a_record())  # the full frame meets the broken pipe; no process can start
+            deadline = time.monotonic() + 10  # the ship that meets it may be the timer's, on its thread
+            while "shipping failed" not in caplog.text and time.monotonic() < deadline:
+                time.sleep(0.05)
         assert "shipping failed" in caplog.text and writer._child is first
         time.sleep(1.1)
         writer.ship()  # processes can be started again: a new child takes the frames kept meanwhile
+        deadline = time.monotonic() + 10  # unless the timer's ship, holding the turn, starts it
+        while writer._child is first and time.monotonic() < deadline:
+            time.sleep(0.05)
         assert writer._child is not first
     finally:
         writer.stop()
