@@ -7,6 +7,7 @@ length, interim 1xx answers, a body ended by close, bytes nobody asked for) can 
 
 import asyncio
 import contextlib
+import gc
 
 import pytest
 
@@ -115,6 +116,28 @@ def test_sequential_calls_share_one_keep_alive_connection_and_send_exactly_the_g
     assert [body for _, _, body in results] == [b"ok"] * 3
     assert upstream.connections == 1
     assert upstream.requests[0] == b"GET /a/b?x=1 HTTP/1.1\r\nhost: upstream\r\nx-one: 1\r\n\r\n"
+
+
+def test_a_finished_exchange_leaves_no_reference_cycle_for_the_collector():
+    """Every exchange used to be a cycle (exchange -> parser -> its bound callbacks -> exchange) that only
+    the cyclic GC freed: at load, gen-0 passes of about 0.5 ms each stopped the event loop 16 times a second.
+    Released exchanges must be freed by reference counting alone."""
+
+    async def exchange(client, upstream):
+        return [await fetch(client, upstream.url + "/") for _ in range(20)]
+
+    gc.collect()
+    gc.set_debug(gc.DEBUG_SAVEALL)  # what the collector finds unreachable is kept in gc.garbage, not freed
+    try:
+        results, _ = call([OK] * 20, exchange)
+        gc.collect()
+        left = [type(o).__name__ for o in gc.garbage if type(o).__module__ == "routing.proxy.http1"]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+
+    assert [status for status, _, _ in results] == [200] * 20
+    assert left == []
 
 
 def test_a_head_answer_with_a_length_has_no_body_and_the_connection_stays_usable():
