@@ -368,12 +368,14 @@ def _active_release(
 def build_active_releases(route_ids: frozenset[str] | None) -> dict[tuple[str, str], ActiveRelease]:
     """The releases being served (on every route, or on `route_ids`), each on its own like the routes: a
     candidate that cannot be resolved is logged and left out, and its callers stay on the stable side."""
-    active = Release.objects.filter(state__in=ACTIVE_RELEASE_STATES).select_related("route", "environment")
+    active = Release.objects.filter(state__in=ACTIVE_RELEASE_STATES)
     if route_ids is not None:
         active = active.filter(route_id__in=list(route_ids))
-    active = list(active)
-    if not active:  # the common case: no vault to decrypt
+    # The common case is no release: asked first without the joins, whose query takes the ORM about five
+    # times as long to build (most of a one-route change's apply time, which the event loop shares).
+    if not active.values_list("pk", flat=True)[:1]:
         return {}
+    active = list(active.select_related("route", "environment"))
     parents = secret_parents(list(Environment.objects.all()))
     vault = load_vault()
     overrides = {
