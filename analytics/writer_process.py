@@ -210,6 +210,7 @@ def main() -> None:
     if name := os.environ.get(DATABASE_ENV):
         settings.DATABASES["default"]["NAME"] = name
     settings.PROXY_RECORDER_PROCESS = False
+    os.nice(settings.PROXY_RECORDER_NICE)
     django.setup()
     from analytics import recorder
 

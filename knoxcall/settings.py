@@ -174,6 +174,9 @@ PROXY_RECORDER_MAX_QUEUE = env.int("KNOXCALL_RECORDER_MAX_QUEUE", default=100_00
 # The server writes the request log from a child process (analytics/writer_process.py), not a thread that
 # shares the event loop's GIL. In-process tests turn it off (tests/conftest.py) to read the recorder's state.
 PROXY_RECORDER_PROCESS = env.bool("KNOXCALL_RECORDER_PROCESS", default=True)
+# The writer process's niceness: it must not take a core from the calls in flight, only what they leave idle
+# (its queue absorbs the bursts; the soak measures whether it keeps up).
+PROXY_RECORDER_NICE = env.int("KNOXCALL_RECORDER_NICE", default=10)
 # The longest the event loop waits for the GIL while a background thread (recorder, table watcher) runs
 # Python: the interpreter's switch interval, 5 ms by default, set in the gateway process at start-up.
 PROXY_GIL_SWITCH_SECONDS = env.float("KNOXCALL_GIL_SWITCH_SECONDS", default=0.001)

@@ -47,6 +47,20 @@ def test_records_wait_no_longer_than_the_ship_interval_at_a_low_rate():
         writer.stop()
 
 
+def test_the_writer_process_runs_at_a_lower_priority_than_the_server(monkeypatch):
+    """It must only take what the calls in flight leave idle: KNOXCALL_RECORDER_NICE above the server."""
+    monkeypatch.setenv("KNOXCALL_RECORDER_NICE", "7")
+    writer = ChildWriter()
+    writer.start()
+    try:
+        writer.record(a_record())
+        assert wait_for_rows(1, timeout=20) == 1  # written, so the child is past its start-up
+        own = os.getpriority(os.PRIO_PROCESS, 0)
+        assert os.getpriority(os.PRIO_PROCESS, writer._child.pid) == min(own + 7, 19)
+    finally:
+        writer.stop()
+
+
 def test_a_writer_process_that_dies_is_replaced(caplog):
     writer = ChildWriter()
     writer.start()
