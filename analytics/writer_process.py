@@ -210,8 +210,15 @@ def main() -> None:
     if name := os.environ.get(DATABASE_ENV):
         settings.DATABASES["default"]["NAME"] = name
     settings.PROXY_RECORDER_PROCESS = False
-    os.nice(settings.PROXY_RECORDER_NICE)
     django.setup()
+    try:
+        os.nice(settings.PROXY_RECORDER_NICE)
+    except OSError as exc:  # a negative value needs privileges: write at the server's priority, not never
+        log.warning(
+            "request log writer keeps the server's priority: os.nice(%s): %s",
+            settings.PROXY_RECORDER_NICE,
+            exc,
+        )
     from analytics import recorder
 
     recorder.start()
