@@ -235,3 +235,27 @@ def test_callers_take_turns_for_the_limiters_connections_and_none_passes_uncheck
     assert ratelimit.stats.redis_failures == failures_before
     assert None not in verdicts and len(verdicts) == 6400
     assert sum(verdict.allowed for verdict in verdicts) == 50
+
+
+def test_a_check_cancelled_in_flight_never_leaves_its_reply_for_the_next_one(redis_client, prefix):
+    """A caller that goes away while its script call is in flight (a client that hung up, a deadline) must
+    not leave the reply on a connection where the next check would read it as its own: after a few hundred
+    such cancellations each check still gets its own answer."""
+    limit = ratelimit.Limit(name="route:cancelled", limit=10**6, window=3600)
+
+    async def scenario() -> tuple[int, list[int]]:
+        limiter = ratelimit.RedisLimiter(REDIS_URL, prefix)
+        await limiter.check([limit])
+        cancelled = 0
+        for i in range(300):
+            try:  # deadlines from 0 to 0.45 ms: cancelled before sending, after sending, while reading
+                await asyncio.wait_for(limiter.check([limit]), timeout=0.00005 * (i % 10))
+            except TimeoutError:
+                cancelled += 1
+        return cancelled, [(await limiter.check([limit])).remaining for _ in range(50)]
+
+    cancelled, remaining = run_in_fresh_loop(scenario())
+    assert cancelled > 0
+    assert remaining == list(range(remaining[0], remaining[0] - 50, -1))
+    counted = int(redis_client.hget(prefix + limit.name, "c"))  # every call Redis ran, cancelled or not
+    assert remaining[-1] == limit.limit - counted  # the last answer is the last call's own, not an older one
